@@ -1,0 +1,38 @@
+"""The project's one error hierarchy.
+
+Every problem with a user's input is raised as a :class:`CeLossError`
+subclass. Each class knows the exit status the command line gives it:
+``1`` for bad data (files, values, shapes, targets) and ``2`` for usage
+(options that cannot be honoured). Any other exception is a bug and is
+never reported as a user error.
+"""
+
+from __future__ import annotations
+
+
+class CeLossError(Exception):
+    """Base class of every error ce-loss reports to its user."""
+
+    exit_code: int = 1
+
+
+class InputError(CeLossError):
+    """A source could not be read, or holds values of the wrong kind."""
+
+
+class ShapeError(CeLossError):
+    """Arrays whose shapes do not fit together (logits, targets, weight)."""
+
+
+class TargetError(CeLossError):
+    """Targets that are not valid class indices or probabilities."""
+
+
+class OutputError(CeLossError):
+    """A result file could not be written (missing or read-only folder, full disk)."""
+
+
+class OptionError(CeLossError):
+    """An option value that cannot be honoured (a usage error, exit status 2)."""
+
+    exit_code = 2

@@ -1,0 +1,195 @@
+"""Write a :class:`~ce_cli.report.Report` to a stream: table, JSON, CSV/TSV or one number.
+
+Nothing here computes losses or exits. Machine formats (JSON, CSV, TSV,
+quiet) are written as plain text, never through Rich; non-finite numbers are
+spelled ``NaN``, ``Infinity`` and ``-Infinity`` everywhere, so the JSON is
+strict and every parser accepts it. Rich is imported only for the table.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from typing import Any, Literal, TextIO
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ce_cli.report import Report
+
+Format = Literal["table", "json", "csv", "tsv"]
+_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def format_number(value: float) -> str:
+    """Full precision (shortest round-trip repr), or ``NaN``/``Infinity``/``-Infinity``."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    return _NON_FINITE.get(value, repr(value))
+
+
+def json_number(value: float) -> float | str:
+    """A float for JSON, or the string spelling of a non-finite one."""
+    value = float(value)
+    return value if math.isfinite(value) else format_number(value)
+
+
+def json_values(values: NDArray[Any]) -> Any:
+    """Nested lists (a number for a 0-d array) with non-finite values as strings."""
+    array = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(array)
+    if finite.all():
+        return array.tolist()
+    spelled = array.astype(object)
+    spelled[np.isnan(array)] = "NaN"
+    spelled[array == math.inf] = "Infinity"
+    spelled[array == -math.inf] = "-Infinity"
+    return spelled.tolist()
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The JSON object scripts rely on (keys never change meaning; new ones may appear)."""
+    return {
+        "formula": report.formula,
+        "reduction": report.reduction,
+        "shape": list(report.logits_shape),
+        "target_kind": "probabilities" if report.soft else "indices",
+        "losses": json_values(report.losses),
+        "mean": json_number(report.mean),
+        "sum": json_number(report.sum),
+        "value": json_number(report.value),
+        "n_samples": report.n_samples,
+        "n_ignored": report.n_ignored,
+        "denominator": json_number(report.denominator),
+        "perplexity": json_number(report.perplexity),
+        "accuracy": json_number(report.accuracy),
+    }
+
+
+def write_json(report: Report, stream: TextIO) -> None:
+    """One strict-JSON object on one line."""
+    stream.write(json.dumps(report_json(report), allow_nan=False) + "\n")
+
+
+def write_quiet(report: Report, stream: TextIO) -> None:
+    """The headline value at full precision; for reduction ``none`` one loss per line."""
+    if report.reduction == "none":
+        stream.writelines(format_number(v) + "\n" for v in report.losses.reshape(-1).tolist())
+    else:
+        stream.write(format_number(report.value) + "\n")
+
+
+def _index_text(index: tuple[int, ...]) -> str:
+    """``3`` for a 1-D sample index, ``(2, 3)`` for a K-dimensional one, ``0`` for unbatched."""
+    if len(index) == 1:
+        return str(index[0])
+    return str(index) if index else "0"
+
+
+def write_delimited(report: Report, stream: TextIO, delimiter: str = ",") -> None:
+    """A header row, then ``index, target, predicted, p_target, loss`` per sample."""
+    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(["index", "target", "predicted", "p_target", "loss"])
+    target = report.target_class.reshape(-1).tolist()
+    predicted = report.predicted.reshape(-1).tolist()
+    probability = report.target_probability.reshape(-1).tolist()
+    losses = report.losses.reshape(-1).tolist()
+    for flat, index in enumerate(np.ndindex(report.sample_shape)):
+        writer.writerow(
+            [
+                _index_text(index),
+                target[flat],
+                predicted[flat],
+                format_number(probability[flat]),
+                format_number(losses[flat]),
+            ]
+        )
+
+
+def _short(value: float) -> str:
+    """Six decimals for the table; scientific notation outside [1e-4, 1e6)."""
+    value = float(value)
+    if not math.isfinite(value):
+        return format_number(value)
+    if value == 0.0 or 1e-4 <= abs(value) < 1e6:
+        return f"{value:.6f}"
+    return f"{value:.6e}"
+
+
+def _shown_positions(n: int, max_rows: int) -> tuple[list[int], list[int]]:
+    """Positions before and after the ellipsis row (the second list empty if all fit)."""
+    if n <= max_rows:
+        return list(range(n)), []
+    head = (max_rows + 1) // 2
+    return list(range(head)), list(range(n - (max_rows - head), n))
+
+
+def write_table(report: Report, stream: TextIO, *, max_rows: int = 20) -> None:
+    """A Rich table, one row per sample (at most ``max_rows``), then a summary of all samples.
+
+    Args:
+        report: what to show.
+        stream: where to write.
+        max_rows: rows shown; longer inputs show their first and last rows
+            around an ellipsis row. The summary always covers every sample.
+
+    Colour follows Rich's rules: none on a plain stream, none under ``NO_COLOR``.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=stream, highlight=False)
+    head, tail = _shown_positions(report.n_samples, max_rows)
+    target = report.target_class.reshape(-1)
+    predicted = report.predicted.reshape(-1)
+    probability = report.target_probability.reshape(-1)
+    losses = report.losses.reshape(-1)
+    counted = report.counted.reshape(-1)
+
+    title = f"{report.formula} loss per sample"
+    table = Table(title=title, title_justify="left")
+    table.add_column("index", justify="right")
+    table.add_column("target" + (" (argmax of probabilities)" if report.soft else ""), justify="right")
+    table.add_column("predicted", justify="right")
+    table.add_column("p(target)", justify="right")
+    table.add_column("loss", justify="right")
+
+    def add(position: int) -> None:
+        index = _index_text(tuple(int(i) for i in np.unravel_index(position, report.sample_shape)))
+        if not counted[position]:
+            table.add_row(index, f"{int(target[position])} (ignored)", str(int(predicted[position])), "-", _short(0.0))
+            return
+        table.add_row(
+            index,
+            str(int(target[position])),
+            str(int(predicted[position])),
+            _short(probability[position]),
+            _short(losses[position]),
+        )
+
+    for position in head:
+        add(position)
+    if tail:
+        table.add_row("...", f"({report.n_samples - len(head) - len(tail)} more)", "", "", "")
+        for position in tail:
+            add(position)
+
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    summary.add_row("samples", str(report.n_samples))
+    if not report.soft:
+        summary.add_row("ignored", str(report.n_ignored))
+    if report.weighted:
+        summary.add_row("weight sum (mean divides by it)", _short(report.denominator))
+    summary.add_row("mean", format_number(report.mean))
+    summary.add_row("sum", format_number(report.sum))
+    summary.add_row("perplexity exp(mean)", _short(report.perplexity))
+    accuracy = report.accuracy
+    summary.add_row("accuracy", "-" if math.isnan(accuracy) else f"{accuracy:.2%}")
+
+    if report.n_samples and max_rows > 0:
+        console.print(table)
+    console.print(summary)

@@ -1,0 +1,306 @@
+"""Turn a SRC string into a numpy array, or raise the project's errors.
+
+A SRC is one of:
+
+- a path: ``.npy``; ``.npz`` (``file.npz:key``, no key needed for a single
+  array); ``.csv``; ``.tsv``; ``.txt`` (whitespace-separated); another suffix
+  is recognised by its content;
+- ``-``: standard input, CSV/TSV/whitespace text or ``.npy``/``.npz`` bytes
+  (recognised by their magic prefix);
+- inline numbers: rows split by ``;`` and values by ``,``
+  (``"0.1,0.5,0.3;0.2,0.2,0.6"``), or a JSON nested list.
+
+Text tables whose first row is not all numbers have it taken as a header.
+A text table of one row or one column becomes a 1-D array. ``.npy`` and
+``.npz`` are always read with ``allow_pickle=False``. No printing here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ce_cli.errors import InputError, OptionError
+
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
+_NUMBER = r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)"
+_SINGLE_NUMBER = re.compile(rf"\s*{_NUMBER}\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An array read from a SRC.
+
+    Attributes:
+        array: the values as read (text becomes float64).
+        label: how messages name the source, e.g. ``"logits file 'x.csv'"``.
+        columns: the header of a text table, or ``None``.
+    """
+
+    array: NDArray[Any]
+    label: str
+    columns: tuple[str, ...] | None = None
+
+
+def load(src: str, role: str, stdin: IO[bytes] | None = None) -> Loaded:
+    """Read the array that ``src`` names.
+
+    Args:
+        src: a path (``file.npz:key`` allowed), ``-`` for ``stdin``, or inline
+            numbers.
+        role: what the array is (``"logits"``, ``"targets"``, ``"weight"``),
+            for messages.
+        stdin: the binary stream ``-`` reads.
+
+    Raises:
+        InputError: the source is missing, unreadable or malformed.
+    """
+    if src == "-":
+        label = f"{role} from stdin"
+        if stdin is None:
+            raise InputError(f"{label}: no standard input to read")
+        data = stdin.read()
+        if not data:
+            raise InputError(f"{label}: standard input is empty")
+        return _from_bytes(data, None, label, suffix="")
+    path, key = _split_npz_key(src)
+    if os.path.exists(path):
+        return _from_file(path, key, f"{role} file '{path}'")
+    if _looks_inline(src):
+        return _inline(src, f"inline {role}")
+    raise InputError(f"{role} file '{path}' does not exist")
+
+
+def _split_npz_key(src: str) -> tuple[str, str | None]:
+    """``"a.npz:key"`` -> ``("a.npz", "key")``; anything else is left whole."""
+    head, sep, key = src.rpartition(":")
+    if sep and head.lower().endswith(".npz") and not os.path.exists(src):
+        return head, key
+    return src, None
+
+
+def _looks_inline(src: str) -> bool:
+    stripped = src.strip()
+    if stripped.startswith("["):
+        return True
+    if _SINGLE_NUMBER.fullmatch(stripped):
+        return True
+    has_separator = "," in stripped or ";" in stripped
+    return has_separator and "/" not in stripped and os.path.splitext(stripped)[1].lower() not in _SUFFIXES
+
+
+_SUFFIXES = {".npy", ".npz", ".csv", ".tsv", ".txt"}
+
+
+def _from_file(path: str, key: str | None, label: str) -> Loaded:
+    if os.path.isdir(path):
+        raise InputError(f"{label} is a directory, not a file")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
+    if not data:
+        raise InputError(f"{label} is empty")
+    return _from_bytes(data, key, label, suffix=os.path.splitext(path)[1].lower())
+
+
+def _from_bytes(data: bytes, key: str | None, label: str, suffix: str) -> Loaded:
+    """Decode ``data`` by its suffix, or by its magic prefix when that is unknown."""
+    if suffix == ".npy" or (suffix not in _DELIMITERS and data.startswith(NPY_MAGIC)):
+        if not data.startswith(NPY_MAGIC):
+            raise InputError(f"{label} is not a .npy file (no NumPy header)")
+        return Loaded(_read_npy(data, label), label)
+    if suffix == ".npz" or (suffix not in _DELIMITERS and data.startswith(ZIP_MAGIC)):
+        return Loaded(_read_npz(data, key, label), label)
+    if data.startswith(NPY_MAGIC) or data.startswith(ZIP_MAGIC):
+        raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file") from None
+    delimiter = _DELIMITERS[suffix] if suffix in _DELIMITERS else _sniff_delimiter(text)
+    array, columns = parse_table(text.splitlines(), delimiter, label, allow_header=True)
+    return Loaded(array, label, columns)
+
+
+def _read_npy(data: bytes, label: str) -> NDArray[Any]:
+    try:
+        array: NDArray[Any] = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise InputError(f"{label} holds Python objects (pickled data), which are never loaded") from None
+        raise InputError(f"{label} is not a valid .npy file: {error}") from None
+    except (OSError, EOFError) as error:
+        raise InputError(f"{label} is not a valid .npy file (truncated or corrupt): {error}") from None
+    return array
+
+
+def _read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
+    try:
+        archive = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise InputError(f"{label} is not a valid .npz file: {error}") from None
+    if not hasattr(archive, "files"):
+        raise InputError(f"{label} is not a .npz archive")
+    with archive:
+        names = list(archive.files)
+        if key is None:
+            if len(names) != 1:
+                listing = ", ".join(names) if names else "none"
+                raise InputError(f"{label} holds {len(names)} arrays ({listing}); name one as FILE.npz:KEY")
+            key = names[0]
+        if key not in names:
+            raise InputError(f"{label} has no array '{key}' (it holds: {', '.join(names) or 'none'})")
+        try:
+            array: NDArray[Any] = archive[key]
+        except ValueError as error:
+            if "allow_pickle" in str(error):
+                raise InputError(f"{label}:{key} holds Python objects (pickled data), which are never loaded") from None
+            raise InputError(f"{label}:{key} is not a valid array: {error}") from None
+        except (OSError, EOFError, zipfile.BadZipFile) as error:
+            raise InputError(f"{label}:{key} is not a valid array (truncated or corrupt): {error}") from None
+    return array
+
+
+def _sniff_delimiter(text: str) -> str | None:
+    """Tab or comma if the first non-blank line has one, else whitespace."""
+    for line in text.splitlines():
+        if line.strip():
+            if "\t" in line:
+                return "\t"
+            return "," if "," in line else None
+    return None
+
+
+def _inline(src: str, label: str) -> Loaded:
+    stripped = src.strip()
+    if stripped.startswith("["):
+        try:
+            value = json.loads(stripped)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{label}: malformed JSON: {error}") from None
+        try:
+            array = np.array(value, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise InputError(f"{label}: the JSON must be a nested list of numbers with rows of equal length") from None
+        return Loaded(array, label)
+    rows = [row for row in stripped.split(";") if row.strip()]
+    array, _ = parse_table(rows, ",", label, allow_header=False)
+    return Loaded(array, label)
+
+
+def _split(line: str, delimiter: str | None) -> list[str]:
+    if delimiter is None:
+        return line.split()
+    return [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter))]
+
+
+def parse_table(
+    lines: list[str], delimiter: str | None, label: str, *, allow_header: bool
+) -> tuple[NDArray[np.float64], tuple[str, ...] | None]:
+    """Parse delimited numeric text into a float64 array.
+
+    Blank lines and lines starting with ``#`` are skipped. With
+    ``allow_header``, a first row that is not all numbers is the header.
+
+    Returns:
+        ``(array, header)``: ``array`` is ``(rows, columns)``, or 1-D when the
+        table has one row or one column; ``header`` is ``None`` without one.
+
+    Raises:
+        InputError: naming the row (1-based line) and column of a bad cell.
+    """
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")]
+    header: tuple[str, ...] | None = None
+    if allow_header and numbered:
+        first = _split(numbered[0][1], delimiter)
+        if not all(_is_number(cell) for cell in first):
+            header = tuple(first)
+            numbered = numbered[1:]
+    if not numbered:
+        raise InputError(f"{label} has a header but no rows of numbers" if header else f"{label} holds no numbers")
+    try:
+        array = np.loadtxt(
+            [line for _, line in numbered],
+            delimiter=delimiter,
+            dtype=np.float64,
+            ndmin=2,
+            comments=None,
+            quotechar='"' if delimiter is not None else None,
+        )
+    except ValueError:
+        _raise_first_bad_cell(numbered, delimiter, label, header)
+        raise InputError(f"{label} could not be parsed as a table of numbers") from None
+    if header is not None and array.shape[1] != len(header):
+        raise InputError(f"{label}: the header has {len(header)} columns but the rows have {array.shape[1]}")
+    if array.shape[0] == 1 or array.shape[1] == 1:
+        array = array.reshape(-1)
+    return array, header
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _raise_first_bad_cell(
+    numbered: list[tuple[int, str]], delimiter: str | None, label: str, header: tuple[str, ...] | None
+) -> None:
+    """Find the cell np.loadtxt refused and raise an error naming it."""
+    width = len(header) if header is not None else None
+    for line_number, line in numbered:
+        cells = _split(line, delimiter)
+        if width is None:
+            width = len(cells)
+        for column, cell in enumerate(cells, start=1):
+            if cell == "":
+                raise InputError(f"{label}: line {line_number}, column {column} is empty")
+            if not _is_number(cell):
+                raise InputError(f"{label}: line {line_number}, column {column}: {cell!r} is not a number")
+        if len(cells) != width:
+            raise InputError(f"{label}: line {line_number} has {len(cells)} values, but earlier rows have {width}")
+
+
+def split_column(loaded: Loaded, column: str) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Take the targets from one column of a 2-D table.
+
+    Args:
+        loaded: a 2-D table, e.g. a CSV of logits with a label column.
+        column: a header name, or a 0-based index (negative counts from the end).
+
+    Returns:
+        ``(logits (N, C), targets (N,))``: the other columns and that column.
+
+    Raises:
+        OptionError: no such column. InputError: the source is not 2-D.
+    """
+    array = loaded.array
+    if array.ndim != 2:
+        raise InputError(f"{loaded.label} must be a table of rows and columns to take a target column from it")
+    names = loaded.columns
+    if names is not None and column in names:
+        index = names.index(column)
+    elif re.fullmatch(r"-?\d+", column.strip()):
+        index = int(column)
+        if not -array.shape[1] <= index < array.shape[1]:
+            raise OptionError(f"target column {index} is out of range for {loaded.label} ({array.shape[1]} columns)")
+        index %= array.shape[1]
+    else:
+        known = f"its columns are: {', '.join(names)}" if names else "it has no header row"
+        raise OptionError(f"{loaded.label} has no column named {column!r}; {known}")
+    return np.delete(array, index, axis=1), array[:, index]

@@ -1,0 +1,211 @@
+"""Check arrays against each other and lay them out for the formulas.
+
+Pure numpy: no I/O, no printing. :func:`prepare` is the one gate every
+computation passes, from the Python API and from the command line alike, so
+both report the same errors for the same inputs.
+
+Layout conventions (PyTorch's ``torch.nn.functional.cross_entropy``):
+
+- ``logits``: ``(N, C)``, ``(N, C, d1, ..., dk)`` or unbatched ``(C,)``; the
+  class axis is ``class_axis`` (1 by default; 0 for unbatched input).
+- index ``targets``: the logits' shape without the class axis, whole numbers
+  in ``[0, C)`` or ``ignore_index``.
+- probability ``targets``: exactly the logits' shape.
+- ``weight``: ``(C,)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ce_cli.errors import InputError, OptionError, ShapeError, TargetError
+
+_INT64_LIMIT = 2.0**63
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Validated inputs, flattened to rows with the class axis last.
+
+    Attributes:
+        rows: ``(M, C)`` logits in their input floating dtype (a view where
+            possible); ``M`` is the number of samples.
+        targets: ``(M,)`` int64 class indices, or ``(M, C)`` float64
+            probabilities when ``soft`` is true.
+        soft: whether ``targets`` are probabilities.
+        weight: ``(C,)`` float64 class weights, or ``None``.
+        ignore_index: index targets equal to it contribute nothing.
+        label_smoothing: ``E`` in ``[0, 1]``.
+        logits_shape: the shape the logits arrived in.
+        sample_shape: the shape of the per-sample losses (the logits' shape
+            without the class axis).
+    """
+
+    rows: NDArray[np.floating[Any]]
+    targets: NDArray[Any]
+    soft: bool
+    weight: NDArray[np.float64] | None
+    ignore_index: int
+    label_smoothing: float
+    logits_shape: tuple[int, ...]
+    sample_shape: tuple[int, ...]
+
+    @property
+    def num_classes(self) -> int:
+        """``C``, the length of the class axis."""
+        return int(self.rows.shape[1])
+
+    @property
+    def valid(self) -> NDArray[np.bool_]:
+        """``(M,)`` mask of samples that count (not ignored)."""
+        if self.soft:
+            return np.ones(self.rows.shape[0], dtype=bool)
+        mask: NDArray[np.bool_] = self.targets != self.ignore_index
+        return mask
+
+
+def _position(flat_index: int, shape: tuple[int, ...]) -> str:
+    """Human-readable position of a flat index in ``shape``."""
+    if len(shape) <= 1:
+        return str(flat_index)
+    return str(tuple(int(i) for i in np.unravel_index(flat_index, shape)))
+
+
+def _real_array(value: Any, name: str) -> NDArray[Any]:
+    """``value`` as a real numeric array, or an :class:`InputError` naming its kind."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiu":
+        kind = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "O": "objects"}
+        what = kind.get(array.dtype.kind, f"dtype {array.dtype}")
+        raise InputError(f"{name} must hold real numbers, not {what}")
+    return array
+
+
+def _class_axis(shape: tuple[int, ...], class_axis: int, name: str) -> int:
+    """Normalise ``class_axis`` for an array of ``shape``."""
+    ndim = len(shape)
+    if ndim == 0:
+        raise ShapeError(f"{name} is a single number; it needs a class axis of length C")
+    if ndim == 1:
+        if class_axis not in (-1, 0, 1):
+            raise OptionError(f"class axis {class_axis} is out of range for unbatched (C,) {name}")
+        return 0
+    if not -ndim <= class_axis < ndim:
+        raise OptionError(f"class axis {class_axis} is out of range for {name} of shape {shape}")
+    return class_axis % ndim
+
+
+def _index_targets(
+    targets: NDArray[Any],
+    sample_shape: tuple[int, ...],
+    num_classes: int,
+    ignore_index: int,
+    name: str,
+) -> NDArray[np.int64]:
+    """Check class-index targets and return them as ``(M,)`` int64."""
+    if targets.shape != sample_shape:
+        count = int(np.prod(sample_shape))
+        if targets.ndim <= 1 and targets.size == count:
+            targets = targets.reshape(sample_shape)
+        else:
+            raise ShapeError(
+                f"{name} have shape {tuple(targets.shape)}, but the logits need class indices of shape "
+                f"{sample_shape} (or probabilities of the logits' own shape)"
+            )
+    flat = targets.reshape(-1)
+    if flat.dtype.kind == "f":
+        finite = np.isfinite(flat)
+        whole = finite & (flat == np.round(flat)) & (np.abs(flat) < _INT64_LIMIT)
+        if not whole.all():
+            first = int(np.argmin(whole))
+            raise TargetError(
+                f"{name} must be whole class indices; {flat[first]!r} at position "
+                f"{_position(first, sample_shape)} is not"
+            )
+    indices = flat.astype(np.int64)
+    out_of_range = (indices != ignore_index) & ((indices < 0) | (indices >= num_classes))
+    if out_of_range.any():
+        first = int(np.argmax(out_of_range))
+        raise TargetError(
+            f"{name}: class {int(indices[first])} at position {_position(first, sample_shape)} is out of range "
+            f"for {num_classes} classes (valid: 0..{num_classes - 1}, or the ignore index {ignore_index})"
+        )
+    return indices
+
+
+def prepare(
+    logits: Any,
+    targets: Any,
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    class_axis: int = 1,
+    names: tuple[str, str, str] = ("logits", "targets", "weight"),
+) -> Problem:
+    """Validate inputs with PyTorch's rules and lay them out as rows.
+
+    Args:
+        logits: ``(N, C)``, ``(N, C, d1, ..., dk)`` or ``(C,)`` real numbers.
+        targets: class indices of the logits' shape without the class axis
+            (whole-number floats are accepted; a flat array of the right size
+            is reshaped), or probabilities of exactly the logits' shape.
+        weight: ``(C,)`` class weights, or ``None``.
+        ignore_index: index targets equal to it are left out.
+        label_smoothing: ``E`` in ``[0, 1]``.
+        class_axis: the class axis of ``logits``; ignored for ``(C,)`` input.
+        names: how messages name the logits, targets and weight.
+
+    Raises:
+        ShapeError, TargetError, OptionError: with a message naming the input.
+    """
+    logits_name, targets_name, weight_name = names
+    x = _real_array(logits, logits_name)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    axis = _class_axis(tuple(x.shape), class_axis, logits_name)
+    num_classes = int(x.shape[axis])
+    if num_classes == 0:
+        raise ShapeError(f"{logits_name} have no classes (the class axis has length 0)")
+    moved = np.moveaxis(x, axis, -1)
+    sample_shape = tuple(int(n) for n in moved.shape[:-1])
+    rows = moved.reshape(-1, num_classes)
+
+    if not 0.0 <= label_smoothing <= 1.0:  # also refuses NaN
+        raise OptionError(f"label smoothing must be in [0, 1], not {label_smoothing}")
+
+    t = _real_array(targets, targets_name)
+    soft = t.shape == x.shape
+    if soft:
+        if ignore_index >= 0:
+            raise OptionError(
+                f"ignore index {ignore_index} cannot be used with probability targets "
+                "(PyTorch allows only a negative ignore index there)"
+            )
+        flat_targets: NDArray[Any] = np.moveaxis(t.astype(np.float64, copy=False), axis, -1).reshape(-1, num_classes)
+    else:
+        flat_targets = _index_targets(t, sample_shape, num_classes, ignore_index, targets_name)
+
+    w: NDArray[np.float64] | None = None
+    if weight is not None:
+        w = _real_array(weight, weight_name).astype(np.float64).reshape(-1) if np.ndim(weight) <= 1 else None
+        if w is None or w.shape != (num_classes,):
+            raise ShapeError(
+                f"{weight_name} has shape {np.shape(weight)}, but there are {num_classes} classes; "
+                f"it needs ({num_classes},)"
+            )
+
+    return Problem(
+        rows=rows,
+        targets=flat_targets,
+        soft=soft,
+        weight=w,
+        ignore_index=int(ignore_index),
+        label_smoothing=float(label_smoothing),
+        logits_shape=tuple(int(n) for n in x.shape),
+        sample_shape=sample_shape,
+    )

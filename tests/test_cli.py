@@ -1,0 +1,257 @@
+"""The command line: output formats exactly, --output, exit codes, stdout vs stderr."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import ce_cli
+from tests.conftest import EXAMPLES, WORKED_INLINE, WORKED_LOGITS, WORKED_TARGETS, assert_close, mp_loss
+
+WORKED = ["compute", "--logits", WORKED_INLINE, "--targets", "0,1,2", "--no-warnings"]
+LOSSES = [mp_loss(row, t) for row, t in zip(WORKED_LOGITS, WORKED_TARGETS, strict=True)]
+MEAN = sum(LOSSES) / 3
+FULL_PRECISION = re.compile(r"-?\d+\.\d+(e-?\d+)?")
+
+
+def test_version(run: Any) -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"ce-loss {ce_cli.__version__}\n"
+    assert result.stderr == ""
+
+
+def test_python_dash_m_runs_the_same_app() -> None:
+    out = subprocess.run([sys.executable, "-m", "ce_cli", "--version"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0
+    assert out.stdout == f"ce-loss {ce_cli.__version__}\n"
+
+
+def test_json_output(run: Any) -> None:
+    result = run(*WORKED, "--format", "json")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert result.stdout.endswith("}\n")
+    assert result.stdout.count("\n") == 1
+    out = json.loads(result.stdout)
+    assert list(out)[:8] == ["formula", "reduction", "shape", "target_kind", "losses", "mean", "sum", "value"]
+    assert out["formula"] == "cross_entropy"
+    assert out["reduction"] == "mean"
+    assert out["shape"] == [3, 3]
+    assert out["target_kind"] == "indices"
+    assert out["n_samples"] == 3
+    assert out["n_ignored"] == 0
+    assert out["denominator"] == 3.0
+    assert out["accuracy"] == pytest.approx(1 / 3)
+    assert_close(out["losses"], LOSSES, rtol=1e-15)
+    assert_close([out["mean"], out["value"], out["sum"]], [MEAN, MEAN, 3 * MEAN], rtol=1e-15)
+    assert_close(out["perplexity"], math.exp(MEAN), rtol=1e-14)
+
+
+def test_json_is_strict_with_non_finite_numbers(run: Any) -> None:
+    result = run("compute", "-l", "[[1e400, 0, 1], [0, 1, 2], [-1e400, 0, 0]]", "-t", "1,1,0", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "NaN," in result.stdout.replace(" ", "") or '"NaN"' in result.stdout
+    out = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"non-strict JSON constant {name}"))
+    assert out["losses"][0] == "NaN"
+    assert out["losses"][2] == "Infinity"
+    assert out["mean"] == "NaN"
+
+
+def test_csv_output(run: Any) -> None:
+    result = run(*WORKED, "--format", "csv")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == "index,target,predicted,p_target,loss"
+    assert len(lines) == 4
+    for i, line in enumerate(lines[1:]):
+        index, target, predicted, p_target, loss = line.split(",")
+        assert (index, target, predicted) == (str(i), str(i), "1")
+        assert FULL_PRECISION.fullmatch(loss)
+        assert_close(float(loss), LOSSES[i], rtol=1e-15)
+        assert_close(float(p_target), math.exp(-LOSSES[i]), rtol=1e-14)
+
+
+def test_tsv_output(run: Any) -> None:
+    result = run(*WORKED, "--format", "tsv")
+    assert result.exit_code == 0
+    rows = list(csv.reader(io.StringIO(result.stdout), delimiter="\t"))
+    assert rows[0] == ["index", "target", "predicted", "p_target", "loss"]
+    assert [row[0] for row in rows[1:]] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize(("reduction", "expected"), [("mean", [MEAN]), ("sum", [3 * MEAN]), ("none", LOSSES)])
+def test_quiet_prints_only_the_headline_value(reduction: str, expected: list[float], run: Any) -> None:
+    result = run(*WORKED, "-q", "--reduction", reduction)
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    lines = result.stdout.split("\n")
+    assert lines[-1] == ""
+    values = lines[:-1]
+    assert len(values) == len(expected)
+    assert all(FULL_PRECISION.fullmatch(v) for v in values)
+    assert_close([float(v) for v in values], expected, rtol=1e-15)
+    assert all(repr(float(v)) == v for v in values)  # full precision: the shortest round-trip repr
+
+
+def test_table_output(run: Any) -> None:
+    result = run(*WORKED)
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    out = result.stdout
+    assert "\x1b[" not in out  # no colour codes on a plain stream
+    for header in ("index", "target", "predicted", "p(target)", "loss"):
+        assert header in out
+    assert "1.324176" in out
+    assert "0.892076" in out
+    assert "1.126476" in out
+    assert re.search(r"samples\s+3\n", out)
+    assert re.search(r"mean\s+1\.1142424", out)
+    assert re.search(r"perplexity exp\(mean\)\s+3\.0472", out)
+    assert re.search(r"accuracy\s+33\.33%", out)
+
+
+def test_table_elides_the_middle_but_summarises_everything(run: Any) -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((50, 4))
+    targets = rng.integers(0, 4, 50)
+    inline = ";".join(",".join(repr(v) for v in row) for row in logits.tolist())
+    result = run("compute", "-l", inline, "-t", ",".join(map(str, targets)), "--max-rows", "6")
+    assert result.exit_code == 0, result.stderr
+    shown = re.findall(r"^│\s+(\d+) │", result.stdout, flags=re.MULTILINE)
+    assert shown == ["0", "1", "2", "47", "48", "49"]
+    assert "(44 more)" in result.stdout
+    assert re.search(r"samples\s+50\n", result.stdout)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv", ".tsv"])
+def test_output_file(suffix: str, tmp_path: Path, run: Any) -> None:
+    path = tmp_path / f"losses{suffix}"
+    result = run(*WORKED, "-q", "-o", str(path))
+    assert result.exit_code == 0
+    assert_close(float(result.stdout), MEAN, rtol=1e-15)
+    if suffix == ".npy":
+        saved = np.load(path, allow_pickle=False)
+        assert saved.dtype == np.float64
+        assert_close(saved, LOSSES, rtol=1e-15)
+    else:
+        rows = list(csv.reader(io.StringIO(path.read_text()), delimiter="," if suffix == ".csv" else "\t"))
+        assert rows[0] == ["index", "target", "predicted", "p_target", "loss"]
+        assert_close([float(row[4]) for row in rows[1:]], LOSSES, rtol=1e-15)
+    assert sorted(os.listdir(tmp_path)) == [path.name]  # no temporary file left behind
+
+
+def test_failed_run_leaves_no_output_file(tmp_path: Path, run: Any) -> None:
+    path = tmp_path / "losses.npy"
+    result = run("compute", "-l", WORKED_INLINE, "-t", "0,1,7", "-o", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert os.listdir(tmp_path) == []
+
+
+def _error_line(result: Any) -> str:
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("ce-loss: error: ")
+    return str(lines[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["-l", "missing.npy", "-t", "0"], 1, "logits file 'missing.npy' does not exist"),
+        (["-l", WORKED_INLINE, "-t", "0,1,3"], 1, "class 3 at position 2 is out of range for 3 classes"),
+        (["-l", WORKED_INLINE, "-t", "0,1"], 1, "inline targets have shape (2,)"),
+        (["-l", "0.1,x,0.3", "-t", "0"], 1, "inline logits: line 1, column 2: 'x' is not a number"),
+        (["-l", WORKED_INLINE], 2, "exactly one of --targets SRC and --target-column"),
+        (["-l", "-", "-t", "-"], 2, "only one source can read stdin"),
+        (["-l", str(EXAMPLES / "worked_labeled.csv"), "--target-column", "nope"], 2, "no column named 'nope'"),
+        (["-l", WORKED_INLINE, "-t", "0,1,2", "-o", "out.json"], 2, "--output 'out.json' must end in .npy, .csv, .tsv"),
+        (["-l", WORKED_INLINE, "-t", "0,1,2", "-o", "no/such/folder/out.npy"], 1, "does not exist"),
+    ],
+)
+def test_errors_are_one_line_on_stderr_with_nothing_on_stdout(
+    args: list[str], code: int, message: str, run: Any
+) -> None:
+    result = run("compute", *args)
+    assert result.exit_code == code
+    assert result.stdout == ""
+    assert message in _error_line(result)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--format", "xml"],
+        ["--formula", "textbook"],
+        ["--reduction", "avg"],
+        ["--label-smoothing", "1.5"],
+        ["--bogus"],
+        ["--max-rows", "-1"],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], run: Any) -> None:
+    result = run(*WORKED, *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Usage" in result.stderr or "Error" in result.stderr
+
+
+def test_missing_logits_is_a_usage_error(run: Any) -> None:
+    result = run("compute", "-t", "0")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+def test_a_bug_is_not_disguised_as_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from ce_cli import report
+    from ce_cli.cli import app
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(report, "build_report", broken)
+    result = CliRunner().invoke(app, WORKED)
+    assert isinstance(result.exception, RuntimeError)
+    assert "ce-loss: error" not in result.stderr
+
+
+def test_all_targets_ignored_warns_on_stderr_only(run: Any) -> None:
+    result = run("compute", "-l", WORKED_INLINE, "-t", "-100,-100,-100", "-f", "json")
+    assert result.exit_code == 0
+    out = json.loads(result.stdout)
+    assert out["mean"] == "NaN"
+    assert out["sum"] == 0.0
+    assert out["n_ignored"] == 3
+    assert "ce-loss: warning: every target is the ignore index -100" in result.stderr
+    silenced = run("compute", "-l", WORKED_INLINE, "-t", "-100,-100,-100", "-f", "json", "--no-warnings")
+    assert silenced.stderr == ""
+    assert silenced.stdout == result.stdout
+
+
+def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "x.npy", rng.standard_normal((20000, 3)))
+    np.save(tmp_path / "t.npy", rng.integers(0, 3, 20000))
+    code = "from ce_cli.cli import main; main()"
+    args = ["compute", "-l", str(tmp_path / "x.npy"), "-t", str(tmp_path / "t.npy"), "-q", "--reduction", "none"]
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=60)
+    assert b"Traceback" not in stderr
