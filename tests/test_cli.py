@@ -255,3 +255,21 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     proc.stdout.close()
     _, stderr = proc.communicate(timeout=60)
     assert b"Traceback" not in stderr
+
+
+def test_table_summary_shows_ignored_positions_and_the_weight_sum(run: Any) -> None:
+    result = run("compute", "-l", WORKED_INLINE, "-t", "0,-100,2", "-w", "0.5,2,1.5", "--no-warnings")
+    assert result.exit_code == 0, result.stderr
+    assert "-100 (ignored)" in result.stdout
+    assert re.search(r"ignored\s+1\n", result.stdout)
+    assert re.search(r"weight sum \(mean divides by it\)\s+2\.000000\n", result.stdout)  # w[0] + w[2]
+
+
+def test_k_dimensional_csv_has_tuple_indices(tmp_path: Path, run: Any) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((2, 3, 2)))
+    np.save(tmp_path / "t.npy", np.array([[0, 1], [2, 0]]))
+    result = run("compute", "-l", str(tmp_path / "x.npy"), "-t", str(tmp_path / "t.npy"), "-f", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert [row[:2] for row in rows[1:]] == [["(0, 0)", "0"], ["(0, 1)", "1"], ["(1, 0)", "2"], ["(1, 1)", "0"]]
+    assert_close([float(row[4]) for row in rows[1:]], [math.log(3)] * 4, rtol=1e-15)
