@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -22,6 +22,8 @@ from ce_cli.errors import CeLossError, OptionError
 from ce_cli.formulas import Formula, Reduction
 from ce_cli.render import Format
 from ce_cli.validate import Problem
+
+ExplainFormat = Literal["table", "json"]
 
 app = typer.Typer(
     name="ce-loss",
@@ -57,8 +59,11 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(error.exit_code) from None
 
 
-def _warn(message: str) -> None:
-    typer.echo(f"ce-loss: warning: {message}", err=True)
+def _warn_all(messages: tuple[str, ...], silenced: bool) -> None:
+    """One line on stderr per warning, unless silenced."""
+    if not silenced:
+        for message in messages:
+            typer.echo(f"ce-loss: warning: {message}", err=True)
 
 
 LogitsOption = Annotated[
@@ -106,6 +111,10 @@ FormulaOption = Annotated[
 ]
 ReductionOption = Annotated[Reduction, typer.Option("--reduction", help="The headline value: mean, sum or none.")]
 NoWarningsOption = Annotated[bool, typer.Option("--no-warnings", help="Do not print warnings about the data.")]
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="table (for people), json, csv or tsv (for scripts).")
+]
+MaxRowsOption = Annotated[int, typer.Option("--max-rows", min=0, help="Table rows shown before eliding the middle.")]
 
 
 def _load_problem(
@@ -163,15 +172,11 @@ def compute(
     class_axis: ClassAxisOption = 1,
     formula: FormulaOption = "cross_entropy",
     reduction: ReductionOption = "mean",
-    output_format: Annotated[
-        Format, typer.Option("--format", "-f", help="table (for people), json, csv or tsv (for scripts).")
-    ] = "table",
+    output_format: FormatOption = "table",
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the headline value (--reduction none: one loss per line).")
     ] = False,
-    max_rows: Annotated[
-        int, typer.Option("--max-rows", min=0, help="Table rows shown before eliding the middle.")
-    ] = 20,
+    max_rows: MaxRowsOption = 20,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", metavar="PATH", help="Also write per-sample losses to PATH (.npy, .csv, .tsv)."),
@@ -188,9 +193,7 @@ def compute(
             check_output_path(output)
         problem = _load_problem(logits, targets, target_column, weight, ignore_index, label_smoothing, class_axis)
         report = build_report(problem, formula, reduction)
-        if not no_warnings:
-            for message in report.warnings:
-                _warn(message)
+        _warn_all(report.warnings, no_warnings)
         if output is not None:
             write_losses(output, report)
         stdout = sys.stdout
@@ -202,6 +205,65 @@ def compute(
             render.write_delimited(report, stdout, delimiter="," if output_format == "csv" else "\t")
         else:
             render.write_table(report, stdout, max_rows=max_rows)
+
+
+@app.command()
+def compare(
+    logits: LogitsOption,
+    targets: TargetsOption = None,
+    target_column: TargetColumnOption = None,
+    weight: WeightOption = None,
+    ignore_index: IgnoreIndexOption = -100,
+    label_smoothing: SmoothingOption = 0.0,
+    class_axis: ClassAxisOption = 1,
+    output_format: FormatOption = "table",
+    max_rows: MaxRowsOption = 20,
+    no_warnings: NoWarningsOption = False,
+) -> None:
+    """All three formulas side by side, with each one's difference to cross_entropy."""
+    from ce_cli import render_compare
+    from ce_cli.compare import compare as compare_formulas
+
+    with _user_errors():
+        problem = _load_problem(logits, targets, target_column, weight, ignore_index, label_smoothing, class_axis)
+        comparison = compare_formulas(problem)
+        _warn_all(comparison.warnings, no_warnings)
+        if output_format == "json":
+            render_compare.write_json(comparison, sys.stdout)
+        elif output_format in ("csv", "tsv"):
+            render_compare.write_delimited(comparison, sys.stdout, delimiter="," if output_format == "csv" else "\t")
+        else:
+            render_compare.write_table(comparison, sys.stdout, max_rows=max_rows)
+
+
+@app.command()
+def explain(
+    logits: LogitsOption,
+    targets: TargetsOption = None,
+    target_column: TargetColumnOption = None,
+    weight: WeightOption = None,
+    ignore_index: IgnoreIndexOption = -100,
+    label_smoothing: SmoothingOption = 0.0,
+    class_axis: ClassAxisOption = 1,
+    sample: Annotated[
+        str, typer.Option("--sample", "-s", help="The sample: a flat index, or a tuple such as 2,3 for K-dim input.")
+    ] = "0",
+    output_format: Annotated[
+        ExplainFormat, typer.Option("--format", "-f", help="table (the worked derivation) or json.")
+    ] = "table",
+) -> None:
+    """Derive one sample's loss step by step: max shift, logsumexp, NLL, gradient, and naive."""
+    from ce_cli import render_explain
+    from ce_cli.explain import explain as derive
+    from ce_cli.explain import resolve_sample
+
+    with _user_errors():
+        problem = _load_problem(logits, targets, target_column, weight, ignore_index, label_smoothing, class_axis)
+        derivation = derive(problem, resolve_sample(sample, problem.sample_shape))
+        if output_format == "json":
+            render_explain.write_json(derivation, sys.stdout)
+        else:
+            render_explain.write_text(derivation, sys.stdout)
 
 
 def main() -> None:

@@ -155,7 +155,7 @@ def _gather(values: Float64Array, index: NDArray[np.int64]) -> Float64Array:
     return picked
 
 
-def _block_losses(problem: Problem, start: int, stop: int, formula: Formula) -> tuple[Float64Array, float]:
+def block_losses(problem: Problem, start: int, stop: int, formula: Formula) -> tuple[Float64Array, float]:
     """Losses of rows ``start:stop`` and their share of the mean's denominator.
 
     Returns:
@@ -210,7 +210,7 @@ def evaluate(problem: Problem, formula: Formula = "cross_entropy") -> Losses:
         :class:`Losses` whose ``losses`` have ``problem.sample_shape``.
     """
     _check_formula(formula)
-    losses, denominator = _block_losses(problem, 0, problem.rows.shape[0], formula)
+    losses, denominator = block_losses(problem, 0, problem.rows.shape[0], formula)
     return Losses(losses=losses.reshape(problem.sample_shape), denominator=denominator)
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import csv
 import json
 import math
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.report import Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 Format = Literal["table", "json", "csv", "tsv"]
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
@@ -81,7 +84,7 @@ def write_quiet(report: Report, stream: TextIO) -> None:
         stream.write(format_number(report.value) + "\n")
 
 
-def _index_text(index: tuple[int, ...]) -> str:
+def index_text(index: tuple[int, ...]) -> str:
     """``3`` for a 1-D sample index, ``(2, 3)`` for a K-dimensional one, ``0`` for unbatched."""
     if len(index) == 1:
         return str(index[0])
@@ -99,7 +102,7 @@ def write_delimited(report: Report, stream: TextIO, delimiter: str = ",") -> Non
     for flat, index in enumerate(np.ndindex(report.sample_shape)):
         writer.writerow(
             [
-                _index_text(index),
+                index_text(index),
                 target[flat],
                 predicted[flat],
                 format_number(probability[flat]),
@@ -108,7 +111,7 @@ def write_delimited(report: Report, stream: TextIO, delimiter: str = ",") -> Non
         )
 
 
-def _short(value: float) -> str:
+def short_number(value: float) -> str:
     """Six decimals for the table; scientific notation outside [1e-4, 1e6)."""
     value = float(value)
     if not math.isfinite(value):
@@ -118,12 +121,22 @@ def _short(value: float) -> str:
     return f"{value:.6e}"
 
 
-def _shown_positions(n: int, max_rows: int) -> tuple[list[int], list[int]]:
+def shown_positions(n: int, max_rows: int) -> tuple[list[int], list[int]]:
     """Positions before and after the ellipsis row (the second list empty if all fit)."""
     if n <= max_rows:
         return list(range(n)), []
     head = (max_rows + 1) // 2
     return list(range(head)), list(range(n - (max_rows - head), n))
+
+
+def make_console(stream: TextIO) -> Console:
+    """A Rich console on ``stream``: no markup parsing (cells hold text like ``x[t]``), no
+    highlighting, colour only where Rich allows it (a terminal, no ``NO_COLOR``), and wide
+    enough that tables written to a file or pipe are never cut."""
+    from rich.console import Console
+
+    width = None if stream.isatty() else 240
+    return Console(file=stream, highlight=False, markup=False, width=width)
 
 
 def write_table(report: Report, stream: TextIO, *, max_rows: int = 20) -> None:
@@ -137,11 +150,10 @@ def write_table(report: Report, stream: TextIO, *, max_rows: int = 20) -> None:
 
     Colour follows Rich's rules: none on a plain stream, none under ``NO_COLOR``.
     """
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=stream, highlight=False)
-    head, tail = _shown_positions(report.n_samples, max_rows)
+    console = make_console(stream)
+    head, tail = shown_positions(report.n_samples, max_rows)
     target = report.target_class.reshape(-1)
     predicted = report.predicted.reshape(-1)
     probability = report.target_probability.reshape(-1)
@@ -157,16 +169,18 @@ def write_table(report: Report, stream: TextIO, *, max_rows: int = 20) -> None:
     table.add_column("loss", justify="right")
 
     def add(position: int) -> None:
-        index = _index_text(tuple(int(i) for i in np.unravel_index(position, report.sample_shape)))
+        index = index_text(tuple(int(i) for i in np.unravel_index(position, report.sample_shape)))
         if not counted[position]:
-            table.add_row(index, f"{int(target[position])} (ignored)", str(int(predicted[position])), "-", _short(0.0))
+            table.add_row(
+                index, f"{int(target[position])} (ignored)", str(int(predicted[position])), "-", short_number(0.0)
+            )
             return
         table.add_row(
             index,
             str(int(target[position])),
             str(int(predicted[position])),
-            _short(probability[position]),
-            _short(losses[position]),
+            short_number(probability[position]),
+            short_number(losses[position]),
         )
 
     for position in head:
@@ -183,10 +197,10 @@ def write_table(report: Report, stream: TextIO, *, max_rows: int = 20) -> None:
     if not report.soft:
         summary.add_row("ignored", str(report.n_ignored))
     if report.weighted:
-        summary.add_row("weight sum (mean divides by it)", _short(report.denominator))
+        summary.add_row("weight sum (mean divides by it)", short_number(report.denominator))
     summary.add_row("mean", format_number(report.mean))
     summary.add_row("sum", format_number(report.sum))
-    summary.add_row("perplexity exp(mean)", _short(report.perplexity))
+    summary.add_row("perplexity exp(mean)", short_number(report.perplexity))
     accuracy = report.accuracy
     summary.add_row("accuracy", "-" if math.isnan(accuracy) else f"{accuracy:.2%}")
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ce_cli.diagnose import diagnose
 from ce_cli.formulas import Formula, Reduction, evaluate, log_softmax
 from ce_cli.validate import Problem
 
@@ -114,13 +115,6 @@ def build_report(problem: Problem, formula: Formula = "cross_entropy", reduction
     predicted: NDArray[np.int64] = np.argmax(problem.rows, axis=1).astype(np.int64)
     probability = np.where(counted, _target_probability(problem, formula, target_class), np.nan)
 
-    warnings: list[str] = []
-    if counted.size and not counted.any():
-        warnings.append(
-            f"every target is the ignore index {problem.ignore_index}: "
-            "the mean is NaN (0/0) and the sum 0, as in PyTorch"
-        )
-
     shape = problem.sample_shape
 
     def shaped(values: NDArray[Any]) -> NDArray[Any]:
@@ -141,5 +135,5 @@ def build_report(problem: Problem, formula: Formula = "cross_entropy", reduction
         predicted=shaped(predicted),
         target_probability=shaped(probability),
         counted=shaped(counted),
-        warnings=tuple(warnings),
+        warnings=tuple(diagnose(problem, formula, result.losses)),
     )
