@@ -28,7 +28,8 @@ def _row_facts(rows: NDArray[np.floating[Any]]) -> tuple[int, int, NDArray[np.bo
     for start in range(0, rows.shape[0], _CHUNK_ROWS):
         block = np.asarray(rows[start : start + _CHUNK_ROWS], dtype=np.float64)
         finite = np.isfinite(block).all(axis=1)
-        sums_to_one = np.abs(block.sum(axis=1) - 1.0) <= ROW_SUM_TOLERANCE
+        with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf in a row is data, not an error
+            sums_to_one = np.abs(block.sum(axis=1) - 1.0) <= ROW_SUM_TOLERANCE
         in_unit = ((block >= 0.0) & (block <= 1.0)).all(axis=1)
         in_open_unit = ((block > 0.0) & (block <= 1.0)).all(axis=1)
         probability_like += int(np.count_nonzero(finite & in_unit & sums_to_one))

@@ -98,9 +98,15 @@ class Derivation:
     smoothing_term: float | None
 
     @property
+    def largest_logit(self) -> float:
+        """The largest logit that is not NaN (``-inf`` if there is none)."""
+        numbers = self.logits[~np.isnan(self.logits)]
+        return float(np.max(numbers)) if numbers.size else -math.inf
+
+    @property
     def unshifted_overflows(self) -> bool:
         """Whether ``exp(x)`` without the shift would overflow float64 for this row."""
-        return bool(np.nanmax(self.logits) > EXP_OVERFLOW) if self.logits.size else False
+        return self.largest_logit > EXP_OVERFLOW
 
 
 def explain(problem: Problem, flat: int) -> Derivation:

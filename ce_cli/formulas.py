@@ -128,8 +128,9 @@ class Losses:
 
     @property
     def sum(self) -> float:
-        """``sum(losses)`` (pairwise summation)."""
-        return float(np.sum(self.losses))
+        """``sum(losses)`` (pairwise summation); NaN if it holds +inf and -inf."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            return float(np.sum(self.losses))
 
     @property
     def mean(self) -> float:

@@ -35,8 +35,12 @@ def check_output_path(path: str) -> None:
         raise OutputError(f"--output '{path}' is a folder")
     if not os.path.isdir(folder):
         raise OutputError(f"--output '{path}': the folder '{folder}' does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"--output '{path}': the folder '{folder}' is not writable")
+    try:  # the only reliable test (os.access says yes to root, even on /proc): create a file there
+        probe, probe_path = tempfile.mkstemp(dir=folder, prefix=".ce-loss-probe-")
+    except OSError as error:
+        raise OutputError(f"--output '{path}': the folder '{folder}' is not writable ({error.strerror})") from None
+    os.close(probe)
+    os.unlink(probe_path)
 
 
 def write_losses(path: str, report: Report) -> None:

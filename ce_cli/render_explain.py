@@ -6,8 +6,6 @@ import json
 import math
 from typing import Any, TextIO
 
-import numpy as np
-
 from ce_cli.explain import EXP_OVERFLOW, Derivation
 from ce_cli.render import format_number, index_text, json_number, json_values, make_console
 
@@ -142,7 +140,7 @@ def write_text(d: Derivation, stream: TextIO) -> None:
             f"and -log of that is the loss, {_n(d.nll if d.nll is not None else d.loss)}."
         )
     if d.unshifted_overflows:
-        top = float(np.nanmax(d.logits))
+        top = d.largest_logit
         console.print(
             f"without the shift, exp(x) overflows: exp({_n(top)}) is inf in float64 (beyond {EXP_OVERFLOW:.2f}), "
             "so log Σ exp(x) would be inf and the loss inf or NaN; shifting by m keeps every term in [0, 1]."

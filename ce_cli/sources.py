@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 import zipfile
@@ -135,43 +136,62 @@ def _from_bytes(data: bytes, key: str | None, label: str, suffix: str) -> Loaded
     return Loaded(array, label, columns)
 
 
-def _read_npy(data: bytes, label: str) -> NDArray[Any]:
+def _npy_header(stream: IO[bytes], label: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Read a .npy header: ``(shape, dtype)``, leaving ``stream`` at the data."""
     try:
-        array: NDArray[Any] = np.load(io.BytesIO(data), allow_pickle=False)
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        elif version == (3, 0):
+            raise InputError(f"{label} is a .npy file of format 3.0; ce-loss reads formats 1.0 and 2.0")
+        else:
+            raise InputError(f"{label} is not a valid .npy file (unknown format version {version})")
     except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise InputError(f"{label} holds Python objects (pickled data), which are never loaded") from None
         raise InputError(f"{label} is not a valid .npy file: {error}") from None
-    except (OSError, EOFError) as error:
-        raise InputError(f"{label} is not a valid .npy file (truncated or corrupt): {error}") from None
+    return tuple(int(n) for n in shape), dtype
+
+
+def _read_npy(data: bytes, label: str) -> NDArray[Any]:
+    """A .npy file's array, checked before anything is allocated or unpickled.
+
+    The header is read first: object dtypes (pickles) are refused without
+    unpickling, and a header that claims more data than the file holds is
+    reported as truncated instead of allocating what it claims.
+    """
+    stream = io.BytesIO(data)
+    shape, dtype = _npy_header(stream, label)
+    if dtype.hasobject:
+        raise InputError(f"{label} holds Python objects (pickled data), which are never loaded")
+    expected = math.prod(shape) * dtype.itemsize
+    available = len(data) - stream.tell()
+    if available < expected:
+        raise InputError(f"{label} is truncated: its header promises {expected} bytes of data, it holds {available}")
+    stream.seek(0)
+    try:
+        array: NDArray[Any] = np.load(stream, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise InputError(f"{label} is not a valid .npy file: {error}") from None
     return array
 
 
 def _read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
+    """One array of a .npz archive (a zip of .npy files), read as :func:`_read_npy` reads."""
     try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise InputError(f"{label} is not a valid .npz file: {error}") from None
-    if not hasattr(archive, "files"):
-        raise InputError(f"{label} is not a .npz archive")
-    with archive:
-        names = list(archive.files)
-        if key is None:
-            if len(names) != 1:
-                listing = ", ".join(names) if names else "none"
-                raise InputError(f"{label} holds {len(names)} arrays ({listing}); name one as FILE.npz:KEY")
-            key = names[0]
-        if key not in names:
-            raise InputError(f"{label} has no array '{key}' (it holds: {', '.join(names) or 'none'})")
-        try:
-            array: NDArray[Any] = archive[key]
-        except ValueError as error:
-            if "allow_pickle" in str(error):
-                raise InputError(f"{label}:{key} holds Python objects (pickled data), which are never loaded") from None
-            raise InputError(f"{label}:{key} is not a valid array: {error}") from None
-        except (OSError, EOFError, zipfile.BadZipFile) as error:
-            raise InputError(f"{label}:{key} is not a valid array (truncated or corrupt): {error}") from None
-    return array
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = {name[: -len(".npy")]: name for name in archive.namelist() if name.endswith(".npy")}
+            if key is None:
+                if len(members) != 1:
+                    listing = ", ".join(members) or "none"
+                    raise InputError(f"{label} holds {len(members)} arrays ({listing}); name one as FILE.npz:KEY")
+                key = next(iter(members))
+            if key not in members:
+                raise InputError(f"{label} has no array '{key}' (it holds: {', '.join(members) or 'none'})")
+            member = archive.read(members[key])
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError) as error:
+        raise InputError(f"{label} is not a valid .npz file (a zip of .npy files): {error}") from None
+    return _read_npy(member, f"{label} (array '{key}')")
 
 
 def _sniff_delimiter(text: str) -> str | None:

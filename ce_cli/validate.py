@@ -99,6 +99,24 @@ def _class_axis(shape: tuple[int, ...], class_axis: int, name: str) -> int:
     return class_axis % ndim
 
 
+def _check_whole(flat: NDArray[np.floating[Any]], sample_shape: tuple[int, ...], name: str) -> None:
+    """Refuse float targets that are not finite whole numbers within int64."""
+    finite = np.isfinite(flat)
+    in_range = finite & (np.abs(np.where(finite, flat, 0.0)) < _INT64_LIMIT)
+    whole = in_range & (flat == np.round(flat))
+    if whole.all():
+        return
+    first = int(np.argmin(whole))
+    value, where = float(flat[first]), _position(first, sample_shape)
+    if not finite[first]:
+        problem = "is not a finite number"
+    elif not in_range[first]:
+        problem = "is beyond int64"
+    else:
+        problem = "is not a whole number"
+    raise TargetError(f"{name} must be whole class indices; {value!r} at position {where} {problem}")
+
+
 def _index_targets(
     targets: NDArray[Any],
     sample_shape: tuple[int, ...],
@@ -118,14 +136,10 @@ def _index_targets(
             )
     flat = targets.reshape(-1)
     if flat.dtype.kind == "f":
-        finite = np.isfinite(flat)
-        whole = finite & (flat == np.round(flat)) & (np.abs(flat) < _INT64_LIMIT)
-        if not whole.all():
-            first = int(np.argmin(whole))
-            raise TargetError(
-                f"{name} must be whole class indices; {flat[first]!r} at position "
-                f"{_position(first, sample_shape)} is not"
-            )
+        _check_whole(flat, sample_shape, name)
+    elif flat.dtype.kind == "u" and flat.size and flat.max() > np.iinfo(np.int64).max:
+        first = int(np.argmax(flat > np.iinfo(np.int64).max))
+        raise TargetError(f"{name}: {int(flat[first])} at position {_position(first, sample_shape)} is beyond int64")
     indices = flat.astype(np.int64)
     out_of_range = (indices != ignore_index) & ((indices < 0) | (indices >= num_classes))
     if out_of_range.any():

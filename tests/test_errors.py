@@ -1,0 +1,341 @@
+"""Every bad input ends with exit status 1 or 2, one clear line on stderr, nothing on stdout,
+no traceback and no --output file."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from ce_cli.cli import app
+
+X33 = "0.1,0.2,0.3;1,2,3;-1,0,1"
+
+
+def check_failure(result: Any, code: int, message: str, output: Path | None = None) -> None:
+    """The contract for every failure."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == code, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    if code == 1 or result.stderr.startswith("ce-loss: error:"):
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("ce-loss: error: ")
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    if output is not None:
+        assert not output.exists()
+        assert [p for p in os.listdir(output.parent) if p.startswith(".ce-loss")] == []
+
+
+def npy(path: Path, array: Any, allow_pickle: bool = False) -> str:
+    np.save(path, array, allow_pickle=allow_pickle)
+    return str(path)
+
+
+class _CreatesAFileWhenUnpickled:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (open, (str(self.marker), "w"))
+
+
+def bad_files(tmp: Path) -> dict[str, tuple[str, str]]:
+    """Family name -> (logits SRC, the message expected)."""
+    good = npy(tmp / "good.npy", np.zeros((3, 3)))
+    raw = Path(good).read_bytes()
+    (tmp / "truncated.npy").write_bytes(raw[:-8])
+    (tmp / "empty.npy").write_bytes(b"")
+    (tmp / "text.npy").write_text("1,2,3\n")
+    (tmp / "binary.csv").write_bytes(raw)
+    (tmp / "latin1.csv").write_bytes("1,2,\xe9\n".encode("latin-1"))
+    (tmp / "notzip.npz").write_text("hello")
+    (tmp / "adir").mkdir()
+    np.savez(tmp / "several.npz", a=np.zeros((3, 3)), b=np.zeros(3))
+    np.save(tmp / "objects.npy", np.array([1, None], dtype=object), allow_pickle=True)
+    np.savez(tmp / "objects.npz", a=np.array([1, None], dtype=object))
+    return {
+        "missing": (str(tmp / "missing.npy"), "does not exist"),
+        "a directory": (str(tmp / "adir"), "is a directory"),
+        "empty": (str(tmp / "empty.npy"), "is empty"),
+        "text claiming .npy": (str(tmp / "text.npy"), "is not a .npy file (no NumPy header)"),
+        "npy bytes claiming .csv": (str(tmp / "binary.csv"), "holds binary NumPy data"),
+        "not UTF-8": (str(tmp / "latin1.csv"), "is neither text (UTF-8) nor a .npy/.npz file"),
+        "not a zip claiming .npz": (str(tmp / "notzip.npz"), "is not a valid .npz file"),
+        "truncated npy": (
+            str(tmp / "truncated.npy"),
+            "is truncated: its header promises 72 bytes of data, it holds 64",
+        ),
+        "object npy": (str(tmp / "objects.npy"), "holds Python objects (pickled data), which are never loaded"),
+        "object npz": (str(tmp / "objects.npz"), "(array 'a') holds Python objects (pickled data)"),
+        "complex dtype": (npy(tmp / "c.npy", np.zeros((3, 3), complex)), "must hold real numbers, not complex numbers"),
+        "string dtype": (npy(tmp / "s.npy", np.array([["a", "b", "c"]] * 3)), "must hold real numbers, not strings"),
+        "bool dtype": (npy(tmp / "b.npy", np.zeros((3, 3), bool)), "must hold real numbers, not booleans"),
+        "0-d logits": (npy(tmp / "zero.npy", np.array(2.0)), "is a single number; it needs a class axis"),
+        "npz with several arrays and no key": (
+            str(tmp / "several.npz"),
+            "holds 2 arrays (a, b); name one as FILE.npz:KEY",
+        ),
+        "npz missing key": (f"{tmp / 'several.npz'}:zz", "has no array 'zz' (it holds: a, b)"),
+    }
+
+
+FILE_FAMILIES = [
+    "missing", "a directory", "empty", "text claiming .npy", "npy bytes claiming .csv", "not UTF-8",
+    "not a zip claiming .npz", "truncated npy", "object npy", "object npz", "complex dtype", "string dtype",
+    "bool dtype", "0-d logits", "npz with several arrays and no key", "npz missing key",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("family", FILE_FAMILIES)
+def test_bad_files(family: str, tmp_path: Path, run: Any) -> None:
+    src, message = bad_files(tmp_path)[family]
+    output = tmp_path / "out.npy"
+    check_failure(run("compute", "-l", src, "-t", "0,1,2", "-o", str(output)), 1, message, output)
+
+
+def test_a_pickle_that_would_create_a_file_is_never_unpickled(tmp_path: Path, run: Any) -> None:
+    marker = tmp_path / "created-by-unpickling"
+    evil = np.array([_CreatesAFileWhenUnpickled(marker), None], dtype=object)
+    np.save(tmp_path / "evil.npy", evil, allow_pickle=True)
+    np.savez(tmp_path / "evil.npz", logits=evil)
+    with zipfile.ZipFile(tmp_path / "evil.npz") as archive:  # the payload really is a pickle of open()
+        assert b"open" in archive.read("logits.npy")
+    pickle.loads(pickle.dumps(_CreatesAFileWhenUnpickled(marker))).close()  # unpickling does create it ...
+    marker.unlink()
+    for src in ("evil.npy", "evil.npz"):
+        result = run("compute", "-l", str(tmp_path / src), "-t", "0")
+        check_failure(result, 1, "holds Python objects (pickled data), which are never loaded")
+        assert not marker.exists()  # ... but ce-loss never unpickles
+    result = run("compute", "-l", "-", "-t", "0", input=(tmp_path / "evil.npy").read_bytes())
+    check_failure(result, 1, "holds Python objects")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("logits", "content", "message"),
+    [
+        ("ragged.csv", "1,2,3\n4,5\n", "line 2 has 2 values, but earlier rows have 3"),
+        ("empty-cell.csv", "1,2,3\n4,,6\n", "line 2, column 2 is empty"),
+        ("non-numeric.csv", "a,b,c\n1,2,3\n4,x,6\n", "line 3, column 2: 'x' is not a number"),
+        ("non-numeric.tsv", "1\t2\t3\n4\tfoo\t6\n", "line 2, column 2: 'foo' is not a number"),
+        ("non-numeric.txt", "1 2 3\n4 5 six\n", "line 2, column 3: 'six' is not a number"),
+        ("header-only.csv", "a,b,c\n", "has a header but no rows of numbers"),
+        ("blank.csv", "\n\n  \n", "holds no numbers"),
+    ],
+)
+def test_bad_text_tables(logits: str, content: str, message: str, tmp_path: Path, run: Any) -> None:
+    path = tmp_path / logits
+    path.write_text(content)
+    output = tmp_path / "out.csv"
+    check_failure(run("compute", "-l", str(path), "-t", "0,1", "-o", str(output)), 1, message, output)
+
+
+@pytest.mark.parametrize(
+    ("logits", "message"),
+    [
+        ("[[1, 2], [3]", "inline logits: malformed JSON"),
+        ("[[1, 2], [3]]", "inline logits: the JSON must be a nested list of numbers with rows of equal length"),
+        ('[["a", 1]]', "nested list of numbers"),
+        ("1,2;3", "inline logits: line 2 has 1 values, but earlier rows have 2"),
+        ("1,,2", "inline logits: line 1, column 2 is empty"),
+    ],
+)
+def test_bad_inline_text(logits: str, message: str, run: Any) -> None:
+    check_failure(run("compute", "-l", logits, "-t", "0"), 1, message)
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ("0,1,3", "inline targets: class 3 at position 2 is out of range for 3 classes"),
+        ("0,-1,2", "inline targets: class -1 at position 1 is out of range"),
+        ("0,1.5,2", "1.5 at position 1 is not a whole number"),
+        ("0,nan,2", "nan at position 1 is not a finite number"),
+        ("0,1e19,2", "1e+19 at position 1 is beyond int64"),
+        ("0,1", "inline targets have shape (2,), but the logits need class indices of shape (3,)"),
+        ("[[0.5, 0.5], [0.5, 0.5], [1, 0]]", "have shape (3, 2), but the logits need class indices of shape (3,)"),
+    ],
+)
+def test_bad_targets(targets: str, message: str, tmp_path: Path, run: Any) -> None:
+    output = tmp_path / "out.npy"
+    check_failure(run("compute", "-l", X33, "-t", targets, "-o", str(output)), 1, message, output)
+
+
+def test_unsigned_targets_beyond_int64(tmp_path: Path, run: Any) -> None:
+    src = npy(tmp_path / "t.npy", np.array([2**63 + 5, 1, 2], dtype=np.uint64))
+    check_failure(run("compute", "-l", X33, "-t", src), 1, "9223372036854775813 at position 0 is beyond int64")
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "message"),
+    [
+        (["--weight", "1,2"], 1, "inline weight has shape (2,), but there are 3 classes; it needs (3,)"),
+        (["--weight", "1,b,3"], 1, "inline weight: line 1, column 2: 'b' is not a number"),
+        (["--weight", "[[1, 2, 3]]"], 1, "inline weight has shape (1, 3)"),
+        (["--label-smoothing", "1.5"], 2, "--label-smoothing"),
+        (["--label-smoothing", "-0.1"], 2, "--label-smoothing"),
+        (["--label-smoothing", "nan"], 2, "--label-smoothing"),
+        (["--class-axis", "2"], 2, "class axis 2 is out of range for inline logits of shape (3, 3)"),
+        (["--formula", "textbook"], 2, "'textbook' is not one of"),
+        (["--format", "xml"], 2, "'xml' is not one of"),
+        (["--reduction", "avg"], 2, "'avg' is not one of"),
+        (["--ignore-index", "one"], 2, "--ignore-index"),
+        (["-o", "losses.json"], 2, "--output 'losses.json' must end in .npy, .csv, .tsv"),
+        (["-o", "/no/such/folder/out.npy"], 1, "the folder '/no/such/folder' does not exist"),
+        (["-o", "/proc/out.npy"], 1, "the folder '/proc' is not writable"),
+    ],
+)
+def test_bad_options(options: list[str], code: int, message: str, run: Any) -> None:
+    check_failure(run("compute", "-l", X33, "-t", "0,1,2", *options), code, message)
+
+
+def test_output_path_is_checked_before_any_input_is_read(run: Any) -> None:
+    result = run("compute", "-l", "missing.npy", "-t", "0", "-o", "/no/such/folder/out.npy")
+    check_failure(result, 1, "--output '/no/such/folder/out.npy'")
+
+
+def test_probability_targets_with_a_class_as_ignore_index(run: Any) -> None:
+    targets = "[[1, 0, 0], [0, 1, 0], [0, 0, 1]]"
+    check_failure(run("compute", "-l", X33, "-t", targets, "--ignore-index", "1"), 2, "ignore index 1 cannot be used")
+
+
+@pytest.mark.parametrize("sample", ["3", "-4", "0,0", "one"])
+def test_explain_sample_out_of_range(sample: str, run: Any) -> None:
+    check_failure(run("explain", "-l", X33, "-t", "0,1,2", "--sample", sample), 2, "--sample")
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        (b"", "logits from stdin: standard input is empty"),
+        (bytes(range(256)), "logits from stdin is neither text (UTF-8) nor a .npy/.npz file"),
+        (b"\x93NUMPY garbage", "logits from stdin is not a valid .npy file"),
+    ],
+)
+def test_bad_stdin(stdin: bytes, message: str, run: Any) -> None:
+    check_failure(run("compute", "-l", "-", "-t", "0", input=stdin), 1, message)
+
+
+# The fuzz test: random bytes and text as input files, random option values.
+
+SUFFIXES = [".npy", ".npz", ".csv", ".tsv", ".txt", ".bin", ""]
+text_cells = st.lists(
+    st.lists(
+        st.sampled_from(["0", "1", "2", "-1", "0.5", "1e400", "nan", "-inf", "x", "", " ", "3.0", "1e19"]), max_size=5
+    ),
+    max_size=5,
+)
+OPTION_VALUES = {
+    "--formula": st.sampled_from(["cross_entropy", "log_softmax_nll", "naive", "bogus", ""]),
+    "--format": st.sampled_from(["table", "json", "csv", "tsv", "yaml"]),
+    "--reduction": st.sampled_from(["mean", "sum", "none", "max"]),
+    "--class-axis": st.integers(-4, 4).map(str),
+    "--ignore-index": st.one_of(st.integers(-200, 5).map(str), st.just("x")),
+    "--label-smoothing": st.one_of(st.floats(allow_nan=True).map(repr), st.just("half")),
+    "--weight": st.sampled_from(["1,2,3", "1,2", "a", "[[1]]", "-1,0,1e400"]),
+    "--max-rows": st.integers(-2, 5).map(str),
+}
+
+
+@st.composite
+def invocations(draw: Any) -> tuple[list[str], dict[str, bytes], bytes | None]:
+    files: dict[str, bytes] = {}
+    stdin: bytes | None = None
+    n, c = draw(st.integers(0, 4)), draw(st.integers(1, 4))
+    numbers = st.sampled_from(["0", "1.5", "-2", "0.25", "1e3", "-1e300", "nan", "inf", "-inf", "1e-320"])
+
+    def well_formed(role: str) -> str:
+        """A source that fits the others, so the fuzzing reaches the math and the renderers."""
+        if role == "logits":
+            return ";".join(",".join(draw(st.lists(numbers, min_size=c, max_size=c))) for _ in range(n)) or "[]"
+        return ",".join(str(draw(st.sampled_from([-100, *range(c + 1)]))) for _ in range(n)) or "[]"
+
+    def source(role: str) -> str:
+        nonlocal stdin
+        kind = draw(st.sampled_from(["well-formed", "well-formed", "bytes", "text", "npy", "inline", "stdin"]))
+        if kind == "well-formed":
+            return well_formed(role)
+        if kind == "inline":
+            cells = draw(text_cells)
+            return ";".join(",".join(row) for row in cells) or "0"
+        if kind == "stdin" and stdin is None:
+            stdin = draw(st.binary(max_size=200))
+            return "-"
+        name = f"{role}{draw(st.sampled_from(SUFFIXES))}"
+        if kind == "npy":
+            shape = draw(st.lists(st.integers(0, 4), max_size=3))
+            dtype = draw(st.sampled_from(["<f8", "<f4", "<i8", "|b1", "<c16", "<U2"]))
+            buffer = _npy_bytes(
+                np.zeros(shape, dtype=dtype) + (np.arange(int(np.prod(shape))).reshape(shape) % 3).astype(dtype)
+            )
+            files[name] = buffer[: draw(st.integers(0, len(buffer)))] if draw(st.booleans()) else buffer
+        elif kind == "text":
+            files[name] = "\n".join(",".join(row) for row in draw(text_cells)).encode()
+        else:
+            files[name] = draw(st.binary(max_size=300))
+        return name
+
+    args = [
+        draw(st.sampled_from(["compute", "compare", "explain"])),
+        "--logits",
+        source("logits"),
+        "--targets",
+        source("targets"),
+    ]
+    for option in draw(st.lists(st.sampled_from(sorted(OPTION_VALUES)), unique=True, max_size=3)):
+        if args[0] != "compute" and option in ("--formula", "--reduction"):
+            continue
+        if args[0] == "explain" and option in ("--max-rows",):
+            continue
+        args += [option, draw(OPTION_VALUES[option])]
+    if args[0] == "explain" and draw(st.booleans()):
+        args += ["--sample", draw(st.sampled_from(["0", "1", "-1", "2,0", "x"]))]
+    if args[0] == "compute" and draw(st.booleans()):
+        args += ["-o", "losses.npy"]
+    return args, files, stdin
+
+
+def _npy_bytes(array: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(invocation=invocations())
+def test_fuzz_every_outcome_is_success_or_a_clean_error(invocation: Any, tmp_path_factory: Any) -> None:
+    args, files, stdin = invocation
+    folder = tmp_path_factory.mktemp("fuzz")
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(app, args, input=stdin)
+    finally:
+        os.chdir(cwd)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
+    assert result.exit_code in (0, 1, 2), (args, result.exit_code)
+    event(f"{args[0]} exit {result.exit_code}")
+    assert "Traceback" not in result.stderr
+    if result.exit_code != 0:
+        assert result.stdout == "", args
+        assert not (folder / "losses.npy").exists()
+        if result.exit_code == 1:
+            assert result.stderr.startswith("ce-loss: error: "), (args, result.stderr)
+    else:
+        assert result.stdout != "" or "--max-rows" in args, args
