@@ -82,13 +82,14 @@ def compare(problem: Problem) -> Comparison:
     results = {formula: evaluate(problem, formula) for formula in FORMULAS}
     reference = results[REFERENCE].losses
     differences = {f: max_abs_diff(r.losses, reference) for f, r in results.items() if f != REFERENCE}
-    target_class = np.argmax(problem.targets, axis=1) if problem.soft else problem.targets
+    counted = int(np.count_nonzero(problem.valid))
+    facts = results[REFERENCE].facts
     return Comparison(
         logits_shape=problem.logits_shape,
         sample_shape=problem.sample_shape,
         results=results,
         max_abs_diff=differences,
-        target_class=np.asarray(target_class, dtype=np.int64).reshape(problem.sample_shape),
+        target_class=results[REFERENCE].target_class.astype(np.int64),
         soft=problem.soft,
-        warnings=tuple(diagnose(problem, None, reference)),
+        warnings=tuple(diagnose(facts, reference.size, counted, problem.ignore_index, None)),
     )

@@ -123,8 +123,7 @@ def explain(problem: Problem, flat: int) -> Derivation:
         log_probs = log_softmax(x)
         lse = float(logsumexp(x))
         probs = np.exp(log_probs)
-    (loss_array, _) = block_losses(problem, flat, flat + 1, "cross_entropy")
-    loss = float(loss_array[0])
+    loss = float(block_losses(problem, flat, flat + 1, "cross_entropy").losses[0])
 
     target: int | None = None
     distribution: FloatArray | None = None

@@ -26,6 +26,7 @@ All three go through PyTorch's weighting, ignoring, smoothing and reduction:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -33,6 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import OptionError
+from ce_cli.kernel import run_blocks
+from ce_cli.shifted import Shifted
 from ce_cli.validate import Problem, prepare
 
 Formula = Literal["cross_entropy", "log_softmax_nll", "naive"]
@@ -112,19 +115,55 @@ def log_softmax(x: NDArray[Any], axis: int = -1) -> Float64Array:
     return out
 
 
+ROW_SUM_TOLERANCE = 1e-6
+
+
 @dataclass(frozen=True)
-class Losses:
-    """Per-sample losses and what their mean divides by.
+class RowFacts:
+    """Counts of rows, gathered while evaluating, for the warnings about the data.
 
     Attributes:
-        losses: float64 array of the targets' sample shape (``()`` for
-            unbatched input).
+        probability_like: rows whose values all lie in [0, 1] and sum to 1
+            (within ``ROW_SUM_TOLERANCE``).
+        not_probability: rows with a value outside (0, 1], or not summing to 1
+            (counted only for ``naive``, which expects probabilities).
+        non_finite: rows with a NaN or infinite logit whose loss is NaN or infinite.
+    """
+
+    probability_like: int
+    not_probability: int
+    non_finite: int
+
+    def __add__(self, other: RowFacts) -> RowFacts:
+        return RowFacts(
+            self.probability_like + other.probability_like,
+            self.not_probability + other.not_probability,
+            self.non_finite + other.non_finite,
+        )
+
+
+@dataclass(frozen=True)
+class Losses:
+    """Per-sample losses, what their mean divides by, and facts gathered on the way.
+
+    Per-sample arrays have the targets' sample shape (``()`` for unbatched input).
+
+    Attributes:
+        losses: float64 per-sample losses (0 where ignored).
         denominator: ``sum(w[t])`` over samples not ignored (index targets),
             or the number of samples (probability targets).
+        target_class: the target index (for probabilities, their argmax).
+        target_log_prob: ``log p[target_class]`` under the formula.
+        target_is_max: whether the target's logit is its row's maximum.
+        facts: counts about the rows, for warnings (see :class:`RowFacts`).
     """
 
     losses: Float64Array
     denominator: float
+    target_class: NDArray[np.intp]
+    target_log_prob: Float64Array
+    target_is_max: NDArray[np.bool_]
+    facts: RowFacts
 
     @property
     def sum(self) -> float:
@@ -150,69 +189,161 @@ def _check_formula(formula: str) -> None:
         raise OptionError(f"unknown formula {formula!r}; choose one of {', '.join(FORMULAS)}")
 
 
-def _gather(values: Float64Array, index: NDArray[np.int64]) -> Float64Array:
-    """``values[i, index[i]]`` for each row ``i`` of ``(B, C)`` values."""
-    picked: Float64Array = np.take_along_axis(values, index[:, None], axis=1)[:, 0]
-    return picked
+@dataclass(frozen=True)
+class Block:
+    """What one block of rows yields; every array is ``(B,)``.
 
-
-def block_losses(problem: Problem, start: int, stop: int, formula: Formula) -> tuple[Float64Array, float]:
-    """Losses of rows ``start:stop`` and their share of the mean's denominator.
-
-    Returns:
-        ``(losses (B,), denominator share)`` with ``B = stop - start``.
+    Attributes:
+        losses: per-sample losses.
+        denominator: the block's share of the mean's denominator.
+        target_class: the target index as given (the ignore index where
+            ignored; for probabilities, their argmax).
+        target_log_prob: ``log p[target_class]`` under the formula (``log q`` for
+            naive, ``log_softmax`` otherwise); meaningless where ignored.
+        target_is_max: whether the target's logit is the row's maximum (the
+            prediction is right; a tie counts as right).
+        facts: counts for the warnings.
     """
-    x = np.asarray(problem.rows[start:stop], dtype=np.float64)
+
+    losses: Float64Array
+    denominator: float
+    target_class: NDArray[np.intp]
+    target_log_prob: Float64Array
+    target_is_max: NDArray[np.bool_]
+    facts: RowFacts
+
+
+def _row_facts(x: NDArray[Any], maximum: Float64Array, losses: Float64Array, formula: Formula) -> RowFacts:
+    """Count the rows of a block that deserve a warning, reading as few of them as possible."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        candidates = (maximum >= 0.0) & (maximum <= 1.0)  # only these rows can be probabilities
+        probability_like = not_probability = 0
+        if formula == "naive" or candidates.any():
+            rows = np.asarray(x if formula == "naive" else x[candidates], dtype=np.float64)
+            sums_to_one = np.abs(rows.sum(axis=1) - 1.0) <= ROW_SUM_TOLERANCE
+            low = rows.min(axis=1)
+            high = rows.max(axis=1)
+            probability_like = int(np.count_nonzero(sums_to_one & (low >= 0.0) & (high <= 1.0)))
+            if formula == "naive":
+                not_probability = int(np.count_nonzero(~(sums_to_one & (low > 0.0) & (high <= 1.0))))
+        bad = ~np.isfinite(losses)
+        non_finite = int(np.count_nonzero(~np.isfinite(np.asarray(x[bad])).all(axis=1))) if bad.any() else 0
+    return RowFacts(probability_like, not_probability, non_finite)
+
+
+def block_losses(problem: Problem, start: int, stop: int, formula: Formula) -> Block:
+    """Evaluate rows ``start:stop`` of ``problem`` under ``formula``.
+
+    The fused formula never builds log-softmax: ``nll = lse_z - z[t]`` with
+    ``z = x - max(x)`` (see :class:`~ce_cli.shifted.Shifted`); ``log_softmax_nll``
+    builds the block ``z - lse_z`` and picks from it; ``naive`` takes ``log x``.
+    """
+    x = problem.rows[start:stop]
     targets = problem.targets[start:stop]
     num_classes = problem.num_classes
     eps = problem.label_smoothing
     w = problem.weight
+    if problem.soft:
+        soft_t = np.asarray(targets, dtype=np.float64)
+        target_class = np.argmax(soft_t, axis=1)
+        valid = np.ones(len(target_class), dtype=bool)
+    else:
+        valid = targets != problem.ignore_index
+        target_class = np.where(valid, targets, 0)
 
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        if formula == "cross_entropy":
-            # z = x - m, lse_z = log sum exp(z); log p = z - lse_z is never built.
-            z, lse_column = _shift(x, axis=1)
-            lse_z = lse_column[:, 0]
-            log_probs = None
+        if formula == "naive":
+            log_probs = np.log(np.asarray(x, dtype=np.float64))
+            rows = np.arange(len(target_class))
+            maximum = np.max(x, axis=1).astype(np.float64)
+            target_log_prob = log_probs[rows, target_class]
+            target_is_max = x[rows, target_class] == maximum
+            block = None
         else:
-            log_probs = log_softmax(x, axis=1) if formula == "log_softmax_nll" else np.log(x)
+            fused_plain = formula == "cross_entropy" and not problem.soft and eps == 0.0
+            block = Shifted(x, keep_z=not fused_plain, gather=target_class)
+            assert block.gathered is not None
+            maximum = block.maximum
+            target_is_max = block.gathered == 0.0
+            if formula == "cross_entropy":
+                log_probs = None
+                target_log_prob = block.gathered - block.lse_z
+            else:
+                log_probs = block.log_probs()
+                target_log_prob = block.take(target_class, log_probs)
+
+        def in_layout(values: NDArray[Any]) -> Float64Array:
+            return values if block is None else block.in_layout(values)
+
+        def row_sum(values: Float64Array) -> Float64Array:
+            return np.sum(values, axis=1) if block is None else block.row_sum(values)
+
+        def row_dot(weight: Float64Array, values: Float64Array) -> Float64Array:
+            return values @ weight if block is None else block.row_dot(weight, values)
 
         if problem.soft:
-            soft_t = np.asarray(targets, dtype=np.float64)
             if eps > 0.0:
                 soft_t = soft_t * (1.0 - eps) + eps / num_classes
-            wt = soft_t if w is None else soft_t * w
+            wt = in_layout(soft_t if w is None else soft_t * w)
             if log_probs is None:
-                losses = lse_z * np.sum(wt, axis=1) - np.sum(wt * z, axis=1)
+                assert block is not None
+                losses = block.lse_z * block.row_sum(wt) - block.row_sum(wt * block.z)
             else:
-                losses = -np.sum(wt * log_probs, axis=1)
-            return losses + 0.0, float(stop - start)
+                losses = -row_sum(wt * log_probs)
+            denominator = float(stop - start)
+        else:
+            w_t = np.ones(len(target_class)) if w is None else w[target_class]
+            losses = -w_t * target_log_prob
+            if eps > 0.0:
+                if log_probs is None:
+                    assert block is not None
+                    total_w = num_classes if w is None else float(np.sum(w))
+                    smooth = block.lse_z * total_w - (block.row_sum() if w is None else block.row_dot(w))
+                else:
+                    smooth = -(row_sum(log_probs) if w is None else row_dot(w, log_probs))
+                losses = (1.0 - eps) * losses + (eps / num_classes) * smooth
+            losses = np.where(valid, losses, 0.0)
+            denominator = float(np.sum(w_t[valid]))
+            target_class = targets.astype(np.intp)
+        losses = losses + 0.0  # turns -0.0 (from -(0 - 0)) into 0.0
+        facts = _row_facts(x, maximum, losses, formula)
+    return Block(losses, denominator, target_class, target_log_prob, target_is_max, facts)
 
-        valid = targets != problem.ignore_index
-        safe_t = np.where(valid, targets, 0)
-        nll = lse_z - _gather(z, safe_t) if log_probs is None else -_gather(log_probs, safe_t)
-        w_t = np.ones_like(nll) if w is None else w[safe_t]
-        losses = w_t * nll
-        if eps > 0.0:
-            if log_probs is None:
-                smooth = lse_z * (num_classes if w is None else np.sum(w)) - (np.sum(z, axis=1) if w is None else z @ w)
-            else:
-                smooth = -(np.sum(log_probs, axis=1) if w is None else log_probs @ w)
-            losses = (1.0 - eps) * losses + (eps / num_classes) * smooth
-        # 0 where ignored; "+ 0.0" turns -0.0 (from -(0 - 0)) into 0.0.
-        losses = np.where(valid, losses, 0.0) + 0.0
-        return losses, float(np.sum(w_t[valid]))
 
-
-def evaluate(problem: Problem, formula: Formula = "cross_entropy") -> Losses:
+def evaluate(
+    problem: Problem, formula: Formula = "cross_entropy", *, progress: Callable[[int], None] | None = None
+) -> Losses:
     """Per-sample losses of a validated :class:`Problem` under ``formula``.
 
+    Evaluated block by block on every core (:mod:`ce_cli.kernel`); a
+    memory-mapped input streams through in constant resident memory.
+
+    Args:
+        problem: validated input.
+        formula: one of ``FORMULAS``.
+        progress: called with the number of rows done, as blocks finish.
+
     Returns:
-        :class:`Losses` whose ``losses`` have ``problem.sample_shape``.
+        :class:`Losses` whose per-sample arrays have ``problem.sample_shape``.
     """
     _check_formula(formula)
-    losses, denominator = block_losses(problem, 0, problem.rows.shape[0], formula)
-    return Losses(losses=losses.reshape(problem.sample_shape), denominator=denominator)
+    blocks = list(
+        run_blocks(problem.rows, lambda start, stop: block_losses(problem, start, stop, formula), progress=progress)
+    )
+    shape = problem.sample_shape
+
+    def joined(name: str, dtype: Any) -> NDArray[Any]:
+        parts = [getattr(b, name) for b in blocks]
+        return (np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)).reshape(shape)
+
+    return Losses(
+        losses=joined("losses", np.float64),
+        denominator=float(sum(b.denominator for b in blocks)),
+        target_class=joined("target_class", np.intp),
+        target_log_prob=joined("target_log_prob", np.float64),
+        target_is_max=joined("target_is_max", np.bool_),
+        facts=sum((b.facts for b in blocks), RowFacts(0, 0, 0)),
+    )
 
 
 def cross_entropy(

@@ -96,7 +96,7 @@ def write_delimited(report: Report, stream: TextIO, delimiter: str = ",") -> Non
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
     writer.writerow(["index", "target", "predicted", "p_target", "loss"])
     target = report.target_class.reshape(-1).tolist()
-    predicted = report.predicted.reshape(-1).tolist()
+    predicted = report.predicted().tolist()
     probability = report.target_probability.reshape(-1).tolist()
     losses = report.losses.reshape(-1).tolist()
     for flat, index in enumerate(np.ndindex(report.sample_shape)):
@@ -155,7 +155,8 @@ def write_table(report: Report, stream: TextIO, *, max_rows: int = 20) -> None:
     console = make_console(stream)
     head, tail = shown_positions(report.n_samples, max_rows)
     target = report.target_class.reshape(-1)
-    predicted = report.predicted.reshape(-1)
+    shown = np.array(head + tail, dtype=np.intp)
+    predicted = dict(zip(shown.tolist(), report.predicted(shown).tolist(), strict=True))
     probability = report.target_probability.reshape(-1)
     losses = report.losses.reshape(-1)
     counted = report.counted.reshape(-1)

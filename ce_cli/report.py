@@ -9,6 +9,7 @@ perplexity.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.diagnose import diagnose
-from ce_cli.formulas import Formula, Reduction, evaluate, log_softmax
+from ce_cli.formulas import Formula, Reduction, evaluate
+from ce_cli.kernel import rows_per_chunk
 from ce_cli.validate import Problem
 
 
@@ -38,7 +40,8 @@ class Report:
         weighted: whether class weights were given.
         target_class: the target index (for probabilities, their argmax);
             ``ignore_index`` where ignored.
-        predicted: the argmax of the logits.
+        target_is_max: whether each target's logit is its row's maximum.
+        rows: the ``(M, C)`` logits, for :meth:`predicted`.
         target_probability: the probability the formula gives the target
             class: ``softmax(x)[t]``, or ``q[t]`` for ``naive``; NaN if ignored.
         counted: mask of samples that are not ignored.
@@ -56,7 +59,8 @@ class Report:
     soft: bool
     weighted: bool
     target_class: NDArray[np.int64]
-    predicted: NDArray[np.int64]
+    target_is_max: NDArray[np.bool_]
+    rows: NDArray[Any]
     target_probability: NDArray[np.float64]
     counted: NDArray[np.bool_]
     warnings: tuple[str, ...] = field(default=())
@@ -86,40 +90,36 @@ class Report:
 
     @property
     def accuracy(self) -> float:
-        """Share of counted samples whose predicted class is the target; NaN if none count."""
+        """Share of counted samples whose target has the largest logit (a tie counts); NaN if none count."""
         counted = int(np.count_nonzero(self.counted))
         if counted == 0:
             return math.nan
-        return float(np.count_nonzero((self.predicted == self.target_class) & self.counted)) / counted
+        return float(np.count_nonzero(self.target_is_max & self.counted)) / counted
+
+    def predicted(self, positions: NDArray[np.intp] | None = None) -> NDArray[np.int64]:
+        """The argmax class of the logits at flat ``positions`` (all samples if ``None``), read in blocks."""
+        if positions is None:
+            positions = np.arange(self.rows.shape[0])
+        out = np.empty(len(positions), dtype=np.int64)
+        step = rows_per_chunk(self.rows.shape[1])
+        for start in range(0, len(positions), step):
+            out[start : start + step] = np.argmax(self.rows[positions[start : start + step]], axis=1)
+        return out
 
 
-def _target_probability(problem: Problem, formula: Formula, target_class: NDArray[np.int64]) -> NDArray[np.float64]:
-    """``p[t]`` per row: the softmax probability, or the raw input for ``naive``."""
-    rows = np.asarray(problem.rows, dtype=np.float64)
-    safe = np.clip(target_class, 0, problem.num_classes - 1)
-    if formula == "naive":
-        picked: NDArray[np.float64] = np.take_along_axis(rows, safe[:, None], axis=1)[:, 0]
-    else:
-        with np.errstate(invalid="ignore", over="ignore"):
-            picked = np.exp(np.take_along_axis(log_softmax(rows, axis=1), safe[:, None], axis=1)[:, 0])
-    return picked
-
-
-def build_report(problem: Problem, formula: Formula = "cross_entropy", reduction: Reduction = "mean") -> Report:
+def build_report(
+    problem: Problem,
+    formula: Formula = "cross_entropy",
+    reduction: Reduction = "mean",
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
     """Evaluate ``problem`` under ``formula`` and gather what the renderers show."""
-    result = evaluate(problem, formula)
-    counted = problem.valid
-    target_class: NDArray[np.int64] = (
-        np.argmax(problem.targets, axis=1).astype(np.int64) if problem.soft else problem.targets.astype(np.int64)
-    )
-    predicted: NDArray[np.int64] = np.argmax(problem.rows, axis=1).astype(np.int64)
-    probability = np.where(counted, _target_probability(problem, formula, target_class), np.nan)
-
+    result = evaluate(problem, formula, progress=progress)
     shape = problem.sample_shape
-
-    def shaped(values: NDArray[Any]) -> NDArray[Any]:
-        return values.reshape(shape)
-
+    counted = problem.valid.reshape(shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        probability = np.where(counted, np.exp(result.target_log_prob), np.nan)
     return Report(
         formula=formula,
         reduction=reduction,
@@ -131,9 +131,18 @@ def build_report(problem: Problem, formula: Formula = "cross_entropy", reduction
         denominator=result.denominator,
         soft=problem.soft,
         weighted=problem.weight is not None,
-        target_class=shaped(target_class),
-        predicted=shaped(predicted),
-        target_probability=shaped(probability),
-        counted=shaped(counted),
-        warnings=tuple(diagnose(problem, formula, result.losses)),
+        target_class=result.target_class.astype(np.int64),
+        target_is_max=result.target_is_max,
+        rows=problem.rows,
+        target_probability=probability,
+        counted=counted,
+        warnings=tuple(
+            diagnose(
+                result.facts,
+                samples=result.losses.size,
+                counted=int(np.count_nonzero(counted)),
+                ignore_index=problem.ignore_index,
+                formula=formula,
+            )
+        ),
     )

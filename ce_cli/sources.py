@@ -107,14 +107,51 @@ _SUFFIXES = {".npy", ".npz", ".csv", ".tsv", ".txt"}
 def _from_file(path: str, key: str | None, label: str) -> Loaded:
     if os.path.isdir(path):
         raise InputError(f"{label} is a directory, not a file")
+    suffix = os.path.splitext(path)[1].lower()
     try:
         with open(path, "rb") as handle:
+            if suffix == ".npy" or (suffix not in _DELIMITERS and suffix != ".npz" and handle.read(6) == NPY_MAGIC):
+                return Loaded(_map_npy(handle, path, label), label)
+            handle.seek(0)
             data = handle.read()
     except OSError as error:
         raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
     if not data:
         raise InputError(f"{label} is empty")
-    return _from_bytes(data, key, label, suffix=os.path.splitext(path)[1].lower())
+    return _from_bytes(data, key, label, suffix=suffix)
+
+
+def _map_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any]:
+    """A .npy file as a read-only memory map, after the same header checks as :func:`_read_npy`.
+
+    Mapping instead of reading lets a file larger than memory stream through
+    the kernel, which releases the pages of each block once it is evaluated.
+    """
+    handle.seek(0)
+    size = os.fstat(handle.fileno()).st_size
+    if size == 0:
+        raise InputError(f"{label} is empty")
+    if handle.read(6) != NPY_MAGIC:
+        raise InputError(f"{label} is not a .npy file (no NumPy header)")
+    handle.seek(0)
+    shape, dtype = _npy_header(handle, label)
+    _check_npy_payload(shape, dtype, size - handle.tell(), label)
+    if math.prod(shape) == 0:
+        return np.zeros(shape, dtype=dtype)
+    try:
+        array: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise InputError(f"{label} is not a valid .npy file: {error}") from None
+    return array
+
+
+def _check_npy_payload(shape: tuple[int, ...], dtype: np.dtype[Any], available: int, label: str) -> None:
+    """Refuse pickled objects, and data shorter than the header promises, before reading any."""
+    if dtype.hasobject:
+        raise InputError(f"{label} holds Python objects (pickled data), which are never loaded")
+    expected = math.prod(shape) * dtype.itemsize
+    if available < expected:
+        raise InputError(f"{label} is truncated: its header promises {expected} bytes of data, it holds {available}")
 
 
 def _from_bytes(data: bytes, key: str | None, label: str, suffix: str) -> Loaded:
@@ -162,12 +199,7 @@ def _read_npy(data: bytes, label: str) -> NDArray[Any]:
     """
     stream = io.BytesIO(data)
     shape, dtype = _npy_header(stream, label)
-    if dtype.hasobject:
-        raise InputError(f"{label} holds Python objects (pickled data), which are never loaded")
-    expected = math.prod(shape) * dtype.itemsize
-    available = len(data) - stream.tell()
-    if available < expected:
-        raise InputError(f"{label} is truncated: its header promises {expected} bytes of data, it holds {available}")
+    _check_npy_payload(shape, dtype, len(data) - stream.tell(), label)
     stream.seek(0)
     try:
         array: NDArray[Any] = np.load(stream, allow_pickle=False)

@@ -1,0 +1,110 @@
+"""The max-shifted log-sum-exp of a block of rows, in the layout that is fastest for it.
+
+Pure numpy. For a block of logits ``x`` of shape ``(B, C)`` it computes, in
+float64 whatever the input dtype,
+
+- ``z = x - m`` with ``m = max(x)`` per row (every entry <= 0, the maximum
+  exactly 0; a row holding NaN or +inf, or only -inf, gives NaN throughout,
+  as PyTorch's log-softmax does);
+- ``lse_z = log(sum_j exp(z_j)) = logsumexp(x) - m``, as ``log1p(s)`` where
+  ``s`` is the sum of the terms other than the maximum's (which is exactly 1).
+  ``s`` is first taken as ``sum - 1``, exact to about 1e-16 absolute; rows
+  where that is below ``TINY`` (a confident prediction, whose loss is about
+  ``s``) are summed again without the maximum's term, so their loss keeps its
+  relative accuracy however small it is.
+
+Rows with many classes are worked row by row (``(B, C)``, reductions along the
+contiguous last axis). Rows with few classes are transposed to ``(C, B)``:
+reducing along a short axis costs numpy a call per row, while reducing across
+``C`` rows of length ``B`` is a handful of vectorised passes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Float64Array = NDArray[np.float64]
+IndexArray = NDArray[np.intp]
+
+SMALL_C = 16  # up to this many classes, work class-major (C, B)
+TINY = 1e-3  # below this, sum - 1 is recomputed without the maximum's term
+
+
+class Shifted:
+    """``z = x - max(x)`` for a ``(B, C)`` block, with its log-sum-exp.
+
+    Attributes:
+        class_major: whether ``z`` is stored ``(C, B)`` (few classes) or ``(B, C)``.
+        z: the shifted logits in that layout, float64 (exponentiated in place,
+            and so no longer available, when built with ``keep_z=False``).
+        maximum: ``(B,)`` the row maxima ``m``.
+        lse_z: ``(B,)`` ``logsumexp(x) - m``.
+    """
+
+    def __init__(self, x: NDArray[Any], *, keep_z: bool = True, gather: IndexArray | None = None) -> None:
+        """Shift and reduce ``x``; ``gather`` names classes whose ``z`` is kept in ``gathered``."""
+        rows, _ = x.shape
+        self.rows = np.arange(rows)
+        self.class_major = x.shape[1] <= SMALL_C
+        with np.errstate(invalid="ignore", over="ignore"):
+            if self.class_major:
+                z = np.array(x.T, dtype=np.float64, order="C")  # (C, B)
+                m = np.max(z, axis=0)
+                np.subtract(z, m, out=z)
+            else:
+                m = np.max(x, axis=1).astype(np.float64)
+                z = np.subtract(x, m[:, None], dtype=np.float64)
+            self.maximum: Float64Array = m
+            self.gathered: Float64Array | None = None if gather is None else self.take(gather, z)
+            terms = np.exp(z, out=None if keep_z else z)
+            self.z: Float64Array = z
+            rest = self.row_sum(terms) - 1.0
+            tiny = rest < TINY
+            if tiny.any():
+                rest[tiny] = self._sum_without_maximum(terms, np.flatnonzero(tiny))
+            self.lse_z: Float64Array = np.log1p(rest)
+
+    def _sum_without_maximum(self, terms: Float64Array, rows: IndexArray) -> Float64Array:
+        """``sum_j exp(z_j)`` minus the maximum's term (one term of 1), for some rows, exactly."""
+        subset = terms[:, rows] if self.class_major else terms[rows]
+        axis = 0 if self.class_major else 1
+        top = np.argmax(subset, axis=axis)
+        subset = subset.copy()
+        if self.class_major:
+            subset[top, np.arange(len(rows))] = 0.0
+        else:
+            subset[np.arange(len(rows)), top] = 0.0
+        total: Float64Array = np.sum(subset, axis=axis)
+        return total
+
+    def take(self, classes: IndexArray, values: Float64Array | None = None) -> Float64Array:
+        """``values[i, classes[i]]`` per row (``values`` defaults to ``z``)."""
+        source = self.z if values is None else values
+        picked: Float64Array = source[classes, self.rows] if self.class_major else source[self.rows, classes]
+        return picked
+
+    def row_sum(self, values: Float64Array | None = None) -> Float64Array:
+        """``sum_c values[i, c]`` per row (``values`` defaults to ``z``)."""
+        source = self.z if values is None else values
+        total: Float64Array = np.sum(source, axis=0 if self.class_major else 1)
+        return total
+
+    def row_dot(self, weight: Float64Array, values: Float64Array | None = None) -> Float64Array:
+        """``sum_c weight[c] * values[i, c]`` per row (``values`` defaults to ``z``)."""
+        source = self.z if values is None else values
+        product: Float64Array = weight @ source if self.class_major else source @ weight
+        return product
+
+    def in_layout(self, values: NDArray[Any]) -> Float64Array:
+        """A ``(B, C)`` array in this block's layout, as float64."""
+        converted: Float64Array = np.asarray(values.T if self.class_major else values, dtype=np.float64)
+        return converted
+
+    def log_probs(self) -> Float64Array:
+        """The full ``log_softmax`` block, ``z - lse_z``, in this block's layout."""
+        column = self.lse_z if self.class_major else self.lse_z[:, None]
+        out: Float64Array = self.z - column
+        return out
