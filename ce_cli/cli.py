@@ -186,13 +186,15 @@ def compute(
     """Compute per-sample and reduced cross-entropy losses."""
     from ce_cli import render
     from ce_cli.output import check_output_path, write_losses
+    from ce_cli.progress import ProgressBar
     from ce_cli.report import build_report
 
     with _user_errors():
         if output is not None:
             check_output_path(output)
         problem = _load_problem(logits, targets, target_column, weight, ignore_index, label_smoothing, class_axis)
-        report = build_report(problem, formula, reduction)
+        with ProgressBar(problem.rows.shape[0], sys.stderr, enabled=not quiet) as bar:
+            report = build_report(problem, formula, reduction, progress=bar.update)
         _warn_all(report.warnings, no_warnings)
         if output is not None:
             write_losses(output, report)

@@ -26,7 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import OptionError
-from ce_cli.formulas import block_losses, log_softmax, logsumexp
+from ce_cli.formulas import block_losses
+from ce_cli.shifted import log_softmax, logsumexp
 from ce_cli.validate import Problem
 
 FloatArray = NDArray[np.float64]

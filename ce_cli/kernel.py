@@ -1,8 +1,9 @@
 """Chunked, threaded evaluation over rows: the scheduler, not the math.
 
-Rows are cut into blocks of about ``CHUNK_BYTES`` of float64 work, small
-enough to stay in a core's cache, and evaluated by a pool of threads (numpy
-releases the GIL inside its loops). Blocks of a memory-mapped ``.npy`` file
+Rows are cut into blocks of about ``CHUNK_BYTES`` of float64 work, large
+enough that numpy's per-call costs vanish and small enough to stay near the
+cores' caches, and evaluated by a pool of threads (numpy releases the GIL
+inside its loops). Blocks of a memory-mapped ``.npy`` file
 are released from the process's memory once evaluated, so a file larger than
 memory streams through in constant resident memory. Pure numpy and the
 standard library: no I/O of its own, no printing.
@@ -13,15 +14,16 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
 
 T = TypeVar("T")
 
-CHUNK_BYTES = 1 << 19  # float64 work per block: about half a MiB
-MAX_CHUNK_ROWS = 1 << 16
+# float64 work per block. Measured on 2 cores (benchmarks/bench.py): below 1 MiB the
+# per-block numpy calls dominate; 2 MiB was the best of 1-8 MiB across the benchmark shapes.
+CHUNK_BYTES = 1 << 21
+MAX_CHUNK_ROWS = 1 << 18
 
 
 def default_threads() -> int:
@@ -104,6 +106,8 @@ def run_blocks(
                 progress(stop)
             yield result
         return
+    from concurrent.futures import ThreadPoolExecutor  # imported here: small inputs never need it
+
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ce-loss") as pool:
         for (_, stop), result in zip(ranges, pool.map(work, ranges), strict=True):
             if progress is not None:

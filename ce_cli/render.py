@@ -8,8 +8,6 @@ strict and every parser accepts it. Rich is imported only for the table.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
@@ -73,6 +71,8 @@ def report_json(report: Report) -> dict[str, Any]:
 
 def write_json(report: Report, stream: TextIO) -> None:
     """One strict-JSON object on one line."""
+    import json
+
     stream.write(json.dumps(report_json(report), allow_nan=False) + "\n")
 
 
@@ -93,6 +93,8 @@ def index_text(index: tuple[int, ...]) -> str:
 
 def write_delimited(report: Report, stream: TextIO, delimiter: str = ",") -> None:
     """A header row, then ``index, target, predicted, p_target, loss`` per sample."""
+    import csv
+
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
     writer.writerow(["index", "target", "predicted", "p_target", "loss"])
     target = report.target_class.reshape(-1).tolist()

@@ -13,6 +13,9 @@ float64 whatever the input dtype,
   ``s``) are summed again without the maximum's term, so their loss keeps its
   relative accuracy however small it is.
 
+:func:`logsumexp` and :func:`log_softmax` do the same along any axis of any
+array, for the public API and ``explain``.
+
 Rows with many classes are worked row by row (``(B, C)``, reductions along the
 contiguous last axis). Rows with few classes are transposed to ``(C, B)``:
 reducing along a short axis costs numpy a call per row, while reducing across
@@ -108,3 +111,72 @@ class Shifted:
         column = self.lse_z if self.class_major else self.lse_z[:, None]
         out: Float64Array = self.z - column
         return out
+
+
+def _log_sum_exp_shifted(z: Float64Array, axis: int) -> Float64Array:
+    """``log sum_j exp(z_j)`` for rows whose maximum is 0, keeping dims.
+
+    The maximum's term is exactly 1, so the sum is ``1 + s`` with ``s`` the sum
+    of the other terms, and ``log1p(s)`` keeps ``s`` even when it is far below
+    the float64 epsilon (a confident, correct prediction has a loss of
+    ``~s``, not 0). Adding ``z`` at the maximum (0, or NaN for a row whose
+    maximum was infinite or NaN) propagates NaN as PyTorch's log-softmax does.
+    """
+    terms = np.exp(z)
+    top = np.argmax(z, axis=axis, keepdims=True)
+    np.put_along_axis(terms, top, 0.0, axis=axis)
+    out: Float64Array = np.log1p(np.sum(terms, axis=axis, keepdims=True)) + np.take_along_axis(z, top, axis=axis)
+    return out
+
+
+def _shift(x: NDArray[Any], axis: int) -> tuple[Float64Array, Float64Array]:
+    """``(z, log sum exp(z))`` with ``z = x - max(x)`` along ``axis`` (dims kept), in float64.
+
+    A row whose maximum is infinite or NaN gives NaN, as PyTorch's log-softmax does.
+    """
+    x64 = np.asarray(x, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        z = x64 - np.max(x64, axis=axis, keepdims=True)
+        return z, _log_sum_exp_shifted(z, axis)
+
+
+def logsumexp(x: NDArray[Any], axis: int = -1) -> Float64Array:
+    """``log sum_j exp(x_j)`` along ``axis``, with the maximum shifted out.
+
+    ``m + log1p(sum_{j != argmax} exp(x_j - m))`` with ``m = max_j x_j``: exact
+    for any finite input (no term exceeds 1). Infinite maxima are not shifted,
+    as in ``scipy.special.logsumexp`` and ``torch.logsumexp``: a row holding
+    ``+inf`` gives ``+inf``, a row of ``-inf`` gives ``-inf``; NaN propagates.
+
+    Args:
+        x: an array of any shape; computed in float64.
+        axis: the axis to reduce.
+
+    Returns:
+        ``x``'s shape without ``axis``, float64.
+    """
+    x64 = np.asarray(x, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        m = np.max(x64, axis=axis, keepdims=True)
+        m = np.where(np.isinf(m), 0.0, m)
+        out = _log_sum_exp_shifted(x64 - m, axis) + m
+    squeezed: Float64Array = np.squeeze(out, axis=axis)
+    return squeezed
+
+
+def log_softmax(x: NDArray[Any], axis: int = -1) -> Float64Array:
+    """``log softmax(x) = (x - m) - log sum_j exp(x_j - m)`` along ``axis``.
+
+    Never ``log(softmax(x))``, which underflows to ``-inf`` for small
+    probabilities. A row whose maximum is infinite or NaN gives NaN, as in PyTorch.
+
+    Args:
+        x: an array of any shape; computed in float64.
+        axis: the class axis.
+
+    Returns:
+        float64 array of ``x``'s shape.
+    """
+    z, lse_z = _shift(x, axis)
+    out: Float64Array = z - lse_z
+    return out

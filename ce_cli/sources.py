@@ -17,7 +17,6 @@ A text table of one row or one column becomes a 1-D array. ``.npy`` and
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -31,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
+from ce_cli.text_tables import parse_table, sniff_delimiter
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -113,12 +113,35 @@ def _from_file(path: str, key: str | None, label: str) -> Loaded:
             if suffix == ".npy" or (suffix not in _DELIMITERS and suffix != ".npz" and handle.read(6) == NPY_MAGIC):
                 return Loaded(_map_npy(handle, path, label), label)
             handle.seek(0)
-            data = handle.read()
+            if suffix in _DELIMITERS:
+                head = handle.read(_HEAD_BYTES)
+                if head and len(head) == _HEAD_BYTES:
+                    return _from_text_file(path, head, _DELIMITERS[suffix], label)
+                data = head
+            else:
+                data = handle.read()
     except OSError as error:
         raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
     if not data:
         raise InputError(f"{label} is empty")
     return _from_bytes(data, key, label, suffix=suffix)
+
+
+_HEAD_BYTES = 1 << 16
+
+
+def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str) -> Loaded:
+    """A large text table: the header is found in ``head``, numpy's parser reads the file itself."""
+    if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
+        raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not merely a character cut at the end of the head
+            raise InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file") from None
+        text = head[: error.start].decode("utf-8-sig")
+    array, columns = parse_table(text, delimiter, label, allow_header=True, path=path)
+    return Loaded(array, label, columns)
 
 
 def _map_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any]:
@@ -168,8 +191,8 @@ def _from_bytes(data: bytes, key: str | None, label: str, suffix: str) -> Loaded
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file") from None
-    delimiter = _DELIMITERS[suffix] if suffix in _DELIMITERS else _sniff_delimiter(text)
-    array, columns = parse_table(text.splitlines(), delimiter, label, allow_header=True)
+    delimiter = _DELIMITERS[suffix] if suffix in _DELIMITERS else sniff_delimiter(text)
+    array, columns = parse_table(text, delimiter, label, allow_header=True)
     return Loaded(array, label, columns)
 
 
@@ -226,16 +249,6 @@ def _read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
     return _read_npy(member, f"{label} (array '{key}')")
 
 
-def _sniff_delimiter(text: str) -> str | None:
-    """Tab or comma if the first non-blank line has one, else whitespace."""
-    for line in text.splitlines():
-        if line.strip():
-            if "\t" in line:
-                return "\t"
-            return "," if "," in line else None
-    return None
-
-
 def _inline(src: str, label: str) -> Loaded:
     stripped = src.strip()
     if stripped.startswith("["):
@@ -248,84 +261,8 @@ def _inline(src: str, label: str) -> Loaded:
         except (ValueError, TypeError):
             raise InputError(f"{label}: the JSON must be a nested list of numbers with rows of equal length") from None
         return Loaded(array, label)
-    rows = [row for row in stripped.split(";") if row.strip()]
-    array, _ = parse_table(rows, ",", label, allow_header=False)
+    array, _ = parse_table(stripped.replace(";", "\n"), ",", label, allow_header=False)
     return Loaded(array, label)
-
-
-def _split(line: str, delimiter: str | None) -> list[str]:
-    if delimiter is None:
-        return line.split()
-    return [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter))]
-
-
-def parse_table(
-    lines: list[str], delimiter: str | None, label: str, *, allow_header: bool
-) -> tuple[NDArray[np.float64], tuple[str, ...] | None]:
-    """Parse delimited numeric text into a float64 array.
-
-    Blank lines and lines starting with ``#`` are skipped. With
-    ``allow_header``, a first row that is not all numbers is the header.
-
-    Returns:
-        ``(array, header)``: ``array`` is ``(rows, columns)``, or 1-D when the
-        table has one row or one column; ``header`` is ``None`` without one.
-
-    Raises:
-        InputError: naming the row (1-based line) and column of a bad cell.
-    """
-    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")]
-    header: tuple[str, ...] | None = None
-    if allow_header and numbered:
-        first = _split(numbered[0][1], delimiter)
-        if not all(_is_number(cell) for cell in first):
-            header = tuple(first)
-            numbered = numbered[1:]
-    if not numbered:
-        raise InputError(f"{label} has a header but no rows of numbers" if header else f"{label} holds no numbers")
-    try:
-        array = np.loadtxt(
-            [line for _, line in numbered],
-            delimiter=delimiter,
-            dtype=np.float64,
-            ndmin=2,
-            comments=None,
-            quotechar='"' if delimiter is not None else None,
-        )
-    except ValueError:
-        _raise_first_bad_cell(numbered, delimiter, label, header)
-        raise InputError(f"{label} could not be parsed as a table of numbers") from None
-    if header is not None and array.shape[1] != len(header):
-        raise InputError(f"{label}: the header has {len(header)} columns but the rows have {array.shape[1]}")
-    if array.shape[0] == 1 or array.shape[1] == 1:
-        array = array.reshape(-1)
-    return array, header
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _raise_first_bad_cell(
-    numbered: list[tuple[int, str]], delimiter: str | None, label: str, header: tuple[str, ...] | None
-) -> None:
-    """Find the cell np.loadtxt refused and raise an error naming it."""
-    width = len(header) if header is not None else None
-    for line_number, line in numbered:
-        cells = _split(line, delimiter)
-        if width is None:
-            width = len(cells)
-        for column, cell in enumerate(cells, start=1):
-            if cell == "":
-                raise InputError(f"{label}: line {line_number}, column {column} is empty")
-            if not _is_number(cell):
-                raise InputError(f"{label}: line {line_number}, column {column}: {cell!r} is not a number")
-        if len(cells) != width:
-            raise InputError(f"{label}: line {line_number} has {len(cells)} values, but earlier rows have {width}")
 
 
 def split_column(loaded: Loaded, column: str) -> tuple[NDArray[Any], NDArray[Any]]:

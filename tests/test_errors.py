@@ -3,6 +3,8 @@ no traceback and no --output file."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import pickle
 import zipfile
@@ -339,3 +341,39 @@ def test_fuzz_every_outcome_is_success_or_a_clean_error(invocation: Any, tmp_pat
             assert result.stderr.startswith("ce-loss: error: "), (args, result.stderr)
     else:
         assert result.stdout != "" or "--max-rows" in args, args
+
+
+def _big_table(rows: int = 20_000) -> str:
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal((rows, 3))
+    return "a,b,c\n" + "\n".join(",".join(f"{v:.6f}" for v in row) for row in values.tolist()) + "\n"
+
+
+def test_large_csv_is_parsed_from_the_file(tmp_path: Path, run: Any) -> None:
+    text = _big_table()
+    assert len(text) > 1 << 16  # beyond the head read for the header
+    (tmp_path / "x.csv").write_text("\ufeff# scores\n" + text)
+    targets = ",".join("0" for _ in range(20_000))
+    result = run("compute", "-l", str(tmp_path / "x.csv"), "-t", targets, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    expected = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1)
+    assert json.loads(result.stdout)["shape"] == list(expected.shape)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda lines: lines.__setitem__(15_000, "1.0,oops,2.0"), "line 15001, column 2: 'oops' is not a number"),
+        (lambda lines: lines.__setitem__(12_345, "1.0,2.0"), "line 12346 has 2 values, but earlier rows have 3"),
+    ],
+)
+def test_large_csv_errors_name_the_line(damage: Any, message: str, tmp_path: Path, run: Any) -> None:
+    lines = _big_table().splitlines()
+    damage(lines)
+    (tmp_path / "x.csv").write_text("\n".join(lines) + "\n")
+    check_failure(run("compute", "-l", str(tmp_path / "x.csv"), "-t", "0"), 1, message)
+
+
+def test_large_file_that_stops_being_text(tmp_path: Path, run: Any) -> None:
+    (tmp_path / "x.csv").write_bytes(_big_table().encode() + bytes(range(128, 256)) * 10)
+    check_failure(run("compute", "-l", str(tmp_path / "x.csv"), "-t", "0"), 1, "is neither text (UTF-8)")

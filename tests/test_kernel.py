@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from ce_cli import cross_entropy
+from ce_cli import cross_entropy, kernel
 from ce_cli.kernel import chunks, release_pages, rows_per_chunk, run_blocks
 from ce_cli.shifted import SMALL_C
 
@@ -31,7 +32,8 @@ def reference(x: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize(("rows", "classes"), [(70_001, 2), (20_003, SMALL_C), (9_001, SMALL_C + 1), (37, 20_000)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_many_blocks_match_the_reference(rows: int, classes: int, dtype: Any) -> None:
+def test_many_blocks_match_the_reference(rows: int, classes: int, dtype: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernel, "CHUNK_BYTES", 1 << 17)  # small blocks: many boundaries, both threads busy
     rng = np.random.default_rng(rows)
     x = (rng.standard_normal((rows, classes)) * 4).astype(dtype)
     t = rng.integers(0, classes, rows)
@@ -110,3 +112,33 @@ def test_release_pages_leaves_ordinary_arrays_alone() -> None:
     x = np.ones((10, 3))
     release_pages(x, 0, 10)
     assert x.sum() == 30
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_and_only_after_its_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ce_cli.progress import ProgressBar
+
+    plain = io.StringIO()
+    with ProgressBar(100, plain) as bar:
+        bar.update(50)
+    assert plain.getvalue() == ""
+
+    terminal = _Terminal()
+    with ProgressBar(100, terminal) as bar:
+        bar.update(50)  # before the delay: nothing drawn
+    assert terminal.getvalue() == ""
+
+    monkeypatch.setattr(ProgressBar, "DELAY", 0.0)
+    terminal = _Terminal()
+    with ProgressBar(100, terminal) as bar:
+        bar.update(50)
+    assert "50/100 rows" in terminal.getvalue()
+
+    quiet = _Terminal()
+    with ProgressBar(100, quiet, enabled=False) as bar:
+        bar.update(50)
+    assert quiet.getvalue() == ""
