@@ -77,15 +77,19 @@ class RowFacts:
 class Losses:
     """Per-sample losses, what their mean divides by, and facts gathered on the way.
 
-    Per-sample arrays have the targets' sample shape (``()`` for unbatched input).
+    :func:`evaluate` gives per-sample arrays of the targets' sample shape (``()``
+    for unbatched input); :func:`block_losses` gives those of one block, ``(B,)``.
 
     Attributes:
         losses: float64 per-sample losses (0 where ignored).
         denominator: ``sum(w[t])`` over samples not ignored (index targets),
             or the number of samples (probability targets).
-        target_class: the target index (for probabilities, their argmax).
-        target_log_prob: ``log p[target_class]`` under the formula.
-        target_is_max: whether the target's logit is its row's maximum.
+        target_class: the target index as given (the ignore index where
+            ignored; for probabilities, their argmax).
+        target_log_prob: ``log p[target_class]`` under the formula (``log q``
+            for naive, ``log_softmax`` otherwise); meaningless where ignored.
+        target_is_max: whether the target's logit is its row's maximum (the
+            prediction is right; a tie counts as right).
         facts: counts about the rows, for warnings (see :class:`RowFacts`).
     """
 
@@ -120,30 +124,6 @@ def _check_formula(formula: str) -> None:
         raise OptionError(f"unknown formula {formula!r}; choose one of {', '.join(FORMULAS)}")
 
 
-@dataclass(frozen=True)
-class Block:
-    """What one block of rows yields; every array is ``(B,)``.
-
-    Attributes:
-        losses: per-sample losses.
-        denominator: the block's share of the mean's denominator.
-        target_class: the target index as given (the ignore index where
-            ignored; for probabilities, their argmax).
-        target_log_prob: ``log p[target_class]`` under the formula (``log q`` for
-            naive, ``log_softmax`` otherwise); meaningless where ignored.
-        target_is_max: whether the target's logit is the row's maximum (the
-            prediction is right; a tie counts as right).
-        facts: counts for the warnings.
-    """
-
-    losses: Float64Array
-    denominator: float
-    target_class: NDArray[np.intp]
-    target_log_prob: Float64Array
-    target_is_max: NDArray[np.bool_]
-    facts: RowFacts
-
-
 def _row_facts(x: NDArray[Any], maximum: Float64Array, losses: Float64Array, formula: Formula) -> RowFacts:
     """Count the rows of a block that deserve a warning, reading as few of them as possible."""
     with np.errstate(invalid="ignore", over="ignore"):
@@ -162,7 +142,7 @@ def _row_facts(x: NDArray[Any], maximum: Float64Array, losses: Float64Array, for
     return RowFacts(probability_like, not_probability, non_finite)
 
 
-def block_losses(problem: Problem, start: int, stop: int, formula: Formula) -> Block:
+def block_losses(problem: Problem, start: int, stop: int, formula: Formula) -> Losses:
     """Evaluate rows ``start:stop`` of ``problem`` under ``formula``.
 
     The fused formula never builds log-softmax: ``nll = lse_z - z[t]`` with
@@ -238,7 +218,7 @@ def block_losses(problem: Problem, start: int, stop: int, formula: Formula) -> B
             target_class = targets.astype(np.intp)
         losses = losses + 0.0  # turns -0.0 (from -(0 - 0)) into 0.0
         facts = _row_facts(x, maximum, losses, formula)
-    return Block(losses, denominator, target_class, target_log_prob, target_is_max, facts)
+    return Losses(losses, denominator, target_class, target_log_prob, target_is_max, facts)
 
 
 def evaluate(
