@@ -19,7 +19,7 @@ import typer
 
 from ce_cli import __version__
 from ce_cli.errors import CeLossError, OptionError
-from ce_cli.formulas import Formula, Reduction
+from ce_cli.formulas import FORMULAS, Formula, Reduction
 from ce_cli.render import Format
 from ce_cli.validate import Problem
 
@@ -225,10 +225,12 @@ def compare(
     """All three formulas side by side, with each one's difference to cross_entropy."""
     from ce_cli import render_compare
     from ce_cli.compare import compare as compare_formulas
+    from ce_cli.progress import ProgressBar
 
     with _user_errors():
         problem = _load_problem(logits, targets, target_column, weight, ignore_index, label_smoothing, class_axis)
-        comparison = compare_formulas(problem)
+        with ProgressBar(len(FORMULAS) * problem.rows.shape[0], sys.stderr) as bar:
+            comparison = compare_formulas(problem, progress=bar.update)
         _warn_all(comparison.warnings, no_warnings)
         if output_format == "json":
             render_compare.write_json(comparison, sys.stdout)

@@ -7,6 +7,7 @@ per-sample difference from it and a one-line verdict.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,9 +78,17 @@ class Comparison:
         return {f: verdict(f, self.max_abs_diff.get(f, 0.0)) for f in self.results}
 
 
-def compare(problem: Problem) -> Comparison:
-    """Evaluate every formula on ``problem`` and measure each against cross_entropy."""
-    results = {formula: evaluate(problem, formula) for formula in FORMULAS}
+def compare(problem: Problem, progress: Callable[[int], None] | None = None) -> Comparison:
+    """Evaluate every formula on ``problem`` and measure each against cross_entropy.
+
+    ``progress`` is called with the rows done over all formulas (``len(FORMULAS) * M`` in all).
+    """
+    rows = problem.rows.shape[0]
+    results: dict[Formula, Losses] = {}
+    for number, formula in enumerate(FORMULAS):
+        done_before = number * rows
+        report = None if progress is None else (lambda done, before=done_before: progress(before + done))
+        results[formula] = evaluate(problem, formula, progress=report)
     reference = results[REFERENCE].losses
     differences = {f: max_abs_diff(r.losses, reference) for f, r in results.items() if f != REFERENCE}
     counted = int(np.count_nonzero(problem.valid))

@@ -163,61 +163,46 @@ def block_losses(problem: Problem, start: int, stop: int, formula: Formula) -> L
         target_class = np.where(valid, targets, 0)
 
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        if formula == "naive":
-            log_probs = np.log(np.asarray(x, dtype=np.float64))
-            rows = np.arange(len(target_class))
-            maximum = np.max(x, axis=1).astype(np.float64)
-            target_log_prob = log_probs[rows, target_class]
-            target_is_max = x[rows, target_class] == maximum
-            block = None
+        # Every formula shifts the block: cross_entropy needs lse_z and z[t]; the others read
+        # the row maxima (for accuracy and the warnings) and the block's layout from it.
+        z_needed = formula == "log_softmax_nll" or problem.soft or eps > 0.0
+        block = Shifted(x, keep_z=z_needed, gather=target_class)
+        assert block.gathered is not None
+        target_is_max = block.gathered == 0.0
+        if formula == "cross_entropy":
+            log_probs = None
+            target_log_prob = block.gathered - block.lse_z
         else:
-            fused_plain = formula == "cross_entropy" and not problem.soft and eps == 0.0
-            block = Shifted(x, keep_z=not fused_plain, gather=target_class)
-            assert block.gathered is not None
-            maximum = block.maximum
-            target_is_max = block.gathered == 0.0
-            if formula == "cross_entropy":
-                log_probs = None
-                target_log_prob = block.gathered - block.lse_z
-            else:
+            if formula == "log_softmax_nll":
                 log_probs = block.log_probs()
-                target_log_prob = block.take(target_class, log_probs)
-
-        def in_layout(values: NDArray[Any]) -> Float64Array:
-            return values if block is None else block.in_layout(values)
-
-        def row_sum(values: Float64Array) -> Float64Array:
-            return np.sum(values, axis=1) if block is None else block.row_sum(values)
-
-        def row_dot(weight: Float64Array, values: Float64Array) -> Float64Array:
-            return values @ weight if block is None else block.row_dot(weight, values)
+            else:
+                log_probs = block.in_layout(np.log(np.asarray(x, dtype=np.float64)))
+            target_log_prob = block.take(target_class, log_probs)
 
         if problem.soft:
             if eps > 0.0:
                 soft_t = soft_t * (1.0 - eps) + eps / num_classes
-            wt = in_layout(soft_t if w is None else soft_t * w)
+            wt = block.in_layout(soft_t if w is None else soft_t * w)
             if log_probs is None:
-                assert block is not None
                 losses = block.lse_z * block.row_sum(wt) - block.row_sum(wt * block.z)
             else:
-                losses = -row_sum(wt * log_probs)
+                losses = -block.row_sum(wt * log_probs)
             denominator = float(stop - start)
         else:
             w_t = np.ones(len(target_class)) if w is None else w[target_class]
             losses = -w_t * target_log_prob
             if eps > 0.0:
                 if log_probs is None:
-                    assert block is not None
                     total_w = num_classes if w is None else float(np.sum(w))
                     smooth = block.lse_z * total_w - (block.row_sum() if w is None else block.row_dot(w))
                 else:
-                    smooth = -(row_sum(log_probs) if w is None else row_dot(w, log_probs))
+                    smooth = -(block.row_sum(log_probs) if w is None else block.row_dot(w, log_probs))
                 losses = (1.0 - eps) * losses + (eps / num_classes) * smooth
             losses = np.where(valid, losses, 0.0)
             denominator = float(np.sum(w_t[valid]))
             target_class = targets.astype(np.intp)
         losses = losses + 0.0  # turns -0.0 (from -(0 - 0)) into 0.0
-        facts = _row_facts(x, maximum, losses, formula)
+        facts = _row_facts(x, block.maximum, losses, formula)
     return Losses(losses, denominator, target_class, target_log_prob, target_is_max, facts)
 
 
