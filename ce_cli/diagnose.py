@@ -28,7 +28,7 @@ def diagnose(facts: RowFacts, samples: int, counted: int, ignore_index: int, for
     messages: list[str] = []
     if samples == 0:
         return messages
-    if formula in ("cross_entropy", "log_softmax_nll") and facts.probability_like == samples:
+    if formula in ("cross_entropy", "log_softmax_nll") and facts.all_probability_like:
         messages.append(
             f"the logits look like probabilities (every row is in [0, 1] and sums to 1), but {formula} expects "
             "logits (raw scores) and applies softmax to them again; if these are probabilities, use --formula naive"

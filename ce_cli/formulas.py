@@ -51,23 +51,23 @@ ROW_SUM_TOLERANCE = 1e-6
 
 @dataclass(frozen=True)
 class RowFacts:
-    """Counts of rows, gathered while evaluating, for the warnings about the data.
+    """What the rows showed while they were evaluated, for the warnings about the data.
 
     Attributes:
-        probability_like: rows whose values all lie in [0, 1] and sum to 1
-            (within ``ROW_SUM_TOLERANCE``).
+        all_probability_like: every row lies in [0, 1] and sums to 1 (within
+            ``ROW_SUM_TOLERANCE``), as probabilities do.
         not_probability: rows with a value outside (0, 1], or not summing to 1
             (counted only for ``naive``, which expects probabilities).
         non_finite: rows with a NaN or infinite logit whose loss is NaN or infinite.
     """
 
-    probability_like: int
+    all_probability_like: bool
     not_probability: int
     non_finite: int
 
     def __add__(self, other: RowFacts) -> RowFacts:
         return RowFacts(
-            self.probability_like + other.probability_like,
+            self.all_probability_like and other.all_probability_like,
             self.not_probability + other.not_probability,
             self.non_finite + other.non_finite,
         )
@@ -125,21 +125,27 @@ def _check_formula(formula: str) -> None:
 
 
 def _row_facts(x: NDArray[Any], maximum: Float64Array, losses: Float64Array, formula: Formula) -> RowFacts:
-    """Count the rows of a block that deserve a warning, reading as few of them as possible."""
+    """What a block's rows show, reading no more of them than the answer needs.
+
+    Ordinary logits have a row maximum outside [0, 1], which settles that not
+    every row is a probability without a further pass; only blocks that could
+    be all probabilities (or ``naive``, which counts the rows that are not)
+    have their rows summed.
+    """
     with np.errstate(invalid="ignore", over="ignore"):
-        candidates = (maximum >= 0.0) & (maximum <= 1.0)  # only these rows can be probabilities
-        probability_like = not_probability = 0
-        if formula == "naive" or candidates.any():
-            rows = np.asarray(x if formula == "naive" else x[candidates], dtype=np.float64)
+        maybe_all = bool(np.all((maximum >= 0.0) & (maximum <= 1.0)))
+        all_probability_like = maybe_all
+        not_probability = 0
+        if maybe_all or formula == "naive":
+            rows = np.asarray(x, dtype=np.float64)
             sums_to_one = np.abs(rows.sum(axis=1) - 1.0) <= ROW_SUM_TOLERANCE
             low = rows.min(axis=1)
-            high = rows.max(axis=1)
-            probability_like = int(np.count_nonzero(sums_to_one & (low >= 0.0) & (high <= 1.0)))
+            all_probability_like = maybe_all and bool(np.all(sums_to_one & (low >= 0.0)))
             if formula == "naive":
-                not_probability = int(np.count_nonzero(~(sums_to_one & (low > 0.0) & (high <= 1.0))))
+                not_probability = int(np.count_nonzero(~(sums_to_one & (low > 0.0) & (maximum <= 1.0))))
         bad = ~np.isfinite(losses)
         non_finite = int(np.count_nonzero(~np.isfinite(np.asarray(x[bad])).all(axis=1))) if bad.any() else 0
-    return RowFacts(probability_like, not_probability, non_finite)
+    return RowFacts(all_probability_like, not_probability, non_finite)
 
 
 def block_losses(problem: Problem, start: int, stop: int, formula: Formula) -> Losses:
@@ -238,7 +244,7 @@ def evaluate(
         target_class=joined("target_class", np.intp),
         target_log_prob=joined("target_log_prob", np.float64),
         target_is_max=joined("target_is_max", np.bool_),
-        facts=sum((b.facts for b in blocks), RowFacts(0, 0, 0)),
+        facts=sum((b.facts for b in blocks), RowFacts(True, 0, 0)),
     )
 
 
