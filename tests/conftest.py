@@ -106,6 +106,14 @@ def mp_naive(row: Sequence[float], target: int, dps: int = 60) -> float:
         return float(-mpmath.log(mpmath.mpf(float(row[target]))))
 
 
+def case_names(build: Any) -> list[str]:
+    """The keys of ``build(folder)``, a dict of named cases built in a folder, for parametrize ids."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return list(build(Path(folder)))
+
+
 @pytest.fixture
 def run() -> Any:
     """Invoke the CLI in-process; stdout and stderr stay separate."""

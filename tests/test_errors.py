@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ce_cli.cli import app
+from tests.conftest import case_names
 
 X33 = "0.1,0.2,0.3;1,2,3;-1,0,1"
 
@@ -91,11 +92,7 @@ def bad_files(tmp: Path) -> dict[str, tuple[str, str]]:
     }
 
 
-FILE_FAMILIES = [
-    "missing", "a directory", "empty", "text claiming .npy", "npy bytes claiming .csv", "not UTF-8",
-    "not a zip claiming .npz", "truncated npy", "object npy", "object npz", "complex dtype", "string dtype",
-    "bool dtype", "0-d logits", "npz with several arrays and no key", "npz missing key",
-]  # fmt: skip
+FILE_FAMILIES = case_names(bad_files)
 
 
 @pytest.mark.parametrize("family", FILE_FAMILIES)

@@ -17,6 +17,7 @@ from tests.conftest import (
     WORKED_ROW,
     WORKED_TARGETS,
     assert_close,
+    case_names,
     mp_loss,
     mp_naive,
 )
@@ -97,14 +98,7 @@ def input_forms(folder: Path) -> dict[str, tuple[list[str], bytes | None]]:
     }
 
 
-def _form_names() -> list[str]:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        return list(input_forms(Path(folder)))
-
-
-FORM_NAMES = _form_names()
+FORM_NAMES = case_names(input_forms)
 
 
 @pytest.mark.parametrize("formula", FORMULAS)
