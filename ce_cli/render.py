@@ -17,7 +17,10 @@ from numpy.typing import NDArray
 from ce_cli.report import Report
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
+    from rich.table import Table
 
 Format = Literal["table", "json", "csv", "tsv"]
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
@@ -131,6 +134,17 @@ def shown_positions(n: int, max_rows: int) -> tuple[list[int], list[int]]:
     return list(range(head)), list(range(n - (max_rows - head), n))
 
 
+def add_sample_rows(table: Table, head: list[int], tail: list[int], n: int, add: Callable[[int], None]) -> None:
+    """Call ``add`` for the ``head`` positions, then an ellipsis row, then the ``tail`` ones."""
+    for position in head:
+        add(position)
+    if tail:
+        blanks = [""] * (len(table.columns) - 2)
+        table.add_row("...", f"({n - len(head) - len(tail)} more)", *blanks)
+        for position in tail:
+            add(position)
+
+
 def make_console(stream: TextIO) -> Console:
     """A Rich console on ``stream``: no markup parsing (cells hold text like ``x[t]``), no
     highlighting, colour only where Rich allows it (a terminal, no ``NO_COLOR``), and wide
@@ -186,12 +200,7 @@ def write_table(report: Report, stream: TextIO, *, max_rows: int = 20) -> None:
             short_number(losses[position]),
         )
 
-    for position in head:
-        add(position)
-    if tail:
-        table.add_row("...", f"({report.n_samples - len(head) - len(tail)} more)", "", "", "")
-        for position in tail:
-            add(position)
+    add_sample_rows(table, head, tail, report.n_samples, add)
 
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")

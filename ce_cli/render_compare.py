@@ -11,6 +11,7 @@ import numpy as np
 from ce_cli.compare import REFERENCE, Comparison, abs_diff
 from ce_cli.formulas import Formula
 from ce_cli.render import (
+    add_sample_rows,
     format_number,
     index_text,
     json_number,
@@ -88,12 +89,7 @@ def write_table(comparison: Comparison, stream: TextIO, *, max_rows: int = 20) -
         table.add_row(index, str(int(targets[position])), *cells)
 
     head, tail = shown_positions(n, max_rows)
-    for position in head:
-        add(position)
-    if tail:
-        table.add_row("...", f"({n - len(head) - len(tail)} more)", *[""] * len(TABLE_COLUMNS))
-        for position in tail:
-            add(position)
+    add_sample_rows(table, head, tail, n, add)
 
     summary = Table(title="over all samples", title_justify="left")
     summary.add_column("formula")
