@@ -91,8 +91,6 @@ def compare(problem: Problem, progress: Callable[[int], None] | None = None) -> 
         results[formula] = evaluate(problem, formula, progress=report)
     reference = results[REFERENCE].losses
     differences = {f: max_abs_diff(r.losses, reference) for f, r in results.items() if f != REFERENCE}
-    counted = int(np.count_nonzero(problem.valid))
-    facts = results[REFERENCE].facts
     return Comparison(
         logits_shape=problem.logits_shape,
         sample_shape=problem.sample_shape,
@@ -100,5 +98,5 @@ def compare(problem: Problem, progress: Callable[[int], None] | None = None) -> 
         max_abs_diff=differences,
         target_class=results[REFERENCE].target_class.astype(np.int64),
         soft=problem.soft,
-        warnings=tuple(diagnose(facts, reference.size, counted, problem.ignore_index, None)),
+        warnings=tuple(diagnose(results[REFERENCE].facts, problem, None)),
     )

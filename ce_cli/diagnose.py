@@ -1,4 +1,4 @@
-"""Warnings about the data: sentences for stderr, never errors. Pure Python.
+"""Warnings about the data: sentences for stderr, never errors. Pure numpy.
 
 The most common cross-entropy mistakes are feeding probabilities where logits
 belong (softmax applied twice) and the reverse; none of the big libraries
@@ -10,22 +10,22 @@ counts samples whose logits are not finite and notes when every target is ignore
 from __future__ import annotations
 
 from ce_cli.formulas import Formula, RowFacts
+from ce_cli.validate import Problem
 
 
-def diagnose(facts: RowFacts, samples: int, counted: int, ignore_index: int, formula: Formula | None) -> list[str]:
+def diagnose(facts: RowFacts, problem: Problem, formula: Formula | None) -> list[str]:
     """Sentences a user should read about the data; empty for ordinary input.
 
     Args:
-        facts: counts gathered while evaluating.
-        samples: the number of samples (rows of logits).
-        counted: how many of them are not ignored.
-        ignore_index: the ignore index, for the message.
+        facts: counts gathered while evaluating ``problem``.
+        problem: the validated input (for its number of samples and ignored targets).
         formula: the formula that ran; ``None`` (as ``compare`` passes) leaves
             out the warnings that concern one formula's kind of input.
 
     Every sentence about the kind of input contains the word "probabilities".
     """
     messages: list[str] = []
+    samples = int(problem.rows.shape[0])
     if samples == 0:
         return messages
     if formula in ("cross_entropy", "log_softmax_nll") and facts.all_probability_like:
@@ -43,8 +43,9 @@ def diagnose(facts: RowFacts, samples: int, counted: int, ignore_index: int, for
             f"{facts.non_finite} of {samples} samples have NaN or infinite logits that make their loss NaN or "
             "infinite (computed as PyTorch does: NaN and +inf give NaN, a -inf target logit gives +inf)"
         )
-    if counted == 0:
+    if not problem.valid.any():
         messages.append(
-            f"every target is the ignore index {ignore_index}: the mean is NaN (0/0) and the sum 0, as in PyTorch"
+            f"every target is the ignore index {problem.ignore_index}: "
+            "the mean is NaN (0/0) and the sum 0, as in PyTorch"
         )
     return messages

@@ -136,13 +136,5 @@ def build_report(
         rows=problem.rows,
         target_probability=probability,
         counted=counted,
-        warnings=tuple(
-            diagnose(
-                result.facts,
-                samples=result.losses.size,
-                counted=int(np.count_nonzero(counted)),
-                ignore_index=problem.ignore_index,
-                formula=formula,
-            )
-        ),
+        warnings=tuple(diagnose(result.facts, problem, formula)),
     )
