@@ -8,8 +8,10 @@ The public API mirrors ``torch.nn.functional.cross_entropy``::
 """
 
 from ce_cli.errors import CeLossError, InputError, OptionError, OutputError, ShapeError, TargetError
-from ce_cli.formulas import FORMULAS, REDUCTIONS, cross_entropy
-from ce_cli.shifted import log_softmax, logsumexp
+from ce_cli.formulas import FORMULAS
+from ce_cli.functional import cross_entropy
+from ce_cli.log_sum_exp import log_softmax, logsumexp
+from ce_cli.losses import REDUCTIONS
 
 __version__ = "0.1.0"
 

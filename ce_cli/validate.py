@@ -1,6 +1,6 @@
 """Check arrays against each other and lay them out for the formulas.
 
-Pure numpy: no I/O, no printing. :func:`prepare` is the one gate every
+Pure numpy: no I/O, no printing. :func:`validate_inputs` is the one gate every
 computation passes, from the Python API and from the command line alike, so
 both report the same errors for the same inputs.
 
@@ -20,23 +20,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ce_cli.errors import InputError, OptionError, ShapeError, TargetError
 
 _INT64_LIMIT = 2.0**63
 
+# PyTorch's defaults, which the API, the input loader and the command line all take from here.
+DEFAULT_IGNORE_INDEX = -100
+DEFAULT_LABEL_SMOOTHING = 0.0
+DEFAULT_CLASS_AXIS = 1
+
 
 @dataclass(frozen=True)
-class Problem:
+class ValidatedInputs:
     """Validated inputs, flattened to rows with the class axis last.
 
     Attributes:
         rows: ``(M, C)`` logits in their input floating dtype (a view where
             possible); ``M`` is the number of samples.
         targets: ``(M,)`` int64 class indices, or ``(M, C)`` float64
-            probabilities when ``soft`` is true.
-        soft: whether ``targets`` are probabilities.
+            probabilities when ``probability_targets`` is true.
+        probability_targets: whether ``targets`` are probabilities.
         weight: ``(C,)`` float64 class weights, or ``None``.
         ignore_index: index targets equal to it contribute nothing.
         label_smoothing: ``E`` in ``[0, 1]``.
@@ -47,7 +52,7 @@ class Problem:
 
     rows: NDArray[np.floating[Any]]
     targets: NDArray[Any]
-    soft: bool
+    probability_targets: bool
     weight: NDArray[np.float64] | None
     ignore_index: int
     label_smoothing: float
@@ -60,10 +65,15 @@ class Problem:
         return int(self.rows.shape[1])
 
     @property
-    def valid(self) -> NDArray[np.bool_]:
-        """``(M,)`` mask of samples that count (not ignored)."""
-        if self.soft:
-            return np.ones(self.rows.shape[0], dtype=bool)
+    def num_samples(self) -> int:
+        """``M``, the number of per-sample losses."""
+        return int(self.rows.shape[0])
+
+    @property
+    def counted(self) -> NDArray[np.bool_]:
+        """``(M,)`` mask of the samples that count (whose target is not the ignore index)."""
+        if self.probability_targets:
+            return np.ones(self.num_samples, dtype=bool)
         mask: NDArray[np.bool_] = self.targets != self.ignore_index
         return mask
 
@@ -75,7 +85,7 @@ def _position(flat_index: int, shape: tuple[int, ...]) -> str:
     return str(tuple(int(i) for i in np.unravel_index(flat_index, shape)))
 
 
-def _real_array(value: Any, name: str) -> NDArray[Any]:
+def _real_array(value: ArrayLike, name: str) -> NDArray[Any]:
     """``value`` as a real numeric array, or an :class:`InputError` naming its kind."""
     array = np.asarray(value)
     if array.dtype.kind not in "fiu":
@@ -109,12 +119,12 @@ def _check_whole(flat: NDArray[np.floating[Any]], sample_shape: tuple[int, ...],
     first = int(np.argmin(whole))
     value, where = float(flat[first]), _position(first, sample_shape)
     if not finite[first]:
-        problem = "is not a finite number"
+        reason = "is not a finite number"
     elif not in_range[first]:
-        problem = "is beyond int64"
+        reason = "is beyond int64"
     else:
-        problem = "is not a whole number"
-    raise TargetError(f"{name} must be whole class indices; {value!r} at position {where} {problem}")
+        reason = "is not a whole number"
+    raise TargetError(f"{name} must be whole class indices; {value!r} at position {where} {reason}")
 
 
 def _index_targets(
@@ -151,16 +161,16 @@ def _index_targets(
     return indices
 
 
-def prepare(
-    logits: Any,
-    targets: Any,
+def validate_inputs(
+    logits: ArrayLike,
+    targets: ArrayLike,
     *,
-    weight: Any = None,
-    ignore_index: int = -100,
-    label_smoothing: float = 0.0,
-    class_axis: int = 1,
+    weight: ArrayLike | None = None,
+    ignore_index: int = DEFAULT_IGNORE_INDEX,
+    label_smoothing: float = DEFAULT_LABEL_SMOOTHING,
+    class_axis: int = DEFAULT_CLASS_AXIS,
     names: tuple[str, str, str] = ("logits", "targets", "weight"),
-) -> Problem:
+) -> ValidatedInputs:
     """Validate inputs with PyTorch's rules and lay them out as rows.
 
     Args:
@@ -193,8 +203,8 @@ def prepare(
         raise OptionError(f"label smoothing must be in [0, 1], not {label_smoothing}")
 
     t = _real_array(targets, targets_name)
-    soft = t.shape == x.shape
-    if soft:
+    probability_targets = t.shape == x.shape
+    if probability_targets:
         if ignore_index >= 0:
             raise OptionError(
                 f"ignore index {ignore_index} cannot be used with probability targets "
@@ -213,10 +223,10 @@ def prepare(
                 f"it needs ({num_classes},)"
             )
 
-    return Problem(
+    return ValidatedInputs(
         rows=rows,
         targets=flat_targets,
-        soft=soft,
+        probability_targets=probability_targets,
         weight=w,
         ignore_index=int(ignore_index),
         label_smoothing=float(label_smoothing),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import mpmath
 import numpy as np
@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from ce_cli.cli import app
+from ce_cli.formulas import REGISTRY
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -106,7 +107,16 @@ def mp_naive(row: Sequence[float], target: int, dps: int = 60) -> float:
         return float(-mpmath.log(mpmath.mpf(float(row[target]))))
 
 
-def case_names(build: Any) -> list[str]:
+# What each registered formula computes for one sample with an index target, stated independently in mpmath.
+ORACLES: dict[str, Callable[[Sequence[float], int], float]] = {
+    "cross_entropy": mp_loss,
+    "log_softmax_nll": mp_loss,
+    "naive": mp_naive,
+}
+LOGIT_FORMULAS = [name for name, spec in REGISTRY.items() if spec.expects == "logits"]
+
+
+def case_names(build: Callable[[Path], dict[str, Any]]) -> list[str]:
     """The keys of ``build(folder)``, a dict of named cases built in a folder, for parametrize ids."""
     import tempfile
 
@@ -114,8 +124,14 @@ def case_names(build: Any) -> list[str]:
         return list(build(Path(folder)))
 
 
+class Run(Protocol):
+    """The ``run`` fixture: ``run("compute", "--logits", ...)``."""
+
+    def __call__(self, *args: str, input: bytes | str | None = None) -> Result: ...
+
+
 @pytest.fixture
-def run() -> Any:
+def run() -> Run:
     """Invoke the CLI in-process; stdout and stderr stay separate."""
     runner = CliRunner()
 

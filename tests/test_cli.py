@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import ce_cli
-from tests.conftest import EXAMPLES, WORKED_INLINE, WORKED_LOGITS, WORKED_TARGETS, assert_close, mp_loss
+from tests.conftest import WORKED_INLINE, WORKED_LOGITS, WORKED_TARGETS, Run, assert_close, mp_loss
 
 WORKED = ["compute", "--logits", WORKED_INLINE, "--targets", "0,1,2", "--no-warnings"]
 LOSSES = [mp_loss(row, t) for row, t in zip(WORKED_LOGITS, WORKED_TARGETS, strict=True)]
@@ -25,7 +25,7 @@ MEAN = sum(LOSSES) / 3
 FULL_PRECISION = re.compile(r"-?\d+\.\d+(e-?\d+)?")
 
 
-def test_version(run: Any) -> None:
+def test_version(run: Run) -> None:
     result = run("--version")
     assert result.exit_code == 0
     assert result.stdout == f"ce-loss {ce_cli.__version__}\n"
@@ -38,7 +38,7 @@ def test_python_dash_m_runs_the_same_app() -> None:
     assert out.stdout == f"ce-loss {ce_cli.__version__}\n"
 
 
-def test_json_output(run: Any) -> None:
+def test_json_output(run: Run) -> None:
     result = run(*WORKED, "--format", "json")
     assert result.exit_code == 0
     assert result.stderr == ""
@@ -59,17 +59,17 @@ def test_json_output(run: Any) -> None:
     assert_close(out["perplexity"], math.exp(MEAN), rtol=1e-14)
 
 
-def test_json_is_strict_with_non_finite_numbers(run: Any) -> None:
+def test_json_is_strict_with_non_finite_numbers(run: Run) -> None:
     result = run("compute", "-l", "[[1e400, 0, 1], [0, 1, 2], [-1e400, 0, 0]]", "-t", "1,1,0", "-f", "json")
     assert result.exit_code == 0, result.stderr
-    assert "NaN," in result.stdout.replace(" ", "") or '"NaN"' in result.stdout
+    assert '"losses": ["NaN", 1.4076059644443804, "Infinity"]' in result.stdout
     out = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"non-strict JSON constant {name}"))
     assert out["losses"][0] == "NaN"
     assert out["losses"][2] == "Infinity"
     assert out["mean"] == "NaN"
 
 
-def test_csv_output(run: Any) -> None:
+def test_csv_output(run: Run) -> None:
     result = run(*WORKED, "--format", "csv")
     assert result.exit_code == 0
     assert result.stderr == ""
@@ -84,7 +84,7 @@ def test_csv_output(run: Any) -> None:
         assert_close(float(p_target), math.exp(-LOSSES[i]), rtol=1e-14)
 
 
-def test_tsv_output(run: Any) -> None:
+def test_tsv_output(run: Run) -> None:
     result = run(*WORKED, "--format", "tsv")
     assert result.exit_code == 0
     rows = list(csv.reader(io.StringIO(result.stdout), delimiter="\t"))
@@ -93,7 +93,7 @@ def test_tsv_output(run: Any) -> None:
 
 
 @pytest.mark.parametrize(("reduction", "expected"), [("mean", [MEAN]), ("sum", [3 * MEAN]), ("none", LOSSES)])
-def test_quiet_prints_only_the_headline_value(reduction: str, expected: list[float], run: Any) -> None:
+def test_quiet_prints_only_the_headline_value(reduction: str, expected: list[float], run: Run) -> None:
     result = run(*WORKED, "-q", "--reduction", reduction)
     assert result.exit_code == 0
     assert result.stderr == ""
@@ -106,7 +106,7 @@ def test_quiet_prints_only_the_headline_value(reduction: str, expected: list[flo
     assert all(repr(float(v)) == v for v in values)  # full precision: the shortest round-trip repr
 
 
-def test_table_output(run: Any) -> None:
+def test_table_output(run: Run) -> None:
     result = run(*WORKED)
     assert result.exit_code == 0
     assert result.stderr == ""
@@ -123,7 +123,7 @@ def test_table_output(run: Any) -> None:
     assert re.search(r"accuracy\s+33\.33%", out)
 
 
-def test_table_elides_the_middle_but_summarises_everything(run: Any) -> None:
+def test_table_elides_the_middle_but_summarises_everything(run: Run) -> None:
     rng = np.random.default_rng(0)
     logits = rng.standard_normal((50, 4))
     targets = rng.integers(0, 4, 50)
@@ -137,7 +137,7 @@ def test_table_elides_the_middle_but_summarises_everything(run: Any) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".csv", ".tsv"])
-def test_output_file(suffix: str, tmp_path: Path, run: Any) -> None:
+def test_output_file(suffix: str, tmp_path: Path, run: Run) -> None:
     path = tmp_path / f"losses{suffix}"
     result = run(*WORKED, "-q", "-o", str(path))
     assert result.exit_code == 0
@@ -153,7 +153,7 @@ def test_output_file(suffix: str, tmp_path: Path, run: Any) -> None:
     assert sorted(os.listdir(tmp_path)) == [path.name]  # no temporary file left behind
 
 
-def test_failed_run_leaves_no_output_file(tmp_path: Path, run: Any) -> None:
+def test_failed_run_leaves_no_output_file(tmp_path: Path, run: Run) -> None:
     path = tmp_path / "losses.npy"
     result = run("compute", "-l", WORKED_INLINE, "-t", "0,1,7", "-o", str(path))
     assert result.exit_code == 1
@@ -161,55 +161,26 @@ def test_failed_run_leaves_no_output_file(tmp_path: Path, run: Any) -> None:
     assert os.listdir(tmp_path) == []
 
 
-def _error_line(result: Any) -> str:
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("ce-loss: error: ")
-    return str(lines[0])
-
-
 @pytest.mark.parametrize(
-    ("args", "code", "message"),
+    ("args", "message"),
     [
-        (["-l", "missing.npy", "-t", "0"], 1, "logits file 'missing.npy' does not exist"),
-        (["-l", WORKED_INLINE, "-t", "0,1,3"], 1, "class 3 at position 2 is out of range for 3 classes"),
-        (["-l", WORKED_INLINE, "-t", "0,1"], 1, "inline targets have shape (2,)"),
-        (["-l", "0.1,x,0.3", "-t", "0"], 1, "inline logits: line 1, column 2: 'x' is not a number"),
-        (["-l", WORKED_INLINE], 2, "exactly one of --targets SRC and --target-column"),
-        (["-l", "-", "-t", "-"], 2, "only one source can read stdin"),
-        (["-l", str(EXAMPLES / "worked_labeled.csv"), "--target-column", "nope"], 2, "no column named 'nope'"),
-        (["-l", WORKED_INLINE, "-t", "0,1,2", "-o", "out.json"], 2, "--output 'out.json' must end in .npy, .csv, .tsv"),
-        (["-l", WORKED_INLINE, "-t", "0,1,2", "-o", "no/such/folder/out.npy"], 1, "does not exist"),
+        (["--format", "xml"], "Invalid value for '--format'"),
+        (["--formula", "textbook"], "Invalid value for '--formula'"),
+        (["--reduction", "avg"], "Invalid value for '--reduction'"),
+        (["--label-smoothing", "1.5"], "Invalid value for '--label-smoothing'"),
+        (["--bogus"], "No such option"),
+        (["--max-rows", "-1"], "Invalid value for '--max-rows'"),
     ],
 )
-def test_errors_are_one_line_on_stderr_with_nothing_on_stdout(
-    args: list[str], code: int, message: str, run: Any
-) -> None:
-    result = run("compute", *args)
-    assert result.exit_code == code
-    assert result.stdout == ""
-    assert message in _error_line(result)
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["--format", "xml"],
-        ["--formula", "textbook"],
-        ["--reduction", "avg"],
-        ["--label-smoothing", "1.5"],
-        ["--bogus"],
-        ["--max-rows", "-1"],
-    ],
-)
-def test_usage_errors_exit_2(args: list[str], run: Any) -> None:
+def test_usage_errors_exit_2(args: list[str], message: str, run: Run) -> None:
     result = run(*WORKED, *args)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "Usage" in result.stderr or "Error" in result.stderr
+    assert message in result.stderr
+    assert args[0] in result.stderr
 
 
-def test_missing_logits_is_a_usage_error(run: Any) -> None:
+def test_missing_logits_is_a_usage_error(run: Run) -> None:
     result = run("compute", "-t", "0")
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -224,13 +195,13 @@ def test_a_bug_is_not_disguised_as_a_user_error(monkeypatch: pytest.MonkeyPatch)
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(report, "build_report", broken)
+    monkeypatch.setattr(report, "build_report", broken)  # the function compute calls
     result = CliRunner().invoke(app, WORKED)
     assert isinstance(result.exception, RuntimeError)
     assert "ce-loss: error" not in result.stderr
 
 
-def test_all_targets_ignored_warns_on_stderr_only(run: Any) -> None:
+def test_all_targets_ignored_warns_on_stderr_only(run: Run) -> None:
     result = run("compute", "-l", WORKED_INLINE, "-t", "-100,-100,-100", "-f", "json")
     assert result.exit_code == 0
     out = json.loads(result.stdout)
@@ -254,10 +225,10 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     proc.stdout.readline()
     proc.stdout.close()
     _, stderr = proc.communicate(timeout=60)
-    assert b"Traceback" not in stderr
+    assert stderr == b""  # no traceback, no error line: the reader simply stopped reading
 
 
-def test_table_summary_shows_ignored_positions_and_the_weight_sum(run: Any) -> None:
+def test_table_summary_shows_ignored_positions_and_the_weight_sum(run: Run) -> None:
     result = run("compute", "-l", WORKED_INLINE, "-t", "0,-100,2", "-w", "0.5,2,1.5", "--no-warnings")
     assert result.exit_code == 0, result.stderr
     assert "-100 (ignored)" in result.stdout
@@ -265,7 +236,7 @@ def test_table_summary_shows_ignored_positions_and_the_weight_sum(run: Any) -> N
     assert re.search(r"weight sum \(mean divides by it\)\s+2\.000000\n", result.stdout)  # w[0] + w[2]
 
 
-def test_k_dimensional_csv_has_tuple_indices(tmp_path: Path, run: Any) -> None:
+def test_k_dimensional_csv_has_tuple_indices(tmp_path: Path, run: Run) -> None:
     np.save(tmp_path / "x.npy", np.zeros((2, 3, 2)))
     np.save(tmp_path / "t.npy", np.array([[0, 1], [2, 0]]))
     result = run("compute", "-l", str(tmp_path / "x.npy"), "-t", str(tmp_path / "t.npy"), "-f", "csv")

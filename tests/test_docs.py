@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ce_cli.io.sources import SUFFIXES
+
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -47,6 +49,7 @@ def test_quick_start_is_one_block_of_two_commands() -> None:
     assert commands[1].endswith("pytest")
 
 
+@pytest.mark.exact_output
 @pytest.mark.parametrize(("command", "expected"), console_examples())
 def test_readme_console_examples(command: str, expected: str) -> None:
     result = shell(command)
@@ -60,13 +63,18 @@ def test_readme_console_examples(command: str, expected: str) -> None:
 
 def test_readme_input_table_has_a_runnable_example_per_form() -> None:
     commands = table_commands()
-    assert len(commands) == 8
+    everything = " ".join(commands)
+    for suffix in SUFFIXES:  # every file format the readers know by name
+        assert re.search(rf"examples/\S+{re.escape(suffix)}\b", everything), suffix
+    for form in ("--logits - ", '--logits "0.1234,', '--logits "[[', "--target-column "):  # stdin, inline, JSON
+        assert form in everything, form
     for command in commands:
         result = shell(command + " --format json --no-warnings")
         assert result.returncode == 0, (command, result.stderr)
         assert result.stdout.startswith('{"formula": "cross_entropy"')
 
 
+@pytest.mark.exact_output
 def test_pipeline_example() -> None:
     result = shell("bash examples/pipeline.sh")
     assert result.returncode == 0, result.stderr

@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from ce_cli import FORMULAS
 from ce_cli.cli import app
-from tests.conftest import case_names
+from tests.conftest import EXAMPLES, Run, case_names
 
 X33 = "0.1,0.2,0.3;1,2,3;-1,0,1"
 
@@ -96,13 +97,13 @@ FILE_FAMILIES = case_names(bad_files)
 
 
 @pytest.mark.parametrize("family", FILE_FAMILIES)
-def test_bad_files(family: str, tmp_path: Path, run: Any) -> None:
+def test_bad_files(family: str, tmp_path: Path, run: Run) -> None:
     src, message = bad_files(tmp_path)[family]
     output = tmp_path / "out.npy"
     check_failure(run("compute", "-l", src, "-t", "0,1,2", "-o", str(output)), 1, message, output)
 
 
-def test_a_pickle_that_would_create_a_file_is_never_unpickled(tmp_path: Path, run: Any) -> None:
+def test_a_pickle_that_would_create_a_file_is_never_unpickled(tmp_path: Path, run: Run) -> None:
     marker = tmp_path / "created-by-unpickling"
     evil = np.array([_CreatesAFileWhenUnpickled(marker), None], dtype=object)
     np.save(tmp_path / "evil.npy", evil, allow_pickle=True)
@@ -132,7 +133,7 @@ def test_a_pickle_that_would_create_a_file_is_never_unpickled(tmp_path: Path, ru
         ("blank.csv", "\n\n  \n", "holds no numbers"),
     ],
 )
-def test_bad_text_tables(logits: str, content: str, message: str, tmp_path: Path, run: Any) -> None:
+def test_bad_text_tables(logits: str, content: str, message: str, tmp_path: Path, run: Run) -> None:
     path = tmp_path / logits
     path.write_text(content)
     output = tmp_path / "out.csv"
@@ -149,7 +150,7 @@ def test_bad_text_tables(logits: str, content: str, message: str, tmp_path: Path
         ("1,,2", "inline logits: line 1, column 2 is empty"),
     ],
 )
-def test_bad_inline_text(logits: str, message: str, run: Any) -> None:
+def test_bad_inline_text(logits: str, message: str, run: Run) -> None:
     check_failure(run("compute", "-l", logits, "-t", "0"), 1, message)
 
 
@@ -165,12 +166,12 @@ def test_bad_inline_text(logits: str, message: str, run: Any) -> None:
         ("[[0.5, 0.5], [0.5, 0.5], [1, 0]]", "have shape (3, 2), but the logits need class indices of shape (3,)"),
     ],
 )
-def test_bad_targets(targets: str, message: str, tmp_path: Path, run: Any) -> None:
+def test_bad_targets(targets: str, message: str, tmp_path: Path, run: Run) -> None:
     output = tmp_path / "out.npy"
     check_failure(run("compute", "-l", X33, "-t", targets, "-o", str(output)), 1, message, output)
 
 
-def test_unsigned_targets_beyond_int64(tmp_path: Path, run: Any) -> None:
+def test_unsigned_targets_beyond_int64(tmp_path: Path, run: Run) -> None:
     src = npy(tmp_path / "t.npy", np.array([2**63 + 5, 1, 2], dtype=np.uint64))
     check_failure(run("compute", "-l", X33, "-t", src), 1, "9223372036854775813 at position 0 is beyond int64")
 
@@ -194,23 +195,32 @@ def test_unsigned_targets_beyond_int64(tmp_path: Path, run: Any) -> None:
         (["-o", "/proc/out.npy"], 1, "the folder '/proc' is not writable"),
     ],
 )
-def test_bad_options(options: list[str], code: int, message: str, run: Any) -> None:
+def test_bad_options(options: list[str], code: int, message: str, run: Run) -> None:
     check_failure(run("compute", "-l", X33, "-t", "0,1,2", *options), code, message)
 
 
-def test_output_path_is_checked_before_any_input_is_read(run: Any) -> None:
+def test_output_path_is_checked_before_any_input_is_read(run: Run) -> None:
     result = run("compute", "-l", "missing.npy", "-t", "0", "-o", "/no/such/folder/out.npy")
     check_failure(result, 1, "--output '/no/such/folder/out.npy'")
 
 
-def test_probability_targets_with_a_class_as_ignore_index(run: Any) -> None:
+def test_probability_targets_with_a_class_as_ignore_index(run: Run) -> None:
     targets = "[[1, 0, 0], [0, 1, 0], [0, 0, 1]]"
     check_failure(run("compute", "-l", X33, "-t", targets, "--ignore-index", "1"), 2, "ignore index 1 cannot be used")
 
 
-@pytest.mark.parametrize("sample", ["3", "-4", "0,0", "one"])
-def test_explain_sample_out_of_range(sample: str, run: Any) -> None:
-    check_failure(run("explain", "-l", X33, "-t", "0,1,2", "--sample", sample), 2, "--sample")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-l", X33], "give the targets with exactly one of --targets SRC and --target-column NAME|INDEX"),
+        (["-l", X33, "-t", "0,1,2", "--target-column", "0"], "exactly one of --targets SRC and --target-column"),
+        (["-l", "-", "-t", "-"], "only one source can read stdin ('-')"),
+        (["-l", str(EXAMPLES / "worked_labeled.csv"), "--target-column", "nope"], "has no column named 'nope'"),
+        (["-l", str(EXAMPLES / "worked_labeled.csv"), "--target-column", "7"], "target column 7 is out of range"),
+    ],
+)
+def test_bad_target_sources_are_usage_errors(args: list[str], message: str, run: Run) -> None:
+    check_failure(run("compute", *args), 2, message)
 
 
 @pytest.mark.parametrize(
@@ -221,7 +231,7 @@ def test_explain_sample_out_of_range(sample: str, run: Any) -> None:
         (b"\x93NUMPY garbage", "logits from stdin is not a valid .npy file"),
     ],
 )
-def test_bad_stdin(stdin: bytes, message: str, run: Any) -> None:
+def test_bad_stdin(stdin: bytes, message: str, run: Run) -> None:
     check_failure(run("compute", "-l", "-", "-t", "0", input=stdin), 1, message)
 
 
@@ -235,7 +245,7 @@ text_cells = st.lists(
     max_size=5,
 )
 OPTION_VALUES = {
-    "--formula": st.sampled_from(["cross_entropy", "log_softmax_nll", "naive", "bogus", ""]),
+    "--formula": st.sampled_from([*FORMULAS, "bogus", ""]),
     "--format": st.sampled_from(["table", "json", "csv", "tsv", "yaml"]),
     "--reduction": st.sampled_from(["mean", "sum", "none", "max"]),
     "--class-axis": st.integers(-4, 4).map(str),
@@ -274,9 +284,7 @@ def invocations(draw: Any) -> tuple[list[str], dict[str, bytes], bytes | None]:
         if kind == "npy":
             shape = draw(st.lists(st.integers(0, 4), max_size=3))
             dtype = draw(st.sampled_from(["<f8", "<f4", "<i8", "|b1", "<c16", "<U2"]))
-            buffer = _npy_bytes(
-                np.zeros(shape, dtype=dtype) + (np.arange(int(np.prod(shape))).reshape(shape) % 3).astype(dtype)
-            )
+            buffer = _npy_bytes((np.arange(int(np.prod(shape))) % 3).astype(dtype).reshape(shape))
             files[name] = buffer[: draw(st.integers(0, len(buffer)))] if draw(st.booleans()) else buffer
         elif kind == "text":
             files[name] = "\n".join(",".join(row) for row in draw(text_cells)).encode()
@@ -317,16 +325,12 @@ def _npy_bytes(array: Any) -> bytes:
 )
 @given(invocation=invocations())
 def test_fuzz_every_outcome_is_success_or_a_clean_error(invocation: Any, tmp_path_factory: Any) -> None:
-    args, files, stdin = invocation
+    drawn, files, stdin = invocation
     folder = tmp_path_factory.mktemp("fuzz")
     for name, content in files.items():
         (folder / name).write_bytes(content)
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(app, args, input=stdin)
-    finally:
-        os.chdir(cwd)
+    args = [str(folder / arg) if arg in files or arg == "losses.npy" else arg for arg in drawn]
+    result = CliRunner().invoke(app, args, input=stdin)
     assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
     assert result.exit_code in (0, 1, 2), (args, result.exit_code)
     event(f"{args[0]} exit {result.exit_code}")
@@ -346,7 +350,7 @@ def _big_table(rows: int = 20_000) -> str:
     return "a,b,c\n" + "\n".join(",".join(f"{v:.6f}" for v in row) for row in values.tolist()) + "\n"
 
 
-def test_large_csv_is_parsed_from_the_file(tmp_path: Path, run: Any) -> None:
+def test_large_csv_is_parsed_from_the_file(tmp_path: Path, run: Run) -> None:
     text = _big_table()
     assert len(text) > 1 << 16  # beyond the head read for the header
     (tmp_path / "x.csv").write_text("\ufeff# scores\n" + text)
@@ -364,13 +368,13 @@ def test_large_csv_is_parsed_from_the_file(tmp_path: Path, run: Any) -> None:
         (lambda lines: lines.__setitem__(12_345, "1.0,2.0"), "line 12346 has 2 values, but earlier rows have 3"),
     ],
 )
-def test_large_csv_errors_name_the_line(damage: Any, message: str, tmp_path: Path, run: Any) -> None:
+def test_large_csv_errors_name_the_line(damage: Any, message: str, tmp_path: Path, run: Run) -> None:
     lines = _big_table().splitlines()
     damage(lines)
     (tmp_path / "x.csv").write_text("\n".join(lines) + "\n")
     check_failure(run("compute", "-l", str(tmp_path / "x.csv"), "-t", "0"), 1, message)
 
 
-def test_large_file_that_stops_being_text(tmp_path: Path, run: Any) -> None:
+def test_large_file_that_stops_being_text(tmp_path: Path, run: Run) -> None:
     (tmp_path / "x.csv").write_bytes(_big_table().encode() + bytes(range(128, 256)) * 10)
     check_failure(run("compute", "-l", str(tmp_path / "x.csv"), "-t", "0"), 1, "is neither text (UTF-8)")

@@ -10,23 +10,23 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ce_cli import FORMULAS
 from tests.conftest import (
     EXAMPLES,
+    ORACLES,
     WORKED_INLINE,
     WORKED_LOGITS,
     WORKED_ROW,
     WORKED_TARGETS,
+    Run,
     assert_close,
     case_names,
     mp_loss,
-    mp_naive,
 )
-
-FORMULAS = ["cross_entropy", "log_softmax_nll", "naive"]
 
 
 def expected_losses(formula: str, rows: Any = WORKED_LOGITS) -> list[float]:
-    oracle = mp_naive if formula == "naive" else mp_loss
+    oracle = ORACLES[formula]
     return [oracle(row, t) for row, t in zip(rows, WORKED_TARGETS, strict=True)]
 
 
@@ -103,7 +103,7 @@ FORM_NAMES = case_names(input_forms)
 
 @pytest.mark.parametrize("formula", FORMULAS)
 @pytest.mark.parametrize("form", FORM_NAMES)
-def test_worked_example_through_every_input_form(form: str, formula: str, tmp_path: Path, run: Any) -> None:
+def test_worked_example_through_every_input_form(form: str, formula: str, tmp_path: Path, run: Run) -> None:
     args, stdin = input_forms(tmp_path)[form]
     result = run("compute", *args, "--formula", formula, "--format", "json", "--no-warnings", input=stdin)
     assert result.exit_code == 0, result.stderr
@@ -117,7 +117,7 @@ def test_worked_example_through_every_input_form(form: str, formula: str, tmp_pa
 
 
 @pytest.mark.parametrize("formula", FORMULAS)
-def test_bundled_float32_npy_matches_mpmath_on_its_float32_values(formula: str, run: Any) -> None:
+def test_bundled_float32_npy_matches_mpmath_on_its_float32_values(formula: str, run: Run) -> None:
     logits = np.load(EXAMPLES / "worked_logits.npy")
     assert logits.dtype == np.float32
     result = run(
@@ -136,7 +136,7 @@ def test_bundled_float32_npy_matches_mpmath_on_its_float32_values(formula: str, 
     assert_close(float(result.stdout), sum(expected) / 3, rtol=1e-15)
 
 
-def test_unbatched_logits_with_one_target(run: Any) -> None:
+def test_unbatched_logits_with_one_target(run: Run) -> None:
     result = run("compute", "-l", ",".join(map(str, WORKED_ROW)), "-t", "1", "-f", "json", "--no-warnings")
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)

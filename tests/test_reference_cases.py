@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from ce_cli import cross_entropy
-from tests.conftest import CASES, DATA, Case, assert_close, spelled
+from tests.conftest import CASES, DATA, LOGIT_FORMULAS, Case, Run, assert_close, spelled
 
-EXACT = ["cross_entropy", "log_softmax_nll"]
+EXACT = LOGIT_FORMULAS
 IDS = [case.name for case in CASES]
 
 
@@ -37,9 +37,9 @@ def _options(case: Case) -> dict[str, Any]:
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_api_matches_pytorch(case: Case, formula: str) -> None:
     options = _options(case)
-    assert_close(cross_entropy(case.logits, case.targets, reduction="none", formula=formula, **options), case.losses)  # type: ignore[arg-type]
-    assert_close(cross_entropy(case.logits, case.targets, reduction="mean", formula=formula, **options), case.mean)  # type: ignore[arg-type]
-    assert_close(cross_entropy(case.logits, case.targets, reduction="sum", formula=formula, **options), case.sum)  # type: ignore[arg-type]
+    assert_close(cross_entropy(case.logits, case.targets, reduction="none", formula=formula, **options), case.losses)
+    assert_close(cross_entropy(case.logits, case.targets, reduction="mean", formula=formula, **options), case.mean)
+    assert_close(cross_entropy(case.logits, case.targets, reduction="sum", formula=formula, **options), case.sum)
 
 
 def _cli_args(case: Case, folder: Path) -> list[str]:
@@ -56,7 +56,7 @@ def _cli_args(case: Case, folder: Path) -> list[str]:
 
 @pytest.mark.parametrize("formula", EXACT)
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_cli_matches_pytorch(case: Case, formula: str, tmp_path: Path, run: Any) -> None:
+def test_cli_matches_pytorch(case: Case, formula: str, tmp_path: Path, run: Run) -> None:
     result = run(*_cli_args(case, tmp_path), "--formula", formula)
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)

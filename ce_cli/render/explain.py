@@ -1,13 +1,23 @@
-"""Write a :class:`~ce_cli.explain.Derivation` as a worked derivation (Rich) or as JSON."""
+"""Write a :class:`~ce_cli.derivation.Derivation` as a worked derivation (Rich) or as JSON."""
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
-from typing import Any, TextIO
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ce_cli.explain import EXP_OVERFLOW, Derivation
-from ce_cli.render import format_number, index_text, json_number, json_values, make_console
+import numpy as np
+
+from ce_cli.comparison import abs_diff, verdict
+from ce_cli.derivation import EXP_OVERFLOW, Derivation
+from ce_cli.formulas import REFERENCE, REGISTRY
+from ce_cli.render import RenderOptions, Writer
+from ce_cli.render.numbers import format_number, index_text, json_number, json_values, write_json_line
+from ce_cli.render.tables import make_console
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _n(value: float) -> str:
@@ -16,54 +26,37 @@ def _n(value: float) -> str:
     return f"{value:.10g}" if math.isfinite(value) else format_number(value)
 
 
+def _json_value(value: Any) -> Any:
+    """A derivation's value in strict JSON: arrays as nested lists, non-finite numbers spelled out."""
+    if isinstance(value, np.ndarray):
+        return json_values(value)
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return {key: _json_value(v) for key, v in value.items()}
+    return value  # None, bool, int
+
+
 def derivation_json(d: Derivation) -> dict[str, Any]:
-    """Every intermediate value; arrays are per class, non-finite numbers spelled as strings."""
-
-    def optional(value: float | None) -> Any:
-        return None if value is None else json_number(value)
-
-    def optional_array(value: Any) -> Any:
-        return None if value is None else json_values(value)
-
-    return {
-        "sample": list(d.sample),
-        "target": d.target,
-        "target_distribution": optional_array(d.target_distribution),
-        "ignored": d.ignored,
-        "logits": json_values(d.logits),
-        "max": json_number(d.maximum),
-        "shifted": json_values(d.shifted),
-        "exp_shifted": json_values(d.exp_shifted),
-        "sum_exp": json_number(d.sum_exp),
-        "logsumexp": json_number(d.logsumexp),
-        "target_logit": optional(d.target_logit),
-        "nll": optional(d.nll),
-        "log_softmax": json_values(d.log_probs),
-        "softmax": json_values(d.probs),
-        "weight": optional_array(d.weight),
-        "label_smoothing": d.label_smoothing,
-        "weighted_nll": optional(d.weighted_nll),
-        "smoothing_term": optional(d.smoothing_term),
-        "coefficients": json_values(d.coefficients),
-        "loss": json_number(d.loss),
-        "gradient": json_values(d.gradient),
-        "naive_loss": optional(d.naive_loss),
-    }
+    """Every intermediate value, keyed by the derivation's attribute names, in their order."""
+    return {field.name: _json_value(getattr(d, field.name)) for field in dataclasses.fields(d)}
 
 
-def write_json(d: Derivation, stream: TextIO) -> None:
+def write_json(d: Derivation, stream: TextIO, options: RenderOptions) -> None:
     """One strict-JSON object on one line."""
-    stream.write(json.dumps(derivation_json(d), allow_nan=False) + "\n")
+    write_json_line(derivation_json(d), stream)
 
 
 def _steps(d: Derivation) -> list[tuple[str, str]]:
     """``(formula, value)`` lines of the working, in order."""
     steps = [
-        ("m = max(x)", _n(d.maximum)),
+        ("m = max(x)", _n(d.max)),
         ("S = Σ exp(x - m)", _n(d.sum_exp)),
         (
             "logsumexp(x) = m + log S",
-            f"{_n(d.maximum)} + {_n(math.log(d.sum_exp) if d.sum_exp > 0 else -math.inf)} = {_n(d.logsumexp)}",
+            f"{_n(d.max)} + {_n(math.log(d.sum_exp) if d.sum_exp > 0 else -math.inf)} = {_n(d.logsumexp)}",
         ),
     ]
     if d.ignored:
@@ -75,8 +68,7 @@ def _steps(d: Derivation) -> list[tuple[str, str]]:
             ("loss = logsumexp(x) - x[t]", f"{_n(d.logsumexp)} - {_n(d.target_logit)} = {_n(d.nll)}"),
             (
                 "NLL = -log_softmax(x)[t]",
-                f"-({_n(d.log_probs[d.target])}) = {_n(-d.log_probs[d.target])}, "
-                "the same in two steps (log_softmax_nll)",
+                f"-({_n(d.log_softmax[d.target])}) = {_n(-d.log_softmax[d.target])}, the same in two steps",
             ),
         ]
         if d.weight is not None:
@@ -99,7 +91,22 @@ def _steps(d: Derivation) -> list[tuple[str, str]]:
     return steps
 
 
-def write_text(d: Derivation, stream: TextIO) -> None:
+def _formulas_table(d: Derivation) -> Table:
+    """Every formula's loss for this sample, with its verdict against the reference."""
+    from rich.table import Table
+
+    table = Table(title="every formula on this sample", title_justify="left")
+    for header, justify in (("formula", "left"), ("per sample", "left"), ("loss", "right"), ("verdict", "left")):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    reference = d.formulas[REFERENCE]
+    for name, loss in d.formulas.items():
+        spec = REGISTRY[name]
+        difference = float(abs_diff(np.array([loss]), np.array([reference]))[0])
+        table.add_row(name, spec.per_sample, _n(loss), verdict(spec, difference, samples=1))
+    return table
+
+
+def write_text(d: Derivation, stream: TextIO, options: RenderOptions) -> None:
     """The derivation as a person would work it on paper: a per-class table, then the steps."""
     from rich.table import Table
 
@@ -122,7 +129,7 @@ def write_text(d: Derivation, stream: TextIO) -> None:
             row.append(_n(d.weight[c]))
         if d.target_distribution is not None:
             row.append(_n(d.target_distribution[c]))
-        row += [_n(v[c]) for v in (d.logits, d.shifted, d.exp_shifted, d.probs, d.log_probs, d.gradient)]
+        row += [_n(v[c]) for v in (d.logits, d.shifted, d.exp_shifted, d.softmax, d.log_softmax, d.gradient)]
         table.add_row(*row)
     console.print(table)
 
@@ -133,11 +140,12 @@ def write_text(d: Derivation, stream: TextIO) -> None:
         steps.add_row(formula, value)
     console.print(steps)
 
-    if d.naive_loss is not None and d.target is not None:
+    if not d.ignored:
+        console.print(_formulas_table(d))
+    if d.target is not None and d.nll is not None:
         console.print(
-            f"naive: -log q[t] = -log({_n(d.logits[d.target])}) = {_n(d.naive_loss)}. It takes x as probabilities q; "
-            f"x are logits, so the model's probability of the target is softmax(x)[t] = {_n(d.probs[d.target])}, "
-            f"and -log of that is the loss, {_n(d.nll if d.nll is not None else d.loss)}."
+            f"the model's probability of the target is softmax(x)[t] = {_n(d.softmax[d.target])}, "
+            f"and -log of that is the NLL, {_n(d.nll)}: x are logits (raw scores), not probabilities."
         )
     if d.unshifted_overflows:
         top = d.largest_logit
@@ -145,3 +153,6 @@ def write_text(d: Derivation, stream: TextIO) -> None:
             f"without the shift, exp(x) overflows: exp({_n(top)}) is inf in float64 (beyond {EXP_OVERFLOW:.2f}), "
             "so log Σ exp(x) would be inf and the loss inf or NaN; shifting by m keeps every term in [0, 1]."
         )
+
+
+WRITERS: Mapping[str, Writer[Derivation]] = {"table": write_text, "json": write_json}

@@ -1,4 +1,4 @@
-"""Chunked, threaded evaluation over rows: the scheduler, not the math.
+"""Blocks of rows evaluated on every core: the scheduler, not the math.
 
 Rows are cut into blocks of about ``CHUNK_BYTES`` of float64 work, large
 enough that numpy's per-call costs vanish and small enough to stay near the
@@ -44,35 +44,37 @@ def chunks(num_rows: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, num_rows)) for start in range(0, num_rows, size)]
 
 
-def _mapping(array: Any) -> mmap.mmap | None:
-    """The file mapping behind ``array`` or one of its bases (``np.memmap`` keeps it as ``_mmap``)."""
+def file_mapping(array: Any) -> mmap.mmap | None:
+    """The file mapping an array's memory belongs to (its base, or a base of its base), or ``None``."""
     while array is not None:
-        handle = getattr(array, "_mmap", None)
-        if isinstance(handle, mmap.mmap):
-            return handle
+        if isinstance(array, mmap.mmap):
+            return array
         array = getattr(array, "base", None)
     return None
+
+
+def whole_pages(first: int, last: int, page: int = mmap.PAGESIZE) -> tuple[int, int]:
+    """``(offset, length)`` of the pages lying wholly inside bytes ``first:last`` (length 0 if none)."""
+    aligned_first = -(-first // page) * page
+    aligned_last = last // page * page
+    return aligned_first, max(0, aligned_last - aligned_first)
 
 
 def release_pages(rows: Any, start: int, stop: int) -> None:
     """Drop the pages of ``rows[start:stop]`` from resident memory if ``rows`` maps a file.
 
-    Only pages wholly inside the range are released; the kernel re-reads them
-    from the page cache if they are touched again. Anything that is not a
+    Only pages wholly inside the range are released; the operating system
+    re-reads them from the page cache if they are touched again. Anything that is not a
     memory-mapped array is left alone.
     """
-    handle = _mapping(rows)
+    handle = file_mapping(rows)
     if handle is None or not hasattr(handle, "madvise") or stop <= start or not rows.flags.c_contiguous:
         return
     base = np.frombuffer(handle, dtype=np.uint8).ctypes.data
-    row_bytes = rows.strides[0]
-    first = rows.ctypes.data - base + start * row_bytes
-    last = first + (stop - start) * row_bytes
-    page = mmap.PAGESIZE
-    aligned_first = -(-first // page) * page
-    aligned_last = last // page * page
-    if aligned_last > aligned_first:
-        handle.madvise(mmap.MADV_DONTNEED, aligned_first, aligned_last - aligned_first)
+    first = rows.ctypes.data - base + start * rows.strides[0]
+    offset, length = whole_pages(first, first + (stop - start) * rows.strides[0])
+    if length:
+        handle.madvise(mmap.MADV_DONTNEED, offset, length)
 
 
 def run_blocks(

@@ -13,6 +13,7 @@ float64 whatever the input dtype,
   ``s``) are summed again without the maximum's term, so their loss keeps its
   relative accuracy however small it is.
 
+:class:`ShiftedBlock` does this for the formulas (:mod:`ce_cli.formulas`);
 :func:`logsumexp` and :func:`log_softmax` do the same along any axis of any
 array, for the public API and ``explain``.
 
@@ -29,46 +30,78 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-Float64Array = NDArray[np.float64]
-IndexArray = NDArray[np.intp]
+from ce_cli.array_types import Float64Array, IndexArray
 
 SMALL_C = 16  # up to this many classes, work class-major (C, B)
 TINY = 1e-3  # below this, sum - 1 is recomputed without the maximum's term
 
 
-class Shifted:
-    """``z = x - max(x)`` for a ``(B, C)`` block, with its log-sum-exp.
+class ShiftedBlock:
+    """``z = x - max(x)`` for a ``(B, C)`` block of rows, with its log-sum-exp.
+
+    Built once per block; each formula reads what it needs from it.
 
     Attributes:
+        num_classes: ``C``.
         class_major: whether ``z`` is stored ``(C, B)`` (few classes) or ``(B, C)``.
-        z: the shifted logits in that layout, float64 (exponentiated in place,
-            and so no longer available, when built with ``keep_z=False``).
+        row_index: ``(B,)`` ``0..B-1``, for picking one class per row.
         maximum: ``(B,)`` the row maxima ``m``.
+        argmax: ``(B,)`` the first class holding each row's maximum (a NaN counts
+            as the maximum, as in ``np.argmax``), or ``None`` when not asked for.
+        targets: ``(B,)`` the class per row the block was built with.
+        target_z: ``(B,)`` ``z`` at each row's target class; exactly 0 where the
+            target's logit is the row maximum.
         lse_z: ``(B,)`` ``logsumexp(x) - m``.
     """
 
-    def __init__(self, x: NDArray[Any], *, keep_z: bool = True, gather: IndexArray | None = None) -> None:
-        """Shift and reduce ``x``; ``gather`` names classes whose ``z`` is kept in ``gathered``."""
-        rows, _ = x.shape
-        self.rows = np.arange(rows)
-        self.class_major = x.shape[1] <= SMALL_C
+    def __init__(self, x: NDArray[Any], targets: IndexArray, *, keep_z: bool, argmax: bool = False) -> None:
+        """Shift and reduce ``x``.
+
+        Args:
+            x: ``(B, C)`` logits, any floating dtype.
+            targets: ``(B,)`` a class per row, whose ``z`` is kept in ``target_z``.
+            keep_z: keep ``z`` for :attr:`z` and the row reductions; without it
+                ``z`` is exponentiated in place, which saves a block-sized array.
+            argmax: compute :attr:`argmax` (free in the row layout, which finds
+                the maximum through it; a few vector passes class-major).
+        """
+        count, self.num_classes = x.shape
+        self.row_index = np.arange(count)
+        self.targets = targets
+        self.class_major = self.num_classes <= SMALL_C
+        self.argmax: IndexArray | None = None
         with np.errstate(invalid="ignore", over="ignore"):
             if self.class_major:
                 z = np.array(x.T, dtype=np.float64, order="C")  # (C, B)
                 m = np.max(z, axis=0)
+                if argmax:
+                    self.argmax = _first_maximum(z, m)
                 np.subtract(z, m, out=z)
             else:
-                m = np.max(x, axis=1).astype(np.float64)
+                top = np.argmax(x, axis=1)  # as fast as np.max here, and the maximum is x[top]
+                self.argmax = top if argmax else None
+                m = x[self.row_index, top].astype(np.float64)
                 z = np.subtract(x, m[:, None], dtype=np.float64)
             self.maximum: Float64Array = m
-            self.gathered: Float64Array | None = None if gather is None else self.take(gather, z)
+            self.target_z: Float64Array = self._pick(z, targets)
             terms = np.exp(z, out=None if keep_z else z)
-            self.z: Float64Array = z
+            self._z: Float64Array | None = z if keep_z else None
             rest = self.row_sum(terms) - 1.0
             tiny = rest < TINY
             if tiny.any():
                 rest[tiny] = self._sum_without_maximum(terms, np.flatnonzero(tiny))
             self.lse_z: Float64Array = np.log1p(rest)
+
+    @property
+    def z(self) -> Float64Array:
+        """The shifted logits in this block's layout; only for a block built with ``keep_z=True``."""
+        if self._z is None:
+            raise RuntimeError("z was exponentiated in place: build the block with keep_z=True to read it")
+        return self._z
+
+    def _pick(self, values: Float64Array, classes: IndexArray) -> Float64Array:
+        picked: Float64Array = values[classes, self.row_index] if self.class_major else values[self.row_index, classes]
+        return picked
 
     def _sum_without_maximum(self, terms: Float64Array, rows: IndexArray) -> Float64Array:
         """``sum_j exp(z_j)`` minus the maximum's term (one term of 1), for some rows, exactly."""
@@ -85,9 +118,7 @@ class Shifted:
 
     def take(self, classes: IndexArray, values: Float64Array | None = None) -> Float64Array:
         """``values[i, classes[i]]`` per row (``values`` defaults to ``z``)."""
-        source = self.z if values is None else values
-        picked: Float64Array = source[classes, self.rows] if self.class_major else source[self.rows, classes]
-        return picked
+        return self._pick(self.z if values is None else values, classes)
 
     def row_sum(self, values: Float64Array | None = None) -> Float64Array:
         """``sum_c values[i, c]`` per row (``values`` defaults to ``z``)."""
@@ -111,6 +142,17 @@ class Shifted:
         column = self.lse_z if self.class_major else self.lse_z[:, None]
         out: Float64Array = self.z - column
         return out
+
+
+def _first_maximum(columns: Float64Array, maximum: Float64Array) -> IndexArray:
+    """``np.argmax`` over the rows of a ``(C, B)`` array in ``C`` vector passes (numpy's own
+    argmax along a non-contiguous axis copies the array): the first class equal to the maximum,
+    or the first NaN where the maximum is NaN."""
+    first = np.zeros(columns.shape[1], dtype=np.intp)
+    for c in range(columns.shape[0] - 1, -1, -1):
+        row = columns[c]
+        first[(row == maximum) | np.isnan(row)] = c
+    return first
 
 
 def _log_sum_exp_shifted(z: Float64Array, axis: int) -> Float64Array:

@@ -18,6 +18,11 @@ from numpy.typing import NDArray
 from ce_cli.errors import InputError
 
 
+def not_text(label: str) -> InputError:
+    """The error for a source that is neither UTF-8 text nor NumPy data."""
+    return InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file")
+
+
 def sniff_delimiter(text: str) -> str | None:
     """Tab or comma if the first non-blank line has one, else whitespace."""
     for line in text.splitlines():
@@ -94,7 +99,7 @@ def parse_table(
                 encoding="utf-8-sig",
             )
     except UnicodeDecodeError:
-        raise InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file") from None
+        raise not_text(label) from None
     except ValueError:
         whole = text if path is None else _read_text(path, label)
         lines = whole.splitlines()
@@ -115,7 +120,7 @@ def _read_text(path: str, label: str) -> str:
         with open(path, "rb") as handle:
             return handle.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file") from None
+        raise not_text(label) from None
 
 
 def is_number(cell: str) -> bool:

@@ -1,26 +1,25 @@
-"""The chunked, threaded kernel gives the same numbers as a plain reference, block boundaries or not."""
+"""Blocks and threads give the same numbers as a plain reference, block boundaries or not."""
 
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from ce_cli import cross_entropy, kernel
-from ce_cli.kernel import chunks, release_pages, rows_per_chunk, run_blocks
-from ce_cli.shifted import SMALL_C
+from ce_cli import blocks, cross_entropy
+from ce_cli.blocks import chunks, file_mapping, rows_per_chunk, run_blocks, whole_pages
+from ce_cli.log_sum_exp import SMALL_C
 
 
 def reference(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """(m - x[t]) + log1p(sum of exp(x_j - m) over all but one maximum), in math.fsum, row by row.
 
-    Pure Python, independent of the kernel, and accurate for small losses too.
+    Pure Python, independent of the blocks, and accurate for small losses too.
     """
-    import math
-
     out = []
     for row, target in zip(np.asarray(x, dtype=np.float64).tolist(), t.tolist(), strict=True):
         m = max(row)
@@ -33,7 +32,7 @@ def reference(x: np.ndarray, t: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize(("rows", "classes"), [(70_001, 2), (20_003, SMALL_C), (9_001, SMALL_C + 1), (37, 20_000)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_many_blocks_match_the_reference(rows: int, classes: int, dtype: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kernel, "CHUNK_BYTES", 1 << 17)  # small blocks: many boundaries, both threads busy
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", 1 << 17)  # small blocks: many boundaries, both threads busy
     rng = np.random.default_rng(rows)
     x = (rng.standard_normal((rows, classes)) * 4).astype(dtype)
     t = rng.integers(0, classes, rows)
@@ -41,12 +40,13 @@ def test_many_blocks_match_the_reference(rows: int, classes: int, dtype: Any, mo
     check = rng.choice(rows, size=min(rows, 300), replace=False)
     losses = cross_entropy(x, t, reduction="none")
     np.testing.assert_allclose(losses[check], reference(x[check], t[check]), rtol=1e-12)
-    for formula in ("log_softmax_nll", "naive"):
-        other = cross_entropy(np.abs(x) if formula == "naive" else x, t, reduction="none", formula=formula)  # type: ignore[arg-type]
-        assert other.shape == (rows,)
     np.testing.assert_allclose(
         cross_entropy(x, t, reduction="none", formula="log_softmax_nll"), losses, rtol=1e-13, atol=1e-13
     )
+    q = np.abs(x) + 1e-3  # naive takes the values as probabilities: -log q[t], in math.log
+    naive = cross_entropy(q, t, reduction="none", formula="naive")
+    expected = [-math.log(float(q[i, t[i]])) for i in check]
+    np.testing.assert_allclose(naive[check], expected, rtol=1e-15, atol=0)
 
 
 def test_confident_rows_keep_their_tiny_losses_in_both_layouts() -> None:
@@ -78,15 +78,16 @@ def test_results_come_back_in_row_order_with_progress() -> None:
 STREAM_SCRIPT = """
 import resource, sys
 import numpy as np
-from ce_cli.sources import load
-from ce_cli.validate import prepare
-from ce_cli.formulas import evaluate
+from ce_cli.io.sources import load
+from ce_cli.validate import validate_inputs
+from ce_cli.formulas import REGISTRY
+from ce_cli.losses import evaluate
 logits = load(sys.argv[1], "logits").array
 targets = np.zeros(logits.shape[0], dtype=np.int64)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-result = evaluate(prepare(logits, targets))
+result = evaluate(validate_inputs(logits, targets), REGISTRY["cross_entropy"], predictions=True)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(after - before, float(result.losses.sum()))
+print(after - before, float(result.per_sample.sum()), int(result.predicted.max()))
 """
 
 
@@ -103,15 +104,29 @@ def test_a_memory_mapped_npy_streams_in_bounded_memory(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-c", STREAM_SCRIPT, str(tmp_path / "x.npy")], capture_output=True, text=True, check=True
     ).stdout.split()
-    growth_kib, total = int(out[0]), float(out[1])
+    growth_kib, total, predicted = int(out[0]), float(out[1]), int(out[2])
     assert growth_kib < 60_000  # well under the 195 MiB file: its pages are released block by block
     assert total == pytest.approx(rows * np.log(classes), rel=1e-12)
+    assert predicted == 0  # every row is a tie: the first class, found in the same pass
 
 
-def test_release_pages_leaves_ordinary_arrays_alone() -> None:
-    x = np.ones((10, 3))
-    release_pages(x, 0, 10)
-    assert x.sum() == 30
+def test_the_file_mapping_is_found_through_views_and_only_there(tmp_path: Path) -> None:
+    import mmap
+
+    np.save(tmp_path / "x.npy", np.zeros((10, 3)))
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    assert isinstance(file_mapping(mapped), mmap.mmap)
+    assert file_mapping(mapped.reshape(-1, 3)[2:5]) is file_mapping(mapped)
+    assert file_mapping(np.ones((10, 3))) is None
+    assert file_mapping(np.asarray(mapped) + 1.0) is None  # a copy in memory is not the file
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [(0, 4096, (0, 4096)), (1, 8192, (4096, 4096)), (100, 4000, (4096, 0)), (4096, 20_000, (4096, 12_288))],
+)
+def test_only_pages_wholly_inside_a_block_are_released(first: int, last: int, expected: tuple[int, int]) -> None:
+    assert whole_pages(first, last, page=4096) == expected
 
 
 class _Terminal(io.StringIO):

@@ -30,17 +30,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
-from ce_cli.text_tables import parse_table, sniff_delimiter
+from ce_cli.io.text_tables import not_text, parse_table, sniff_delimiter
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
-_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
+_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # text suffixes and their cell delimiter
+SUFFIXES = (".npy", ".npz", *_DELIMITERS)  # the suffixes read by name; others are recognised by content
+_HEAD_BYTES = 1 << 16  # a text file longer than this is parsed from the file by numpy, the header from its head
 _NUMBER = r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)"
 _SINGLE_NUMBER = re.compile(rf"\s*{_NUMBER}\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Loaded:
+class SourceArray:
     """An array read from a SRC.
 
     Attributes:
@@ -54,7 +56,7 @@ class Loaded:
     columns: tuple[str, ...] | None = None
 
 
-def load(src: str, role: str, stdin: IO[bytes] | None = None) -> Loaded:
+def load(src: str, role: str, stdin: IO[bytes] | None = None) -> SourceArray:
     """Read the array that ``src`` names.
 
     Args:
@@ -98,20 +100,17 @@ def _looks_inline(src: str) -> bool:
     if _SINGLE_NUMBER.fullmatch(stripped):
         return True
     has_separator = "," in stripped or ";" in stripped
-    return has_separator and "/" not in stripped and os.path.splitext(stripped)[1].lower() not in _SUFFIXES
+    return has_separator and "/" not in stripped and os.path.splitext(stripped)[1].lower() not in SUFFIXES
 
 
-_SUFFIXES = {".npy", ".npz", ".csv", ".tsv", ".txt"}
-
-
-def _from_file(path: str, key: str | None, label: str) -> Loaded:
+def _from_file(path: str, key: str | None, label: str) -> SourceArray:
     if os.path.isdir(path):
         raise InputError(f"{label} is a directory, not a file")
     suffix = os.path.splitext(path)[1].lower()
     try:
         with open(path, "rb") as handle:
             if suffix == ".npy" or (suffix not in _DELIMITERS and suffix != ".npz" and handle.read(6) == NPY_MAGIC):
-                return Loaded(_map_npy(handle, path, label), label)
+                return SourceArray(_map_npy(handle, path, label), label)
             handle.seek(0)
             if suffix in _DELIMITERS:
                 head = handle.read(_HEAD_BYTES)
@@ -127,10 +126,7 @@ def _from_file(path: str, key: str | None, label: str) -> Loaded:
     return _from_bytes(data, key, label, suffix=suffix)
 
 
-_HEAD_BYTES = 1 << 16
-
-
-def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str) -> Loaded:
+def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str) -> SourceArray:
     """A large text table: the header is found in ``head``, numpy's parser reads the file itself."""
     if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
@@ -138,10 +134,10 @@ def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str) -
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         if error.start < len(head) - 3:  # not merely a character cut at the end of the head
-            raise InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file") from None
+            raise not_text(label) from None
         text = head[: error.start].decode("utf-8-sig")
     array, columns = parse_table(text, delimiter, label, allow_header=True, path=path)
-    return Loaded(array, label, columns)
+    return SourceArray(array, label, columns)
 
 
 def _map_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any]:
@@ -177,23 +173,23 @@ def _check_npy_payload(shape: tuple[int, ...], dtype: np.dtype[Any], available: 
         raise InputError(f"{label} is truncated: its header promises {expected} bytes of data, it holds {available}")
 
 
-def _from_bytes(data: bytes, key: str | None, label: str, suffix: str) -> Loaded:
+def _from_bytes(data: bytes, key: str | None, label: str, suffix: str) -> SourceArray:
     """Decode ``data`` by its suffix, or by its magic prefix when that is unknown."""
     if suffix == ".npy" or (suffix not in _DELIMITERS and data.startswith(NPY_MAGIC)):
         if not data.startswith(NPY_MAGIC):
             raise InputError(f"{label} is not a .npy file (no NumPy header)")
-        return Loaded(_read_npy(data, label), label)
+        return SourceArray(_read_npy(data, label), label)
     if suffix == ".npz" or (suffix not in _DELIMITERS and data.startswith(ZIP_MAGIC)):
-        return Loaded(_read_npz(data, key, label), label)
+        return SourceArray(_read_npz(data, key, label), label)
     if data.startswith(NPY_MAGIC) or data.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file") from None
+        raise not_text(label) from None
     delimiter = _DELIMITERS[suffix] if suffix in _DELIMITERS else sniff_delimiter(text)
     array, columns = parse_table(text, delimiter, label, allow_header=True)
-    return Loaded(array, label, columns)
+    return SourceArray(array, label, columns)
 
 
 def _npy_header(stream: IO[bytes], label: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
@@ -249,7 +245,7 @@ def _read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
     return _read_npy(member, f"{label} (array '{key}')")
 
 
-def _inline(src: str, label: str) -> Loaded:
+def _inline(src: str, label: str) -> SourceArray:
     stripped = src.strip()
     if stripped.startswith("["):
         try:
@@ -260,12 +256,12 @@ def _inline(src: str, label: str) -> Loaded:
             array = np.array(value, dtype=np.float64)
         except (ValueError, TypeError):
             raise InputError(f"{label}: the JSON must be a nested list of numbers with rows of equal length") from None
-        return Loaded(array, label)
+        return SourceArray(array, label)
     array, _ = parse_table(stripped.replace(";", "\n"), ",", label, allow_header=False)
-    return Loaded(array, label)
+    return SourceArray(array, label)
 
 
-def split_column(loaded: Loaded, column: str) -> tuple[NDArray[Any], NDArray[Any]]:
+def split_column(loaded: SourceArray, column: str) -> tuple[NDArray[Any], NDArray[Any]]:
     """Take the targets from one column of a 2-D table.
 
     Args:

@@ -1,0 +1,106 @@
+"""Every registered formula on the same input, side by side. Pure numpy, no I/O.
+
+The family's reference (``cross_entropy``, PyTorch's formula) is the yardstick:
+each other formula gets its per-sample differences from it, their maximum and
+a one-line verdict whose reason comes from the formula's registry entry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ce_cli.array_types import Float64Array, IndexArray
+from ce_cli.data_warnings import DataWarning, data_warnings
+from ce_cli.formulas import REFERENCE, REGISTRY, FormulaSpec
+from ce_cli.losses import Losses, evaluate
+from ce_cli.validate import ValidatedInputs
+
+AGREEMENT = 1e-9
+
+
+def abs_diff(a: Float64Array, b: Float64Array) -> Float64Array:
+    """``|a - b|`` elementwise, 0 where both are the same non-finite value (NaN and NaN, inf and inf)."""
+    with np.errstate(invalid="ignore"):
+        same = (a == b) | (np.isnan(a) & np.isnan(b))
+        diff: Float64Array = np.where(same, 0.0, np.abs(a - b))
+    return diff
+
+
+def largest(diff: Float64Array) -> float:
+    """The largest difference (NaN where one side alone is NaN); 0 for empty input."""
+    return float(np.max(diff)) if diff.size else 0.0
+
+
+def verdict(formula: FormulaSpec, difference: float, samples: int = 2) -> str:
+    """One line saying how ``formula`` relates to the reference: ``difference`` is the largest over ``samples``."""
+    if formula.name == REFERENCE:
+        return formula.differs_because
+    if difference == 0.0:
+        return "agrees exactly"
+    if difference <= AGREEMENT:
+        return f"agrees to {difference:.0e}"
+    if math.isnan(difference):
+        return f"differs: NaN where {REFERENCE} is not; {formula.differs_because}"
+    return f"differs by {'up to ' if samples > 1 else ''}{difference:.2g}: {formula.differs_because}"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Per-sample losses of every registered formula, in the inputs' sample shape.
+
+    Attributes:
+        inputs: the validated inputs.
+        results: each formula's :class:`~ce_cli.losses.Losses`, in registry order.
+        differences: for each formula but the reference, ``|loss - reference loss|`` per sample.
+        warnings: what a user should know about the data.
+    """
+
+    inputs: ValidatedInputs
+    results: dict[str, Losses]
+    differences: dict[str, Float64Array]
+    warnings: tuple[DataWarning, ...]
+
+    @property
+    def target_class(self) -> IndexArray:
+        """The target index per sample (the argmax of probability targets)."""
+        return self.results[REFERENCE].target_class
+
+    @property
+    def max_abs_diff(self) -> dict[str, float]:
+        """For each formula but the reference, its largest per-sample difference."""
+        return {name: largest(diff) for name, diff in self.differences.items()}
+
+    def verdicts(self) -> dict[str, str]:
+        """A verdict line per formula, the reference included."""
+        maxima = self.max_abs_diff
+        return {name: verdict(REGISTRY[name], maxima.get(name, 0.0)) for name in self.results}
+
+
+def compared_formulas() -> list[FormulaSpec]:
+    """The formulas ``compare`` runs: every registered one of the reference's family, in registry order."""
+    return [spec for spec in REGISTRY.values() if spec.family == REGISTRY[REFERENCE].family]
+
+
+def compare_formulas(inputs: ValidatedInputs, progress: Callable[[int], None] | None = None) -> Comparison:
+    """Evaluate every formula of :func:`compared_formulas` on ``inputs`` and measure each against the reference.
+
+    ``progress`` is called with the rows done over all formulas (``len(compared_formulas()) * M`` in all).
+    """
+    rows = inputs.num_samples
+    results: dict[str, Losses] = {}
+    for number, formula in enumerate(compared_formulas()):
+        done_before = number * rows
+        report = None if progress is None else (lambda done, before=done_before: progress(before + done))
+        results[formula.name] = evaluate(inputs, formula, progress=report)
+    reference = results[REFERENCE].per_sample
+    differences = {name: abs_diff(r.per_sample, reference) for name, r in results.items() if name != REFERENCE}
+    return Comparison(
+        inputs=inputs,
+        results=results,
+        differences=differences,
+        warnings=tuple(data_warnings(results[REFERENCE].checks, inputs, None)),
+    )

@@ -1,0 +1,1 @@
+"""Reading inputs (every SRC form, then validation) and writing the ``--output`` file."""

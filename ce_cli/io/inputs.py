@@ -1,0 +1,83 @@
+"""From the input options to validated arrays: the one loader every command uses.
+
+:class:`InputSpec` holds the sources and PyTorch's options as given;
+:func:`load_inputs` reads every source (:mod:`ce_cli.io.sources`) and
+validates them together (:func:`ce_cli.validate.validate_inputs`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO
+
+from ce_cli.errors import OptionError
+from ce_cli.io.sources import load, split_column
+from ce_cli.validate import (
+    DEFAULT_CLASS_AXIS,
+    DEFAULT_IGNORE_INDEX,
+    DEFAULT_LABEL_SMOOTHING,
+    ValidatedInputs,
+    validate_inputs,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputSpec:
+    """Where the arrays come from and PyTorch's options, as the user gave them.
+
+    Attributes:
+        logits: a SRC (path, ``file.npz:key``, ``-`` for stdin, or inline numbers).
+        targets: a SRC for the targets, or ``None`` when ``target_column`` names them.
+        target_column: a header name or 0-based index of a column of the logits
+            table that holds the targets, or ``None``.
+        weight: a SRC for the class weights, or ``None``.
+        ignore_index, label_smoothing, class_axis: as in
+            :func:`ce_cli.validate.validate_inputs`.
+    """
+
+    logits: str
+    targets: str | None = None
+    target_column: str | None = None
+    weight: str | None = None
+    ignore_index: int = DEFAULT_IGNORE_INDEX
+    label_smoothing: float = DEFAULT_LABEL_SMOOTHING
+    class_axis: int = DEFAULT_CLASS_AXIS
+
+
+def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> ValidatedInputs:
+    """Read every source of ``spec`` and validate them together.
+
+    Args:
+        spec: the sources and options; exactly one of ``targets`` and
+            ``target_column`` is given.
+        stdin: the binary stream a ``-`` source reads.
+
+    Raises:
+        OptionError: both or neither of ``targets`` and ``target_column``, or
+            more than one source reading stdin.
+        InputError, ShapeError, TargetError: as reading and validating find them.
+    """
+    if (spec.targets is None) == (spec.target_column is None):
+        raise OptionError("give the targets as a source or as a column of the logits table: exactly one of the two")
+    sources = [s for s in (spec.logits, spec.targets, spec.weight) if s is not None]
+    if sources.count("-") > 1:
+        raise OptionError("only one source can read stdin ('-')")
+    logits = load(spec.logits, "logits", stdin)
+    if spec.target_column is not None:
+        logit_values, target_values = split_column(logits, spec.target_column)
+        targets_label = f"target column {spec.target_column!r} of {logits.label}"
+    else:
+        assert spec.targets is not None  # checked above
+        targets = load(spec.targets, "targets", stdin)
+        logit_values, target_values = logits.array, targets.array
+        targets_label = targets.label
+    weight = None if spec.weight is None else load(spec.weight, "weight", stdin)
+    return validate_inputs(
+        logit_values,
+        target_values,
+        weight=None if weight is None else weight.array,
+        ignore_index=spec.ignore_index,
+        label_smoothing=spec.label_smoothing,
+        class_axis=spec.class_axis,
+        names=(logits.label, targets_label, "weight" if weight is None else weight.label),
+    )

@@ -1,0 +1,74 @@
+"""Write a result file atomically: a temporary file in the same folder, then a rename.
+
+A run that fails, before or while writing, leaves no file at the path.
+:func:`check_output_path` finds a path that cannot be written before any work
+is done. What goes into the file is the caller's (see
+:data:`ce_cli.render.compute.LOSSES_FILE_ENCODERS`); messages name the path as
+the caller names it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+
+from ce_cli.errors import OptionError, OutputError
+
+
+def suffix_of(path: str) -> str:
+    """The lower-case suffix that chooses a file's format (``".npy"``)."""
+    return os.path.splitext(path)[1].lower()
+
+
+def check_output_path(path: str, suffixes: Iterable[str], name: str = "output") -> None:
+    """Refuse a path that cannot be written, before computing.
+
+    Args:
+        path: the file to write.
+        suffixes: the suffixes a format exists for.
+        name: how messages name the path's option.
+
+    Raises:
+        OptionError: the suffix is not one of ``suffixes``.
+        OutputError: the folder is missing or not writable, or the path is a folder.
+    """
+    known = tuple(suffixes)
+    if suffix_of(path) not in known:
+        raise OptionError(f"{name} '{path}' must end in {', '.join(known)} (the format follows the suffix)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise OutputError(f"{name} '{path}' is a folder")
+    if not os.path.isdir(folder):
+        raise OutputError(f"{name} '{path}': the folder '{folder}' does not exist")
+    try:  # the only reliable test (os.access says yes to root, even on /proc): create a file there
+        probe, probe_path = tempfile.mkstemp(dir=folder, prefix=".ce-loss-probe-")
+    except OSError as error:
+        raise OutputError(f"{name} '{path}': the folder '{folder}' is not writable ({error.strerror})") from None
+    os.close(probe)
+    os.unlink(probe_path)
+
+
+def write_atomically(path: str, payload: bytes, name: str = "output") -> None:
+    """Write ``payload`` to ``path`` so that the file appears whole or not at all.
+
+    Raises:
+        OutputError: the file cannot be written (``name`` names its option in the message).
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".ce-loss-", suffix=suffix_of(path))
+    except OSError as error:
+        raise OutputError(f"{name} '{path}' cannot be written: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise OutputError(f"{name} '{path}' cannot be written: {error.strerror or error}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

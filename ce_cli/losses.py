@@ -1,0 +1,158 @@
+"""Per-sample losses of validated inputs under one formula, evaluated block by block. Pure numpy.
+
+One pass over the rows gives everything a result shows: the losses, the
+target's log-probability, whether the target holds the row maximum, the
+predicted class (on request) and the checks behind the warnings about the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ce_cli.array_types import BoolArray, Float64Array, IndexArray
+from ce_cli.blocks import run_blocks
+from ce_cli.data_warnings import NO_ROWS, RowChecks, check_rows
+from ce_cli.errors import OptionError
+from ce_cli.formulas import FormulaSpec
+from ce_cli.log_sum_exp import ShiftedBlock
+from ce_cli.validate import ValidatedInputs
+from ce_cli.weighting import WeightedLosses, needs_all_classes, target_classes, weighted_losses
+
+Reduction = Literal["mean", "sum", "none"]
+REDUCTIONS: tuple[Reduction, ...] = get_args(Reduction)
+
+
+def reduction_named(name: str) -> Reduction:
+    """The reduction called ``name``.
+
+    Raises:
+        OptionError: not one of ``REDUCTIONS``.
+    """
+    for reduction in REDUCTIONS:
+        if reduction == name:
+            return reduction
+    raise OptionError(f"unknown reduction {name!r}; choose one of {', '.join(REDUCTIONS)}")
+
+
+@dataclass(frozen=True)
+class Losses:
+    """Per-sample losses, what their mean divides by, and what the evaluation saw on the way.
+
+    :func:`evaluate` gives per-sample arrays of the inputs' sample shape (``()``
+    for unbatched input); :func:`block_losses` gives those of one block, ``(B,)``.
+
+    Attributes:
+        per_sample: float64 per-sample losses (0 where ignored).
+        denominator: what the mean divides by (see :mod:`ce_cli.weighting`).
+        target_class: the target index as given (the ignore index where
+            ignored; for probabilities, their argmax).
+        target_log_prob: ``log p[target_class]`` under the formula (``log q``
+            for naive, ``log_softmax`` otherwise); meaningless where ignored.
+        target_is_max: whether the target's logit is its row's maximum (the
+            prediction is right; a tie counts as right).
+        predicted: the class with the largest logit (the first of a tie), or
+            ``None`` when not asked for.
+        checks: what the rows showed, for the warnings about the data.
+    """
+
+    per_sample: Float64Array
+    denominator: float
+    target_class: IndexArray
+    target_log_prob: Float64Array
+    target_is_max: BoolArray
+    predicted: IndexArray | None
+    checks: RowChecks
+
+    @property
+    def sum(self) -> float:
+        """``sum(per_sample)`` (pairwise summation); NaN if it holds +inf and -inf."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            return float(np.sum(self.per_sample))
+
+    @property
+    def mean(self) -> float:
+        """``sum / denominator``; NaN when nothing counts (``0 / 0``)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float(np.float64(self.sum) / np.float64(self.denominator))
+
+    def reduce(self, reduction: str) -> float | Float64Array:
+        """The value PyTorch returns for ``reduction`` (one of ``REDUCTIONS``)."""
+        if reduction == "none":
+            return self.per_sample
+        return self.mean if reduction == "mean" else self.sum
+
+
+def block_terms(
+    inputs: ValidatedInputs, formula: FormulaSpec, start: int, stop: int, *, predictions: bool = False
+) -> tuple[ShiftedBlock, WeightedLosses]:
+    """The shifted block of rows ``start:stop`` and their losses under ``formula``, with the losses' parts."""
+    classes, counted = target_classes(inputs, start, stop)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        block, log_probs = formula.block(inputs.rows[start:stop], classes, needs_all_classes(inputs), predictions)
+        return block, weighted_losses(log_probs, inputs, start, stop, classes, counted)
+
+
+def block_losses(
+    inputs: ValidatedInputs, formula: FormulaSpec, start: int, stop: int, *, predictions: bool = False
+) -> Losses:
+    """Evaluate rows ``start:stop`` of ``inputs`` under ``formula``; arrays are ``(B,)``."""
+    x = inputs.rows[start:stop]
+    block, weighted = block_terms(inputs, formula, start, stop, predictions=predictions)
+    checks = check_rows(x, block.maximum, weighted.losses, formula.expects)
+    given = block.targets if inputs.probability_targets else inputs.targets[start:stop].astype(np.intp)
+    return Losses(
+        per_sample=weighted.losses,
+        denominator=weighted.denominator,
+        target_class=given,
+        target_log_prob=weighted.target_log_prob,
+        target_is_max=block.target_z == 0.0,  # z = x - max(x) is exactly 0 at the maximum
+        predicted=block.argmax,
+        checks=checks,
+    )
+
+
+def evaluate(
+    inputs: ValidatedInputs,
+    formula: FormulaSpec,
+    *,
+    predictions: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Losses:
+    """Per-sample losses of ``inputs`` under ``formula``, evaluated block by block on every core.
+
+    A memory-mapped input streams through in constant resident memory (:mod:`ce_cli.blocks`).
+
+    Args:
+        inputs: validated input.
+        formula: a registered formula (:func:`ce_cli.formulas.formula_spec`).
+        predictions: also find each sample's predicted class.
+        progress: called with the number of rows done, as blocks finish.
+
+    Returns:
+        :class:`Losses` whose per-sample arrays have ``inputs.sample_shape``.
+    """
+
+    def one_block(start: int, stop: int) -> Losses:
+        return block_losses(inputs, formula, start, stop, predictions=predictions)
+
+    blocks = list(run_blocks(inputs.rows, one_block, progress=progress))
+    shape = inputs.sample_shape
+
+    def joined(parts: list[NDArray[Any]], dtype: Any) -> NDArray[Any]:
+        return (np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)).reshape(shape)
+
+    predicted = [b.predicted for b in blocks if b.predicted is not None]
+    return Losses(
+        per_sample=joined([b.per_sample for b in blocks], np.float64),
+        denominator=float(sum(b.denominator for b in blocks)),
+        target_class=joined([b.target_class for b in blocks], np.intp),
+        target_log_prob=joined([b.target_log_prob for b in blocks], np.float64),
+        target_is_max=joined([b.target_is_max for b in blocks], np.bool_),
+        predicted=joined(predicted, np.intp) if predictions else None,
+        checks=sum((b.checks for b in blocks), NO_ROWS),
+    )

@@ -1,0 +1,44 @@
+"""Writing results to a stream: one module per result type, one table of writers in each.
+
+``compute.WRITERS``, ``compare.WRITERS`` and ``explain.WRITERS`` map each
+``--format`` name to its writer; :func:`writer_for` picks one, and an unknown
+name is an error, never a silent fallback. Nothing here computes over the
+input or exits. Machine formats (JSON, CSV, TSV, quiet) are plain text, never
+through Rich; Rich is imported only when a table is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TextIO, TypeVar
+
+from ce_cli.errors import OptionError
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a writer lays out its result.
+
+    Attributes:
+        max_rows: per-sample rows a table shows before eliding the middle.
+    """
+
+    max_rows: int = 20
+
+
+Writer = Callable[[R, TextIO, RenderOptions], None]
+
+
+def writer_for(writers: Mapping[str, Writer[R]], name: str) -> Writer[R]:
+    """The writer called ``name``.
+
+    Raises:
+        OptionError: no writer has that name.
+    """
+    try:
+        return writers[name]
+    except KeyError:
+        raise OptionError(f"unknown format {name!r}; choose one of {', '.join(writers)}") from None

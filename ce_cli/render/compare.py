@@ -1,0 +1,121 @@
+"""Write a :class:`~ce_cli.comparison.Comparison`: table, JSON, CSV/TSV.
+
+Columns follow the registry: each formula's losses, and after each formula
+but the reference its per-sample difference from the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+import numpy as np
+
+from ce_cli.comparison import Comparison
+from ce_cli.formulas import REFERENCE
+from ce_cli.render import RenderOptions, Writer
+from ce_cli.render.numbers import (
+    format_number,
+    index_text,
+    json_number,
+    json_values,
+    sample_index,
+    short_number,
+    write_json_line,
+)
+from ce_cli.render.tables import add_sample_rows, make_console
+
+
+def comparison_json(comparison: Comparison) -> dict[str, Any]:
+    """``{"formulas": {name: {"losses", "mean", "sum"}}, "max_abs_diff": {name: d}, ...}``."""
+    return {
+        "shape": list(comparison.inputs.logits_shape),
+        "formulas": {
+            name: {"losses": json_values(r.per_sample), "mean": json_number(r.mean), "sum": json_number(r.sum)}
+            for name, r in comparison.results.items()
+        },
+        "max_abs_diff": {name: json_number(d) for name, d in comparison.max_abs_diff.items()},
+        "verdicts": comparison.verdicts(),
+    }
+
+
+def write_json(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
+    """One strict-JSON object on one line."""
+    write_json_line(comparison_json(comparison), stream)
+
+
+def _columns(comparison: Comparison) -> dict[str, tuple[str, list[float]]]:
+    """Column key -> (table header, flat values): each formula's losses, each other one followed by its diff."""
+    columns: dict[str, tuple[str, list[float]]] = {}
+    for name, result in comparison.results.items():
+        columns[name] = (name, result.per_sample.reshape(-1).tolist())
+        if name != REFERENCE:
+            columns[f"diff_{name}"] = ("diff", comparison.differences[name].reshape(-1).tolist())
+    return columns
+
+
+def _write_delimited(comparison: Comparison, stream: TextIO, delimiter: str) -> None:
+    """A header, then ``index, target, <each formula>, diff_<each other formula>`` per sample."""
+    import csv
+
+    columns = _columns(comparison)
+    keys = [*comparison.results, *(key for key in columns if key not in comparison.results)]
+    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(["index", "target", *keys])
+    targets = comparison.target_class.reshape(-1).tolist()
+    for flat, index in enumerate(np.ndindex(comparison.inputs.sample_shape)):
+        cells = (format_number(columns[key][1][flat]) for key in keys)
+        writer.writerow([index_text(index), targets[flat], *cells])
+
+
+def write_csv(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
+    """Comma-separated: a header row, then one row per sample."""
+    _write_delimited(comparison, stream, ",")
+
+
+def write_tsv(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
+    """Tab-separated: a header row, then one row per sample."""
+    _write_delimited(comparison, stream, "\t")
+
+
+def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
+    """Per-sample losses of every formula with differences, then means, sums and a verdict per formula."""
+    from rich.table import Table
+
+    columns = _columns(comparison)
+    targets = comparison.target_class.reshape(-1)
+    n = targets.size
+    title = f"every formula per sample (diff = |loss - {REFERENCE} loss|)"
+    table = Table(title=title, title_justify="left")
+    table.add_column("index", justify="right")
+    table.add_column("target", justify="right")
+    for header, _ in columns.values():
+        table.add_column(header, justify="right")
+
+    def add(position: int) -> None:
+        cells = [short_number(values[position]) for _, values in columns.values()]
+        table.add_row(sample_index(position, comparison.inputs.sample_shape), str(int(targets[position])), *cells)
+
+    add_sample_rows(table, n, options.max_rows, add)
+
+    summary = Table(title="over all samples", title_justify="left")
+    summary.add_column("formula")
+    summary.add_column("mean", justify="right")
+    summary.add_column("sum", justify="right")
+    summary.add_column(f"verdict against {REFERENCE}")
+    verdicts = comparison.verdicts()
+    for name, result in comparison.results.items():
+        summary.add_row(name, format_number(result.mean), format_number(result.sum), verdicts[name])
+
+    console = make_console(stream)
+    if n and options.max_rows > 0:
+        console.print(table)
+    console.print(summary)
+
+
+WRITERS: Mapping[str, Writer[Comparison]] = {
+    "table": write_table,
+    "json": write_json,
+    "csv": write_csv,
+    "tsv": write_tsv,
+}

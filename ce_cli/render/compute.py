@@ -1,0 +1,164 @@
+"""Write a :class:`~ce_cli.report.Report`: table, JSON, CSV/TSV, one number, or a losses file."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+import numpy as np
+
+from ce_cli.render import RenderOptions, Writer
+from ce_cli.render.numbers import (
+    format_number,
+    index_text,
+    json_number,
+    json_values,
+    sample_index,
+    short_number,
+    write_json_line,
+)
+from ce_cli.render.tables import add_sample_rows, make_console
+from ce_cli.report import Report
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The JSON object scripts rely on (keys never change meaning; new ones may appear)."""
+    inputs, losses = report.inputs, report.losses
+    return {
+        "formula": report.formula.name,
+        "reduction": report.reduction,
+        "shape": list(inputs.logits_shape),
+        "target_kind": "probabilities" if inputs.probability_targets else "indices",
+        "losses": json_values(losses.per_sample),
+        "mean": json_number(losses.mean),
+        "sum": json_number(losses.sum),
+        "value": json_number(report.value),
+        "n_samples": report.n_samples,
+        "n_ignored": report.n_ignored,
+        "denominator": json_number(losses.denominator),
+        "perplexity": json_number(report.perplexity),
+        "accuracy": json_number(report.accuracy),
+    }
+
+
+def write_json(report: Report, stream: TextIO, options: RenderOptions) -> None:
+    """One strict-JSON object on one line."""
+    write_json_line(report_json(report), stream)
+
+
+def write_quiet(report: Report, stream: TextIO) -> None:
+    """The headline value at full precision; for reduction ``none`` one loss per line."""
+    if report.reduction == "none":
+        stream.writelines(format_number(v) + "\n" for v in report.losses.per_sample.reshape(-1).tolist())
+    else:
+        stream.write(format_number(report.value) + "\n")
+
+
+def _write_delimited(report: Report, stream: TextIO, delimiter: str) -> None:
+    """A header row, then ``index, target, predicted, p_target, loss`` per sample."""
+    import csv
+
+    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(["index", "target", "predicted", "p_target", "loss"])
+    target = report.losses.target_class.reshape(-1).tolist()
+    predicted = report.predicted.reshape(-1).tolist()
+    probability = report.target_probability.reshape(-1).tolist()
+    losses = report.losses.per_sample.reshape(-1).tolist()
+    for flat, index in enumerate(np.ndindex(report.inputs.sample_shape)):
+        row = [index_text(index), target[flat], predicted[flat], format_number(probability[flat])]
+        writer.writerow([*row, format_number(losses[flat])])
+
+
+def write_csv(report: Report, stream: TextIO, options: RenderOptions) -> None:
+    """Comma-separated: a header row, then one row per sample."""
+    _write_delimited(report, stream, ",")
+
+
+def write_tsv(report: Report, stream: TextIO, options: RenderOptions) -> None:
+    """Tab-separated: a header row, then one row per sample."""
+    _write_delimited(report, stream, "\t")
+
+
+def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
+    """A Rich table, one row per sample (at most ``options.max_rows``), then a summary of all samples.
+
+    Longer inputs show their first and last rows around an ellipsis row; the
+    summary always covers every sample. Colour follows Rich's rules: none on a
+    plain stream, none under ``NO_COLOR``.
+    """
+    from rich.table import Table
+
+    inputs, losses = report.inputs, report.losses
+    target = losses.target_class.reshape(-1)
+    predicted = report.predicted.reshape(-1)
+    probability = report.target_probability.reshape(-1)
+    per_sample = losses.per_sample.reshape(-1)
+    counted = inputs.counted
+
+    table = Table(title=f"{report.formula.name} loss per sample", title_justify="left")
+    table.add_column("index", justify="right")
+    table.add_column("target" + (" (argmax of probabilities)" if inputs.probability_targets else ""), justify="right")
+    table.add_column("predicted", justify="right")
+    table.add_column("p(target)", justify="right")
+    table.add_column("loss", justify="right")
+
+    def add(position: int) -> None:
+        index = sample_index(position, inputs.sample_shape)
+        if not counted[position]:
+            ignored = f"{int(target[position])} (ignored)"
+            table.add_row(index, ignored, str(int(predicted[position])), "-", short_number(0.0))
+            return
+        cells = [str(int(target[position])), str(int(predicted[position])), short_number(probability[position])]
+        table.add_row(index, *cells, short_number(per_sample[position]))
+
+    add_sample_rows(table, report.n_samples, options.max_rows, add)
+
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    summary.add_row("samples", str(report.n_samples))
+    if not inputs.probability_targets:
+        summary.add_row("ignored", str(report.n_ignored))
+    if inputs.weight is not None:
+        summary.add_row("weight sum (mean divides by it)", short_number(losses.denominator))
+    summary.add_row("mean", format_number(losses.mean))
+    summary.add_row("sum", format_number(losses.sum))
+    summary.add_row("perplexity exp(mean)", short_number(report.perplexity))
+    accuracy = report.accuracy
+    summary.add_row("accuracy", "-" if math.isnan(accuracy) else f"{accuracy:.2%}")
+
+    console = make_console(stream)
+    if report.n_samples and options.max_rows > 0:
+        console.print(table)
+    console.print(summary)
+
+
+WRITERS: Mapping[str, Writer[Report]] = {"table": write_table, "json": write_json, "csv": write_csv, "tsv": write_tsv}
+
+
+def _npy_bytes(report: Report) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(report.losses.per_sample, dtype=np.float64), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _text_bytes(write: Writer[Report]) -> Callable[[Report], bytes]:
+    def encode(report: Report) -> bytes:
+        import io
+
+        text = io.StringIO()
+        write(report, text, RenderOptions())
+        return text.getvalue().encode("utf-8")
+
+    return encode
+
+
+# --output: the file's suffix chooses its content (.npy: the float64 losses in the sample shape).
+LOSSES_FILE_ENCODERS: Mapping[str, Callable[[Report], bytes]] = {
+    ".npy": _npy_bytes,
+    ".csv": _text_bytes(write_csv),
+    ".tsv": _text_bytes(write_tsv),
+}
