@@ -32,7 +32,7 @@ from ce_cli.errors import CeLossError, OptionError
 from ce_cli.formulas import FORMULAS, REFERENCE, REGISTRY
 from ce_cli.io.inputs import InputSpec, load_inputs
 from ce_cli.losses import REDUCTIONS, reduction_named
-from ce_cli.render import RenderOptions, writer_for
+from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
 from ce_cli.render import compare as compare_writers
 from ce_cli.render import compute as compute_writers
 from ce_cli.render import explain as explain_writers
@@ -244,7 +244,7 @@ def compute(
             rich_help_panel=OUTPUT,
         ),
     ] = False,
-    max_rows: MaxRowsOption = 20,
+    max_rows: MaxRowsOption = DEFAULT_MAX_ROWS,
     output: Annotated[
         str | None,
         typer.Option(
@@ -299,7 +299,7 @@ def compare(
     label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
     class_axis: ClassAxisOption = DEFAULT_CLASS_AXIS,
     output_format: TableFormatOption = "table",
-    max_rows: MaxRowsOption = 20,
+    max_rows: MaxRowsOption = DEFAULT_MAX_ROWS,
     no_warnings: NoWarningsOption = False,
 ) -> None:
     """Every formula side by side, with each one's difference to cross_entropy."""

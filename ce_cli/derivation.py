@@ -53,7 +53,8 @@ class Derivation:
         coefficients: ``v`` with ``loss = sum_c v_c * (-log_softmax(x)_c)``.
         loss: the sample's loss with every option, as ``compute`` reports it.
         gradient: ``d loss / d x``.
-        naive_loss: the ``naive`` formula's loss for an index target (``None`` otherwise).
+        naive_loss: ``-log x[t]``, the textbook formula on the raw inputs, for an index target
+            (``None`` otherwise); ``formulas["naive"]`` is the same with weights and smoothing.
         formulas: every formula's loss for this sample, the reference first.
     """
 
@@ -125,7 +126,8 @@ def derive(inputs: ValidatedInputs, flat: int) -> Derivation:
         if not ignored:
             target_logit = float(x[target])
             nll = lse - target_logit
-            naive_loss = formulas.get("naive")
+            naive = terms.get("naive")  # the JSON key scripts read: -log q[t], with no weight or smoothing
+            naive_loss = None if naive is None else -float(naive.target_log_prob[0])
     with np.errstate(invalid="ignore"):
         gradient = np.sum(coefficients) * probs - coefficients
 

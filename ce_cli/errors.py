@@ -9,6 +9,8 @@ never reported as a user error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class CeLossError(Exception):
     """Base class of every error ce-loss reports to its user."""
@@ -36,3 +38,8 @@ class OptionError(CeLossError):
     """An option value that cannot be honoured (a usage error, exit status 2)."""
 
     exit_code = 2
+
+
+def unknown_choice(kind: str, name: str, choices: Iterable[str]) -> OptionError:
+    """The error for a ``name`` that is none of ``choices`` (``kind``: "formula", "format", ...)."""
+    return OptionError(f"unknown {kind} {name!r}; choose one of {', '.join(choices)}")

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import Float64Array, IndexArray
-from ce_cli.errors import OptionError
+from ce_cli.errors import unknown_choice
 from ce_cli.log_sum_exp import ShiftedBlock
 
 Family = Literal["softmax"]
@@ -186,4 +186,4 @@ def formula_spec(name: str) -> FormulaSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise OptionError(f"unknown formula {name!r}; choose one of {', '.join(FORMULAS)}") from None
+        raise unknown_choice("formula", name, FORMULAS) from None

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.blocks import run_blocks
 from ce_cli.data_warnings import NO_ROWS, RowChecks, check_rows
-from ce_cli.errors import OptionError
+from ce_cli.errors import unknown_choice
 from ce_cli.formulas import FormulaSpec
 from ce_cli.log_sum_exp import ShiftedBlock
 from ce_cli.validate import ValidatedInputs
@@ -36,7 +36,7 @@ def reduction_named(name: str) -> Reduction:
     for reduction in REDUCTIONS:
         if reduction == name:
             return reduction
-    raise OptionError(f"unknown reduction {name!r}; choose one of {', '.join(REDUCTIONS)}")
+    raise unknown_choice("reduction", name, REDUCTIONS)
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,13 @@ class Losses:
         with np.errstate(invalid="ignore", divide="ignore"):
             return float(np.float64(self.sum) / np.float64(self.denominator))
 
-    def reduce(self, reduction: str) -> float | Float64Array:
-        """The value PyTorch returns for ``reduction`` (one of ``REDUCTIONS``)."""
-        if reduction == "none":
-            return self.per_sample
-        return self.mean if reduction == "mean" else self.sum
+    def headline(self, reduction: Reduction) -> float:
+        """The one number for ``reduction``: the sum for ``"sum"``, else the mean (``"none"`` included)."""
+        return self.sum if reduction == "sum" else self.mean
+
+    def reduce(self, reduction: Reduction) -> float | Float64Array:
+        """The value PyTorch returns for ``reduction``."""
+        return self.per_sample if reduction == "none" else self.headline(reduction)
 
 
 def block_terms(

@@ -69,7 +69,7 @@ class Report:
     @property
     def value(self) -> float:
         """The headline number: ``mean`` or ``sum`` as ``reduction`` asks (``mean`` for ``none``)."""
-        return self.losses.sum if self.reduction == "sum" else self.losses.mean
+        return self.losses.headline(self.reduction)
 
     @property
     def perplexity(self) -> float:

@@ -184,6 +184,8 @@ def test_missing_logits_is_a_usage_error(run: Run) -> None:
     result = run("compute", "-t", "0")
     assert result.exit_code == 2
     assert result.stdout == ""
+    assert "Missing option" in result.stderr
+    assert "--logits" in result.stderr
 
 
 def test_a_bug_is_not_disguised_as_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TextIO, TypeVar
 
-from ce_cli.errors import OptionError
+from ce_cli.errors import unknown_choice
 
 R = TypeVar("R")
+DEFAULT_MAX_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class RenderOptions:
         max_rows: per-sample rows a table shows before eliding the middle.
     """
 
-    max_rows: int = 20
+    max_rows: int = DEFAULT_MAX_ROWS
 
 
 Writer = Callable[[R, TextIO, RenderOptions], None]
@@ -41,4 +42,4 @@ def writer_for(writers: Mapping[str, Writer[R]], name: str) -> Writer[R]:
     try:
         return writers[name]
     except KeyError:
-        raise OptionError(f"unknown format {name!r}; choose one of {', '.join(writers)}") from None
+        raise unknown_choice("format", name, writers) from None

@@ -1,0 +1,55 @@
+"""Renderers lay out what a result carries: they never read the input again."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import numpy as np
+import pytest
+
+from ce_cli.formulas import REGISTRY
+from ce_cli.render import RenderOptions
+from ce_cli.render import compute as compute_writers
+from ce_cli.report import Report, build_report
+from ce_cli.validate import validate_inputs
+
+
+def _report() -> Report:
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((40, 5))
+    targets = rng.integers(0, 5, 40)
+    targets[7] = -100
+    return build_report(validate_inputs(logits, targets), REGISTRY["cross_entropy"])
+
+
+def _without_logits(report: Report) -> Report:
+    """The same report, its logits replaced by NaN: a writer that read them would print other numbers."""
+    rows = np.broadcast_to(np.float64(np.nan), report.inputs.rows.shape)
+    return dataclasses.replace(report, inputs=dataclasses.replace(report.inputs, rows=rows))
+
+
+@pytest.mark.parametrize("name", list(compute_writers.WRITERS))
+def test_writers_need_nothing_but_the_report(name: str) -> None:
+    report = _report()
+    write = compute_writers.WRITERS[name]
+    outputs = []
+    for version in (report, _without_logits(report)):
+        stream = io.StringIO()
+        write(version, stream, RenderOptions(max_rows=6))
+        outputs.append(stream.getvalue())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count("NaN") == (1 if name in ("csv", "tsv") else 0)  # p_target of the ignored sample
+
+
+@pytest.mark.parametrize("suffix", list(compute_writers.LOSSES_FILE_ENCODERS))
+def test_losses_files_need_nothing_but_the_report(suffix: str) -> None:
+    report = _report()
+    encode = compute_writers.LOSSES_FILE_ENCODERS[suffix]
+    assert encode(report) == encode(_without_logits(report))
+
+
+def test_the_predicted_class_comes_from_the_evaluation() -> None:
+    report = _report()
+    logits = np.random.default_rng(3).standard_normal((40, 5))
+    np.testing.assert_array_equal(report.predicted, np.argmax(logits, axis=1))
