@@ -1,6 +1,6 @@
 """The ``ce-loss`` command line: parse, call the layers, write, exit status.
 
-The only module that knows flags, consoles and exit codes. Exit status: 0
+The only module that knows flags, exit codes and which stream gets what. Exit status: 0
 success; 1 bad data (files, values, shapes, targets); 2 usage (unknown options
 or choices, option values that cannot be honoured). Results go to stdout;
 warnings and errors go to stderr, one line each. Only the project's own
