@@ -9,7 +9,10 @@ never reported as a user error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class CeLossError(Exception):
@@ -43,3 +46,11 @@ class OptionError(CeLossError):
 def unknown_choice(kind: str, name: str, choices: Iterable[str]) -> OptionError:
     """The error for a ``name`` that is none of ``choices`` (``kind``: "formula", "format", ...)."""
     return OptionError(f"unknown {kind} {name!r}; choose one of {', '.join(choices)}")
+
+
+def choose(choices: Mapping[str, T], name: str, kind: str) -> T:
+    """``choices[name]``, or the :func:`unknown_choice` error: never a silent default."""
+    try:
+        return choices[name]
+    except KeyError:
+        raise unknown_choice(kind, name, choices) from None

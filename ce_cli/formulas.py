@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import Float64Array, IndexArray
-from ce_cli.errors import unknown_choice
+from ce_cli.errors import choose
 from ce_cli.log_sum_exp import ShiftedBlock
 
 Family = Literal["softmax"]
@@ -110,11 +110,11 @@ class _FusedLogProbs:
 class _TabulatedLogProbs:
     """``log p`` built for every class of the block (in the block's layout), then reduced."""
 
-    def __init__(self, block: ShiftedBlock, table: Float64Array, targets: IndexArray) -> None:
-        self.block, self.table, self.targets = block, table, targets
+    def __init__(self, block: ShiftedBlock, table: Float64Array) -> None:
+        self.block, self.table = block, table
 
     def at_targets(self) -> Float64Array:
-        picked: Float64Array = self.block.take(self.targets, self.table)
+        picked: Float64Array = self.block.take(self.block.targets, self.table)
         return picked
 
     def weighted_sum(self, weight: Float64Array | None) -> Float64Array:
@@ -133,12 +133,12 @@ def _two_step(
     x: NDArray[Any], targets: IndexArray, all_classes: bool, argmax: bool
 ) -> tuple[ShiftedBlock, BlockLogProbs]:
     block = ShiftedBlock(x, targets, keep_z=True, argmax=argmax)
-    return block, _TabulatedLogProbs(block, block.log_probs(), targets)
+    return block, _TabulatedLogProbs(block, block.log_probs())
 
 
 def _naive(x: NDArray[Any], targets: IndexArray, all_classes: bool, argmax: bool) -> tuple[ShiftedBlock, BlockLogProbs]:
     block = ShiftedBlock(x, targets, keep_z=False, argmax=argmax)  # for the maximum, the argmax and the layout
-    return block, _TabulatedLogProbs(block, block.in_layout(np.log(np.asarray(x, dtype=np.float64))), targets)
+    return block, _TabulatedLogProbs(block, block.in_layout(np.log(np.asarray(x, dtype=np.float64))))
 
 
 REGISTRY: dict[str, FormulaSpec] = {
@@ -183,7 +183,4 @@ def formula_spec(name: str) -> FormulaSpec:
     Raises:
         OptionError: no formula has that name.
     """
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise unknown_choice("formula", name, FORMULAS) from None
+    return choose(REGISTRY, name, "formula")

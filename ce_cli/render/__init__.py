@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TextIO, TypeVar
 
-from ce_cli.errors import unknown_choice
+from ce_cli.errors import choose
 
 R = TypeVar("R")
 DEFAULT_MAX_ROWS = 20
@@ -39,7 +39,4 @@ def writer_for(writers: Mapping[str, Writer[R]], name: str) -> Writer[R]:
     Raises:
         OptionError: no writer has that name.
     """
-    try:
-        return writers[name]
-    except KeyError:
-        raise unknown_choice("format", name, writers) from None
+    return choose(writers, name, "format")
