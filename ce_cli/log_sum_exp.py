@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ce_cli.array_types import Float64Array, IndexArray
 
@@ -105,16 +105,9 @@ class ShiftedBlock:
 
     def _sum_without_maximum(self, terms: Float64Array, rows: IndexArray) -> Float64Array:
         """``sum_j exp(z_j)`` minus the maximum's term (one term of 1), for some rows, exactly."""
-        subset = terms[:, rows] if self.class_major else terms[rows]
         axis = 0 if self.class_major else 1
-        top = np.argmax(subset, axis=axis)
-        subset = subset.copy()
-        if self.class_major:
-            subset[top, np.arange(len(rows))] = 0.0
-        else:
-            subset[np.arange(len(rows)), top] = 0.0
-        total: Float64Array = np.sum(subset, axis=axis)
-        return total
+        subset = terms[:, rows] if self.class_major else terms[rows]  # a copy: fancy indexing
+        return np.squeeze(_sum_leaving_out(subset, np.argmax(subset, axis=axis, keepdims=True), axis), axis=axis)
 
     def take(self, classes: IndexArray, values: Float64Array | None = None) -> Float64Array:
         """``values[i, classes[i]]`` per row (``values`` defaults to ``z``)."""
@@ -155,23 +148,32 @@ def _first_maximum(columns: Float64Array, maximum: Float64Array) -> IndexArray:
     return first
 
 
+def _sum_leaving_out(terms: Float64Array, top: IndexArray, axis: int) -> Float64Array:
+    """``sum(terms)`` along ``axis`` without the term at ``top`` (dims kept); ``terms`` is overwritten.
+
+    The one core of every log-sum-exp here: after the shift the maximum's term is
+    exactly 1, and summing the others apart keeps them when they are far below
+    the float64 epsilon (a confident, correct prediction has a loss of about
+    their sum, not 0).
+    """
+    np.put_along_axis(terms, top, 0.0, axis=axis)
+    total: Float64Array = np.sum(terms, axis=axis, keepdims=True)
+    return total
+
+
 def _log_sum_exp_shifted(z: Float64Array, axis: int) -> Float64Array:
     """``log sum_j exp(z_j)`` for rows whose maximum is 0, keeping dims.
 
-    The maximum's term is exactly 1, so the sum is ``1 + s`` with ``s`` the sum
-    of the other terms, and ``log1p(s)`` keeps ``s`` even when it is far below
-    the float64 epsilon (a confident, correct prediction has a loss of
-    ``~s``, not 0). Adding ``z`` at the maximum (0, or NaN for a row whose
-    maximum was infinite or NaN) propagates NaN as PyTorch's log-softmax does.
+    ``log1p`` of the terms other than the maximum's (:func:`_sum_leaving_out`).
+    Adding ``z`` at the maximum (0, or NaN for a row whose maximum was infinite
+    or NaN) propagates NaN as PyTorch's log-softmax does.
     """
-    terms = np.exp(z)
     top = np.argmax(z, axis=axis, keepdims=True)
-    np.put_along_axis(terms, top, 0.0, axis=axis)
-    out: Float64Array = np.log1p(np.sum(terms, axis=axis, keepdims=True)) + np.take_along_axis(z, top, axis=axis)
+    out: Float64Array = np.log1p(_sum_leaving_out(np.exp(z), top, axis)) + np.take_along_axis(z, top, axis=axis)
     return out
 
 
-def _shift(x: NDArray[Any], axis: int) -> tuple[Float64Array, Float64Array]:
+def _shift(x: ArrayLike, axis: int) -> tuple[Float64Array, Float64Array]:
     """``(z, log sum exp(z))`` with ``z = x - max(x)`` along ``axis`` (dims kept), in float64.
 
     A row whose maximum is infinite or NaN gives NaN, as PyTorch's log-softmax does.
@@ -182,7 +184,7 @@ def _shift(x: NDArray[Any], axis: int) -> tuple[Float64Array, Float64Array]:
         return z, _log_sum_exp_shifted(z, axis)
 
 
-def logsumexp(x: NDArray[Any], axis: int = -1) -> Float64Array:
+def logsumexp(x: ArrayLike, axis: int = -1) -> Float64Array:
     """``log sum_j exp(x_j)`` along ``axis``, with the maximum shifted out.
 
     ``m + log1p(sum_{j != argmax} exp(x_j - m))`` with ``m = max_j x_j``: exact
@@ -206,7 +208,7 @@ def logsumexp(x: NDArray[Any], axis: int = -1) -> Float64Array:
     return squeezed
 
 
-def log_softmax(x: NDArray[Any], axis: int = -1) -> Float64Array:
+def log_softmax(x: ArrayLike, axis: int = -1) -> Float64Array:
     """``log softmax(x) = (x - m) - log sum_j exp(x_j - m)`` along ``axis``.
 
     Never ``log(softmax(x))``, which underflows to ``-inf`` for small
