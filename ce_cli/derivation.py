@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ce_cli.array_types import Float64Array
-from ce_cli.comparison import compared_formulas
-from ce_cli.formulas import REFERENCE
+from ce_cli.comparison import abs_diff, compared_formulas, largest, verdict
+from ce_cli.formulas import REFERENCE, REGISTRY
 from ce_cli.log_sum_exp import log_softmax, logsumexp
 from ce_cli.losses import block_terms
 from ce_cli.validate import ValidatedInputs
@@ -56,6 +56,7 @@ class Derivation:
         naive_loss: ``-log x[t]``, the textbook formula on the raw inputs, for an index target
             (``None`` otherwise); ``formulas["naive"]`` is the same with weights and smoothing.
         formulas: every formula's loss for this sample, the reference first.
+        verdicts: each formula's verdict against the reference on this sample, as ``compare`` words it.
     """
 
     sample: tuple[int, ...]
@@ -81,6 +82,7 @@ class Derivation:
     gradient: Float64Array
     naive_loss: float | None
     formulas: dict[str, float]
+    verdicts: dict[str, str]
 
     @property
     def largest_logit(self) -> float:
@@ -110,6 +112,8 @@ def derive(inputs: ValidatedInputs, flat: int) -> Derivation:
         probs = np.exp(log_probs)
     terms = {spec.name: block_terms(inputs, spec, flat, flat + 1)[1] for spec in compared_formulas()}
     formulas = {name: float(t.losses[0]) for name, t in terms.items()}
+    reference = terms[REFERENCE].losses
+    verdicts = {name: verdict(REGISTRY[name], largest(abs_diff(t.losses, reference)), 1) for name, t in terms.items()}
     parts = terms[REFERENCE]
 
     target: int | None = None
@@ -155,4 +159,5 @@ def derive(inputs: ValidatedInputs, flat: int) -> Derivation:
         gradient=gradient,
         naive_loss=naive_loss,
         formulas=formulas,
+        verdicts=verdicts,
     )

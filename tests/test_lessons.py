@@ -98,6 +98,11 @@ def test_explain_json_matches_mpmath(run: Run) -> None:
     assert_close(d["log_softmax"], [math.log(p) for p in softmax], rtol=1e-14)
     assert_close(d["gradient"], [softmax[0], softmax[1] - 1, softmax[2]], rtol=1e-14, atol=1e-15)
     assert_close(d["naive_loss"], NAIVE[1], rtol=1e-15)
+    assert list(d["formulas"]) == list(FORMULAS)
+    assert_close([d["formulas"][name] for name in FORMULAS], [ORACLES[name](row, 1) for name in FORMULAS], rtol=1e-15)
+    assert d["verdicts"]["cross_entropy"] == "the reference (PyTorch's formula)"
+    assert re.fullmatch(r"agrees (exactly|to \de-1[5-7])", d["verdicts"]["log_softmax_nll"])
+    assert d["verdicts"]["naive"] == "differs by 0.3: naive takes the inputs as probabilities, not logits"
 
 
 def _mp_smoothed_weighted_loss(row: list[float], target: int, weight: list[float], eps: float) -> Any:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from ce_cli.comparison import abs_diff, verdict
 from ce_cli.derivation import EXP_OVERFLOW, Derivation
 from ce_cli.formulas import REFERENCE, REGISTRY
 from ce_cli.render import RenderOptions, Writer
@@ -96,13 +95,14 @@ def _formulas_table(d: Derivation) -> Table:
     from rich.table import Table
 
     table = Table(title="every formula on this sample", title_justify="left")
-    for header, justify in (("formula", "left"), ("per sample", "left"), ("loss", "right"), ("verdict", "left")):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    reference = d.formulas[REFERENCE]
+    table.add_column("formula")
+    if d.target is not None:
+        table.add_column("-log p[t]")
+    table.add_column("loss", justify="right")
+    table.add_column(f"verdict against {REFERENCE}")
     for name, loss in d.formulas.items():
-        spec = REGISTRY[name]
-        difference = float(abs_diff(np.array([loss]), np.array([reference]))[0])
-        table.add_row(name, spec.per_sample, _n(loss), verdict(spec, difference, samples=1))
+        expression = [REGISTRY[name].per_sample] if d.target is not None else []
+        table.add_row(name, *expression, _n(loss), d.verdicts[name])
     return table
 
 
