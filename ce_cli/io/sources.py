@@ -24,7 +24,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -103,22 +103,31 @@ def _looks_inline(src: str) -> bool:
     return has_separator and "/" not in stripped and os.path.splitext(stripped)[1].lower() not in SUFFIXES
 
 
+def _kind(suffix: str, head: bytes) -> Literal["npy", "npz", "text"]:
+    """How a source is read: as its suffix says when it names a format, else by its first bytes."""
+    if suffix in (".npy", ".npz"):
+        return "npy" if suffix == ".npy" else "npz"
+    if suffix not in _DELIMITERS:
+        if head.startswith(NPY_MAGIC):
+            return "npy"
+        if head.startswith(ZIP_MAGIC):
+            return "npz"
+    return "text"
+
+
 def _from_file(path: str, key: str | None, label: str) -> SourceArray:
     if os.path.isdir(path):
         raise InputError(f"{label} is a directory, not a file")
     suffix = os.path.splitext(path)[1].lower()
     try:
         with open(path, "rb") as handle:
-            if suffix == ".npy" or (suffix not in _DELIMITERS and suffix != ".npz" and handle.read(6) == NPY_MAGIC):
+            head = handle.read(_HEAD_BYTES)
+            kind = _kind(suffix, head)
+            if kind == "npy":
                 return SourceArray(_map_npy(handle, path, label), label)
-            handle.seek(0)
-            if suffix in _DELIMITERS:
-                head = handle.read(_HEAD_BYTES)
-                if head and len(head) == _HEAD_BYTES:
-                    return _from_text_file(path, head, _DELIMITERS[suffix], label)
-                data = head
-            else:
-                data = handle.read()
+            if kind == "text" and suffix in _DELIMITERS and len(head) == _HEAD_BYTES:
+                return _from_text_file(path, head, _DELIMITERS[suffix], label)
+            data = head + handle.read()
     except OSError as error:
         raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
     if not data:
@@ -174,12 +183,13 @@ def _check_npy_payload(shape: tuple[int, ...], dtype: np.dtype[Any], available: 
 
 
 def _from_bytes(data: bytes, key: str | None, label: str, suffix: str) -> SourceArray:
-    """Decode ``data`` by its suffix, or by its magic prefix when that is unknown."""
-    if suffix == ".npy" or (suffix not in _DELIMITERS and data.startswith(NPY_MAGIC)):
+    """Decode ``data`` as :func:`_kind` says."""
+    kind = _kind(suffix, data)
+    if kind == "npy":
         if not data.startswith(NPY_MAGIC):
             raise InputError(f"{label} is not a .npy file (no NumPy header)")
         return SourceArray(_read_npy(data, label), label)
-    if suffix == ".npz" or (suffix not in _DELIMITERS and data.startswith(ZIP_MAGIC)):
+    if kind == "npz":
         return SourceArray(_read_npz(data, key, label), label)
     if data.startswith(NPY_MAGIC) or data.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
