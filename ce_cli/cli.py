@@ -338,6 +338,7 @@ def explain(
         typer.Option(
             "--sample",
             "-s",
+            metavar="INDEX",
             help="The sample: a flat index, or a tuple such as 2,3 for K-dim input.",
             rich_help_panel=INPUTS,
         ),

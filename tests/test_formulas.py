@@ -35,7 +35,10 @@ def test_the_numeric_core_imports_neither_typer_nor_rich() -> None:
     import subprocess
     import sys
 
-    modules = "ce_cli, ce_cli.report, ce_cli.comparison, ce_cli.derivation, ce_cli.io.inputs"
+    modules = "ce_cli, ce_cli.report, ce_cli.comparison, ce_cli.derivation, ce_cli.io.inputs, ce_cli.io.losses_file"
+    modules += (
+        ", ce_cli.render.compute, ce_cli.render.compare, ce_cli.render.explain"  # Rich only once a table is drawn
+    )
     code = f"import sys, {modules}; print(sorted(m for m in ('typer', 'rich') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
