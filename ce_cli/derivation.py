@@ -24,12 +24,10 @@ import numpy as np
 from ce_cli.array_types import Float64Array
 from ce_cli.comparison import abs_diff, compared_formulas, largest, verdict
 from ce_cli.formulas import REFERENCE, REGISTRY
-from ce_cli.log_sum_exp import log_softmax, logsumexp
+from ce_cli.log_sum_exp import EXP_OVERFLOW, log_softmax, logsumexp
 from ce_cli.losses import block_terms
 from ce_cli.validate import ValidatedInputs
 from ce_cli.weighting import index_coefficients, probability_coefficients, smoothed_targets
-
-EXP_OVERFLOW = math.log(np.finfo(np.float64).max)  # exp(x) is inf in float64 beyond ~709.78
 
 
 @dataclass(frozen=True)

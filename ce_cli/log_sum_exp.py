@@ -34,6 +34,7 @@ from ce_cli.array_types import Float64Array, IndexArray
 
 SMALL_C = 16  # up to this many classes, work class-major (C, B)
 TINY = 1e-3  # below this, sum - 1 is recomputed without the maximum's term
+EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))  # exp(x) is inf in float64 beyond ~709.78
 
 
 class ShiftedBlock:

@@ -7,11 +7,10 @@ but the reference its per-sample difference from the reference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from ce_cli.comparison import Comparison
 from ce_cli.formulas import REFERENCE
 from ce_cli.render import RenderOptions, Writer
 from ce_cli.render.numbers import (
@@ -24,6 +23,9 @@ from ce_cli.render.numbers import (
     write_json_line,
 )
 from ce_cli.render.tables import add_sample_rows, make_console
+
+if TYPE_CHECKING:  # imported by compare itself: not at start-up
+    from ce_cli.comparison import Comparison
 
 
 def comparison_json(comparison: Comparison) -> dict[str, Any]:

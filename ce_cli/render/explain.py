@@ -9,14 +9,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from ce_cli.derivation import EXP_OVERFLOW, Derivation
 from ce_cli.formulas import REFERENCE, REGISTRY
+from ce_cli.log_sum_exp import EXP_OVERFLOW
 from ce_cli.render import RenderOptions, Writer
 from ce_cli.render.numbers import format_number, index_text, json_number, json_values, write_json_line
 from ce_cli.render.tables import make_console
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported by the commands that need them: not at start-up
     from rich.table import Table
+
+    from ce_cli.derivation import Derivation
 
 
 def _n(value: float) -> str:
