@@ -157,3 +157,20 @@ def test_progress_bar_only_on_a_terminal_and_only_after_its_delay(monkeypatch: p
     with ProgressBar(100, quiet, enabled=False) as bar:
         bar.update(50)
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("classes", [1, 2, SMALL_C, SMALL_C + 1, 40])
+def test_the_predicted_class_is_numpys_argmax_with_ties_nan_and_infinities(classes: int) -> None:
+    from ce_cli.formulas import REGISTRY
+    from ce_cli.losses import evaluate
+    from ce_cli.validate import validate_inputs
+
+    rng = np.random.default_rng(classes)
+    x = rng.integers(-2, 3, (3000, classes)).astype(np.float64)  # many ties
+    for value in (np.nan, np.inf, -np.inf):
+        x[rng.random(x.shape) < 0.05] = value
+    x[5] = -np.inf
+    x[6] = np.nan
+    losses = evaluate(validate_inputs(x, np.zeros(3000, dtype=int)), REGISTRY["cross_entropy"], predictions=True)
+    assert losses.predicted is not None
+    np.testing.assert_array_equal(losses.predicted, np.argmax(x, axis=1))
