@@ -28,7 +28,7 @@ from ce_cli.data_warnings import (
     NotProbabilities,
     ProbabilitiesGivenAsLogits,
 )
-from ce_cli.errors import CeLossError, OptionError
+from ce_cli.errors import CeLossError, ClassAxisError, OptionError
 from ce_cli.formulas import FORMULAS, REFERENCE, REGISTRY
 from ce_cli.io.inputs import InputSpec, load_inputs
 from ce_cli.losses import REDUCTIONS, reduction_named
@@ -159,8 +159,17 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except CeLossError as error:
-        typer.echo(f"ce-loss: error: {error}", err=True)
+        typer.echo(f"ce-loss: error: {error}{_advice(error)}", err=True)
         raise typer.Exit(error.exit_code) from None
+
+
+def _advice(error: CeLossError) -> str:
+    """The option that fixes an error, where the error knows it."""
+    if isinstance(error, ClassAxisError):
+        if error.fits == DEFAULT_CLASS_AXIS:
+            return f": leave out --class-axis ({DEFAULT_CLASS_AXIS} is the default)"
+        return f": use --class-axis {error.fits}"
+    return ""
 
 
 def _warning_text(warning: DataWarning) -> str:

@@ -29,6 +29,14 @@ class ShapeError(CeLossError):
     """Arrays whose shapes do not fit together (logits, targets, weight)."""
 
 
+class ClassAxisError(ShapeError):
+    """Targets that fit the logits with another class axis: ``fits`` is that axis (as the user would give it)."""
+
+    def __init__(self, message: str, fits: int) -> None:
+        super().__init__(message)
+        self.fits = fits
+
+
 class TargetError(CeLossError):
     """Targets that are not valid class indices or probabilities."""
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ce_cli.errors import InputError, OptionError, ShapeError, TargetError
+from ce_cli.errors import ClassAxisError, InputError, OptionError, ShapeError, TargetError
 
 _INT64_LIMIT = 2.0**63
 
@@ -127,23 +127,37 @@ def _check_whole(flat: NDArray[np.floating[Any]], sample_shape: tuple[int, ...],
     raise TargetError(f"{name} must be whole class indices; {value!r} at position {where} {reason}")
 
 
+def _shape_error(targets: NDArray[Any], logits_shape: tuple[int, ...], axis: int, name: str) -> ShapeError:
+    """Targets of the wrong shape; a :class:`ClassAxisError` when another class axis would fit them."""
+    sample_shape = logits_shape[:axis] + logits_shape[axis + 1 :]
+    message = (
+        f"{name} have shape {tuple(targets.shape)}, but the logits need class indices of shape "
+        f"{sample_shape} (or probabilities of the logits' own shape)"
+    )
+    ndim = len(logits_shape)
+    for other in (1, ndim - 1, *range(ndim)):
+        if other != axis and ndim > 1 and targets.shape == logits_shape[:other] + logits_shape[other + 1 :]:
+            fits = -1 if other == ndim - 1 and other != 1 else other
+            return ClassAxisError(f"{message}; they fit class axis {fits}", fits)
+    return ShapeError(message)
+
+
 def _index_targets(
     targets: NDArray[Any],
-    sample_shape: tuple[int, ...],
-    num_classes: int,
+    logits_shape: tuple[int, ...],
+    axis: int,
     ignore_index: int,
     name: str,
 ) -> NDArray[np.int64]:
-    """Check class-index targets and return them as ``(M,)`` int64."""
+    """Check class-index targets for logits of ``logits_shape`` (class axis ``axis``); return them as ``(M,)`` int64."""
+    sample_shape = logits_shape[:axis] + logits_shape[axis + 1 :]
+    num_classes = logits_shape[axis]
     if targets.shape != sample_shape:
         count = int(np.prod(sample_shape))
         if targets.ndim <= 1 and targets.size == count:
             targets = targets.reshape(sample_shape)
         else:
-            raise ShapeError(
-                f"{name} have shape {tuple(targets.shape)}, but the logits need class indices of shape "
-                f"{sample_shape} (or probabilities of the logits' own shape)"
-            )
+            raise _shape_error(targets, logits_shape, axis, name)
     flat = targets.reshape(-1)
     if flat.dtype.kind == "f":
         _check_whole(flat, sample_shape, name)
@@ -212,7 +226,7 @@ def validate_inputs(
             )
         flat_targets: NDArray[Any] = np.moveaxis(t.astype(np.float64, copy=False), axis, -1).reshape(-1, num_classes)
     else:
-        flat_targets = _index_targets(t, sample_shape, num_classes, ignore_index, targets_name)
+        flat_targets = _index_targets(t, tuple(int(n) for n in x.shape), axis, ignore_index, targets_name)
 
     w: NDArray[np.float64] | None = None
     if weight is not None:

@@ -52,6 +52,7 @@ def test_json_output(run: Run) -> None:
     assert out["target_kind"] == "indices"
     assert out["n_samples"] == 3
     assert out["n_ignored"] == 0
+    assert out["num_classes"] == 3
     assert out["denominator"] == 3.0
     assert out["accuracy"] == pytest.approx(1 / 3)
     assert_close(out["losses"], LOSSES, rtol=1e-15)
@@ -117,7 +118,8 @@ def test_table_output(run: Run) -> None:
     assert "1.324176" in out
     assert "0.892076" in out
     assert "1.126476" in out
-    assert re.search(r"samples\s+3\n", out)
+    assert re.search(r"samples\s+3\nclasses \(C\)\s+3\nignored\s+0\n", out)
+    assert "logits shape" not in out  # shown for K-dimensional input only
     assert re.search(r"mean\s+1\.1142424", out)
     assert re.search(r"perplexity exp\(mean\)\s+3\.0472", out)
     assert re.search(r"accuracy\s+33\.33%", out)
@@ -245,4 +247,6 @@ def test_k_dimensional_csv_has_tuple_indices(tmp_path: Path, run: Run) -> None:
     assert result.exit_code == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert [row[:2] for row in rows[1:]] == [["(0, 0)", "0"], ["(0, 1)", "1"], ["(1, 0)", "2"], ["(1, 1)", "0"]]
+    table = run("compute", "-l", str(tmp_path / "x.npy"), "-t", str(tmp_path / "t.npy")).stdout
+    assert re.search(r"samples\s+4\nclasses \(C\)\s+3\nlogits shape\s+\(2, 3, 2\)\n", table)
     assert_close([float(row[4]) for row in rows[1:]], [math.log(3)] * 4, rtol=1e-15)

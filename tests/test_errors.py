@@ -381,3 +381,28 @@ def test_large_csv_errors_name_the_line(damage: Any, message: str, tmp_path: Pat
 def test_large_file_that_stops_being_text(tmp_path: Path, run: Run) -> None:
     (tmp_path / "x.csv").write_bytes(_big_table().encode() + bytes(range(128, 256)) * 10)
     check_failure(run("compute", "-l", str(tmp_path / "x.csv"), "-t", "0"), 1, "is neither text (UTF-8)")
+
+
+@pytest.mark.parametrize(
+    ("targets_shape", "options", "advice"),
+    [
+        ((4, 7), [], "they fit class axis -1: use --class-axis -1"),
+        ((4, 5), ["--class-axis", "-1"], "they fit class axis 1: leave out --class-axis (1 is the default)"),
+    ],
+)
+def test_a_shape_error_names_the_class_axis_that_fits(
+    targets_shape: tuple[int, int], options: list[str], advice: str, tmp_path: Path, run: Run
+) -> None:
+    logits = npy(tmp_path / "x.npy", np.zeros((4, 7, 5)))  # (batch, time, vocab)
+    targets = npy(tmp_path / "t.npy", np.zeros(targets_shape, dtype=int))
+    result = run("compute", "-l", logits, "-t", targets, *options)
+    check_failure(result, 1, advice)
+    assert result.stderr.strip().endswith(advice)
+    assert f"have shape {targets_shape}, but the logits need class indices of shape" in result.stderr
+
+
+def test_a_shape_error_without_a_fitting_axis_gives_no_advice(tmp_path: Path, run: Run) -> None:
+    logits = npy(tmp_path / "x.npy", np.zeros((4, 7, 5)))
+    result = run("compute", "-l", logits, "-t", "1,2")
+    check_failure(result, 1, "inline targets have shape (2,), but the logits need class indices of shape (4, 5)")
+    assert "class axis" not in result.stderr

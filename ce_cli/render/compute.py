@@ -36,6 +36,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "value": json_number(report.value),
         "n_samples": report.n_samples,
         "n_ignored": report.n_ignored,
+        "num_classes": inputs.num_classes,
         "denominator": json_number(losses.denominator),
         "perplexity": json_number(report.perplexity),
         "accuracy": json_number(report.accuracy),
@@ -118,6 +119,9 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
     summary.add_column(style="bold")
     summary.add_column(justify="right")
     summary.add_row("samples", str(report.n_samples))
+    summary.add_row("classes (C)", str(inputs.num_classes))
+    if len(inputs.logits_shape) > 2:
+        summary.add_row("logits shape", str(inputs.logits_shape))
     if not inputs.probability_targets:
         summary.add_row("ignored", str(report.n_ignored))
     if inputs.weight is not None:
