@@ -15,7 +15,7 @@ import numpy as np
 
 from ce_cli.array_types import Float64Array, IndexArray
 from ce_cli.data_warnings import DataWarning, data_warnings
-from ce_cli.formulas import REFERENCE, REGISTRY, FormulaSpec
+from ce_cli.formulas import REFERENCE, REGISTRY, FormulaSpec, probability_clip
 from ce_cli.losses import Losses, evaluate
 from ce_cli.validate import ValidatedInputs
 
@@ -85,9 +85,12 @@ def compared_formulas() -> list[FormulaSpec]:
     return [spec for spec in REGISTRY.values() if spec.family == REGISTRY[REFERENCE].family]
 
 
-def compare_formulas(inputs: ValidatedInputs, progress: Callable[[int], None] | None = None) -> Comparison:
+def compare_formulas(
+    inputs: ValidatedInputs, *, eps: float | str | None = None, progress: Callable[[int], None] | None = None
+) -> Comparison:
     """Evaluate every formula of :func:`compared_formulas` on ``inputs`` and measure each against the reference.
 
+    ``eps`` clips probabilities for the formulas that take them (:func:`ce_cli.formulas.probability_clip`);
     ``progress`` is called with the rows done over all formulas (``len(compared_formulas()) * M`` in all).
     """
     rows = inputs.num_samples
@@ -95,7 +98,8 @@ def compare_formulas(inputs: ValidatedInputs, progress: Callable[[int], None] | 
     for number, formula in enumerate(compared_formulas()):
         done_before = number * rows
         report = None if progress is None else (lambda done, before=done_before: progress(before + done))
-        results[formula.name] = evaluate(inputs, formula, progress=report)
+        clip = probability_clip(eps, formula, inputs.rows.dtype) if formula.expects == "probabilities" else None
+        results[formula.name] = evaluate(inputs, formula, clip=clip, progress=report)
     reference = results[REFERENCE].per_sample
     differences = {name: abs_diff(r.per_sample, reference) for name, r in results.items() if name != REFERENCE}
     return Comparison(

@@ -1,93 +1,45 @@
-"""Warnings about the data: what the rows showed while they were evaluated. Pure numpy.
+"""Warnings about the data: facts for the user, never errors. Pure numpy.
 
 The most common cross-entropy mistakes are feeding probabilities where logits
-belong (softmax applied twice) and the reverse; none of the big libraries
-warns about either. :func:`check_rows` gathers the facts block by block while
-the losses are evaluated (so the data is read once), and :func:`data_warnings`
-turns them into warnings: plain facts, never errors, that the command line
-words for its user.
+belong (softmax applied twice), the reverse, and targets that are not what the
+loss assumes (multi-hot labels, rows that are not distributions). None of the
+big libraries warns about these; :func:`data_warnings` does, from the
+:class:`~ce_cli.row_checks.RowChecks` gathered while the losses were
+evaluated and a look at the targets. The command line words each fact.
+
+The advice never contradicts itself: the same test (:mod:`ce_cli.row_checks`)
+decides for every formula whether rows are probabilities, so at most one
+direction of "these look like probabilities" / "these are not probabilities"
+can fire, and the advice to a formula that takes probabilities comes with the
+clipping its own check would ask for when a probability is 0.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from ce_cli.array_types import Float64Array
 from ce_cli.formulas import REGISTRY, Expects, FormulaSpec
+from ce_cli.row_checks import RowChecks, sum_tolerance
 from ce_cli.validate import ValidatedInputs
-
-ROW_SUM_TOLERANCE = 1e-6
-
-
-@dataclass(frozen=True)
-class RowChecks:
-    """What the rows showed while they were evaluated.
-
-    Attributes:
-        all_probability_like: every row lies in [0, 1] and sums to 1 (within
-            ``ROW_SUM_TOLERANCE``), as probabilities do.
-        not_probability: rows with a value outside (0, 1], or not summing to 1
-            (counted only for formulas that expect probabilities).
-        non_finite: rows with a NaN or infinite logit whose loss is NaN or infinite.
-    """
-
-    all_probability_like: bool
-    not_probability: int
-    non_finite: int
-
-    def __add__(self, other: RowChecks) -> RowChecks:
-        return RowChecks(
-            self.all_probability_like and other.all_probability_like,
-            self.not_probability + other.not_probability,
-            self.non_finite + other.non_finite,
-        )
-
-
-NO_ROWS = RowChecks(all_probability_like=True, not_probability=0, non_finite=0)
-
-
-def check_rows(x: NDArray[Any], maximum: Float64Array, losses: Float64Array, expects: Expects) -> RowChecks:
-    """What a ``(B, C)`` block's rows show, reading no more of them than the answer needs.
-
-    Ordinary logits have a row maximum outside [0, 1], which settles that not
-    every row is a probability without a further pass; only blocks that could
-    be all probabilities (or blocks of a formula that expects probabilities,
-    which counts the rows that are not) have their rows summed.
-    """
-    with np.errstate(invalid="ignore", over="ignore"):
-        maybe_all = bool(np.all((maximum >= 0.0) & (maximum <= 1.0)))
-        all_probability_like = maybe_all
-        not_probability = 0
-        if maybe_all or expects == "probabilities":
-            rows = np.asarray(x, dtype=np.float64)
-            sums_to_one = np.abs(rows.sum(axis=1) - 1.0) <= ROW_SUM_TOLERANCE
-            low = rows.min(axis=1)
-            all_probability_like = maybe_all and bool(np.all(sums_to_one & (low >= 0.0)))
-            if expects == "probabilities":
-                not_probability = int(np.count_nonzero(~(sums_to_one & (low > 0.0) & (maximum <= 1.0))))
-        bad = ~np.isfinite(losses)
-        non_finite = int(np.count_nonzero(~np.isfinite(np.asarray(x[bad])).all(axis=1))) if bad.any() else 0
-    return RowChecks(all_probability_like, not_probability, non_finite)
 
 
 @dataclass(frozen=True)
 class ProbabilitiesGivenAsLogits:
-    """Every row is in [0, 1] and sums to 1, but ``formula`` expects logits and applies softmax again.
+    """Every row is a probability row, but ``formula`` takes logits and applies softmax again.
 
-    ``instead`` is the formula that takes its inputs as probabilities.
+    ``instead`` takes probabilities; ``zeros`` says whether some probability is 0 (clip them with it).
     """
 
     formula: str
     instead: str
+    zeros: bool
 
 
 @dataclass(frozen=True)
 class NotProbabilities:
-    """``rows`` of ``samples`` rows are not probabilities, which ``formula`` expects; ``instead`` takes logits."""
+    """``rows`` of ``samples`` rows are not probabilities, which ``formula`` takes; ``instead`` takes logits."""
 
     formula: str
     rows: int
@@ -96,8 +48,16 @@ class NotProbabilities:
 
 
 @dataclass(frozen=True)
+class ZeroProbabilities:
+    """``affected`` of ``samples`` losses are infinite: a probability their target needs is exactly 0."""
+
+    affected: int
+    samples: int
+
+
+@dataclass(frozen=True)
 class NonFiniteLogits:
-    """``affected`` of ``samples`` samples have NaN or infinite logits that make their loss NaN or infinite."""
+    """``affected`` of ``samples`` samples have NaN or infinite inputs that make their loss NaN or infinite."""
 
     affected: int
     samples: int
@@ -110,7 +70,41 @@ class EveryTargetIgnored:
     ignore_index: int
 
 
-DataWarning = ProbabilitiesGivenAsLogits | NotProbabilities | NonFiniteLogits | EveryTargetIgnored
+@dataclass(frozen=True)
+class MultiHotTargets:
+    """Probability targets of 0s and 1s with several 1s in ``rows`` of ``samples`` rows: multi-label data."""
+
+    rows: int
+    samples: int
+
+
+@dataclass(frozen=True)
+class TargetsNotDistributions:
+    """``rows`` of ``samples`` probability-target rows do not sum to 1 (the first sums to ``first_sum``)."""
+
+    rows: int
+    samples: int
+    first_sum: float
+
+
+@dataclass(frozen=True)
+class OneSampleAssumed:
+    """Logits of shape ``(C,)`` with targets of the same shape that are no distribution: read as one sample
+    over ``classes`` classes with probability targets, where ``classes`` samples of one logit each may be meant."""
+
+    classes: int
+
+
+DataWarning = (
+    ProbabilitiesGivenAsLogits
+    | NotProbabilities
+    | ZeroProbabilities
+    | NonFiniteLogits
+    | EveryTargetIgnored
+    | MultiHotTargets
+    | TargetsNotDistributions
+    | OneSampleAssumed
+)
 
 
 def _first_expecting(expects: Expects, family: str) -> str:
@@ -118,12 +112,31 @@ def _first_expecting(expects: Expects, family: str) -> str:
     return next(s.name for s in REGISTRY.values() if s.expects == expects and s.family == family)
 
 
+def _target_warnings(inputs: ValidatedInputs) -> list[DataWarning]:
+    """Probability targets that are not what cross-entropy over classes assumes."""
+    if not inputs.probability_targets or inputs.num_samples == 0:
+        return []
+    targets = np.asarray(inputs.targets, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        sums = targets.sum(axis=1)
+        off = ~(np.abs(sums - 1.0) <= sum_tolerance(targets, targets.dtype))  # NaN sums are off too
+    if not off.any():
+        return []
+    if len(inputs.logits_shape) == 1:
+        return [OneSampleAssumed(inputs.num_classes)]
+    binary = bool(np.all((targets == 0.0) | (targets == 1.0)))
+    several = int(np.count_nonzero(sums > 1.0))
+    if binary and several:
+        return [MultiHotTargets(several, inputs.num_samples)]
+    return [TargetsNotDistributions(int(np.count_nonzero(off)), inputs.num_samples, float(sums[np.argmax(off)]))]
+
+
 def data_warnings(checks: RowChecks, inputs: ValidatedInputs, formula: FormulaSpec | None) -> list[DataWarning]:
     """What a user should know about the data; empty for ordinary input.
 
     Args:
         checks: what the rows showed while ``inputs`` were evaluated.
-        inputs: the validated input (for its number of samples and ignored targets).
+        inputs: the validated input (for its number of samples, targets and ignored targets).
         formula: the formula that ran; ``None`` (as ``compare`` passes) leaves
             out the warnings that concern one formula's kind of input.
     """
@@ -132,12 +145,17 @@ def data_warnings(checks: RowChecks, inputs: ValidatedInputs, formula: FormulaSp
     if samples == 0:
         return found
     if formula is not None and formula.expects == "logits" and checks.all_probability_like:
-        found.append(ProbabilitiesGivenAsLogits(formula.name, _first_expecting("probabilities", formula.family)))
-    if formula is not None and formula.expects == "probabilities" and checks.not_probability:
-        instead = _first_expecting("logits", formula.family)
-        found.append(NotProbabilities(formula.name, checks.not_probability, samples, instead))
+        instead = _first_expecting("probabilities", formula.family)
+        found.append(ProbabilitiesGivenAsLogits(formula.name, instead, checks.zero_probability > 0))
+    if formula is not None and formula.expects == "probabilities":
+        if checks.not_probability:
+            instead = _first_expecting("logits", formula.family)
+            found.append(NotProbabilities(formula.name, checks.not_probability, samples, instead))
+        elif checks.infinite_from_zero:
+            found.append(ZeroProbabilities(checks.infinite_from_zero, samples))
     if checks.non_finite:
         found.append(NonFiniteLogits(checks.non_finite, samples))
+    found.extend(_target_warnings(inputs))
     if not inputs.counted.any():
         found.append(EveryTargetIgnored(inputs.ignore_index))
     return found

@@ -25,6 +25,14 @@ class InputError(CeLossError):
     """A source could not be read, or holds values of the wrong kind."""
 
 
+class CellError(InputError):
+    """A cell of a text table that is not a number; ``column`` is its header name, if the table has one."""
+
+    def __init__(self, message: str, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
 class ShapeError(CeLossError):
     """Arrays whose shapes do not fit together (logits, targets, weight)."""
 

@@ -24,7 +24,6 @@ help text read it from there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -32,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import Float64Array, IndexArray
-from ce_cli.errors import choose
+from ce_cli.errors import OptionError, choose
 from ce_cli.log_sum_exp import ShiftedBlock
 
 Family = Literal["softmax"]
@@ -55,8 +54,20 @@ class BlockLogProbs(Protocol):
         ...
 
 
-# (x (B, C), target classes (B,), whether log p is needed at every class, whether to find the argmax)
-BlockFunction = Callable[[NDArray[Any], IndexArray, bool, bool], tuple[ShiftedBlock, BlockLogProbs]]
+class BlockFunction(Protocol):
+    """A formula's ``log p`` for a block of rows.
+
+    Args:
+        x: ``(B, C)`` the block's rows.
+        targets: ``(B,)`` each row's target class.
+        all_classes: whether the losses need ``log p`` at every class, not only the target's.
+        argmax: whether to find each row's largest value.
+        clip: for a formula that takes probabilities, clip them into ``[clip, 1 - clip]`` first.
+    """
+
+    def __call__(
+        self, x: NDArray[Any], targets: IndexArray, *, all_classes: bool, argmax: bool, clip: float | None
+    ) -> tuple[ShiftedBlock, BlockLogProbs]: ...
 
 
 @dataclass(frozen=True)
@@ -124,21 +135,28 @@ class _TabulatedLogProbs:
         return self.block.row_sum(self.block.in_layout(coefficients) * self.table)
 
 
-def _fused(x: NDArray[Any], targets: IndexArray, all_classes: bool, argmax: bool) -> tuple[ShiftedBlock, BlockLogProbs]:
+def _fused(
+    x: NDArray[Any], targets: IndexArray, *, all_classes: bool, argmax: bool, clip: float | None
+) -> tuple[ShiftedBlock, BlockLogProbs]:
     block = ShiftedBlock(x, targets, keep_z=all_classes, argmax=argmax)
     return block, _FusedLogProbs(block)
 
 
 def _two_step(
-    x: NDArray[Any], targets: IndexArray, all_classes: bool, argmax: bool
+    x: NDArray[Any], targets: IndexArray, *, all_classes: bool, argmax: bool, clip: float | None
 ) -> tuple[ShiftedBlock, BlockLogProbs]:
     block = ShiftedBlock(x, targets, keep_z=True, argmax=argmax)
     return block, _TabulatedLogProbs(block, block.log_probs())
 
 
-def _naive(x: NDArray[Any], targets: IndexArray, all_classes: bool, argmax: bool) -> tuple[ShiftedBlock, BlockLogProbs]:
+def _naive(
+    x: NDArray[Any], targets: IndexArray, *, all_classes: bool, argmax: bool, clip: float | None
+) -> tuple[ShiftedBlock, BlockLogProbs]:
     block = ShiftedBlock(x, targets, keep_z=False, argmax=argmax)  # for the maximum, the argmax and the layout
-    return block, _TabulatedLogProbs(block, block.in_layout(np.log(np.asarray(x, dtype=np.float64))))
+    q = np.asarray(x, dtype=np.float64)
+    if clip is not None:
+        q = np.clip(q, clip, 1.0 - clip)
+    return block, _TabulatedLogProbs(block, block.in_layout(np.log(q)))
 
 
 REGISTRY: dict[str, FormulaSpec] = {
@@ -166,7 +184,7 @@ REGISTRY: dict[str, FormulaSpec] = {
             name="naive",
             family="softmax",
             expects="probabilities",
-            summary="-log q",
+            summary="-log q, for probabilities such as predict_proba output",
             per_sample="-log q[t], q = x",
             differs_because="naive takes the inputs as probabilities, not logits",
             block=_naive,
@@ -175,6 +193,29 @@ REGISTRY: dict[str, FormulaSpec] = {
 }
 FORMULAS: tuple[str, ...] = tuple(REGISTRY)
 REFERENCE = "cross_entropy"  # the softmax family's reference: what PyTorch computes
+
+
+def probability_clip(eps: float | str | None, formula: FormulaSpec, dtype: np.dtype[Any]) -> float | None:
+    """The clipping ``E`` for ``eps``: probabilities go into ``[E, 1 - E]`` before the log.
+
+    ``"auto"`` is the machine epsilon of ``dtype`` (the input's), as
+    ``sklearn.metrics.log_loss`` clips (scikit-learn 1.5 and later, with no
+    renormalisation); ``None`` clips nothing.
+
+    Raises:
+        OptionError: ``formula`` takes logits (there is nothing to clip), or ``eps`` is not in ``[0, 0.5)``.
+    """
+    if eps is None:
+        return None
+    if formula.expects != "probabilities":
+        takes = ", ".join(s.name for s in REGISTRY.values() if s.expects == "probabilities")
+        raise OptionError(f"eps clips probabilities, and {formula.name} takes logits (it applies to: {takes})")
+    if eps == "auto":
+        return float(np.finfo(dtype if np.issubdtype(dtype, np.floating) else np.float64).eps)
+    value = float(eps)
+    if not 0.0 <= value < 0.5:  # also refuses NaN
+        raise OptionError(f"eps must be in [0, 0.5), not {eps}")
+    return value
 
 
 def formula_spec(name: str) -> FormulaSpec:

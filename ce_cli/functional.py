@@ -7,7 +7,7 @@ from typing import Literal, overload
 from numpy.typing import ArrayLike
 
 from ce_cli.array_types import Float64Array
-from ce_cli.formulas import REFERENCE, formula_spec
+from ce_cli.formulas import REFERENCE, formula_spec, probability_clip
 from ce_cli.losses import evaluate, reduction_named
 from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING, validate_inputs
 
@@ -23,6 +23,7 @@ def cross_entropy(
     reduction: Literal["mean", "sum"] = ...,
     class_axis: int = ...,
     formula: str = ...,
+    eps: float | str | None = ...,
 ) -> float: ...
 @overload
 def cross_entropy(
@@ -35,6 +36,7 @@ def cross_entropy(
     reduction: Literal["none"],
     class_axis: int = ...,
     formula: str = ...,
+    eps: float | str | None = ...,
 ) -> Float64Array: ...
 @overload
 def cross_entropy(
@@ -47,6 +49,7 @@ def cross_entropy(
     reduction: str,
     class_axis: int = ...,
     formula: str = ...,
+    eps: float | str | None = ...,
 ) -> float | Float64Array: ...
 def cross_entropy(
     logits: ArrayLike,
@@ -58,6 +61,7 @@ def cross_entropy(
     reduction: str = "mean",
     class_axis: int = DEFAULT_CLASS_AXIS,
     formula: str = REFERENCE,
+    eps: float | str | None = None,
 ) -> float | Float64Array:
     """Cross-entropy loss with the arguments and semantics of PyTorch's.
 
@@ -80,6 +84,9 @@ def cross_entropy(
         class_axis: the class axis of ``logits`` (1, PyTorch's layout; -1 for
             ``(batch, time, vocab)``); unbatched input uses axis 0.
         formula: a registered formula: ``"cross_entropy"``, ``"log_softmax_nll"`` or ``"naive"``.
+        eps: for a formula that takes probabilities (``"naive"``), clip them into
+            ``[eps, 1 - eps]`` before the log; ``"auto"`` uses the machine epsilon
+            of the input's dtype, which gives ``sklearn.metrics.log_loss``.
 
     Returns:
         a float for ``"mean"`` and ``"sum"``; for ``"none"``, float64 losses of
@@ -103,4 +110,5 @@ def cross_entropy(
         label_smoothing=label_smoothing,
         class_axis=class_axis,
     )
-    return evaluate(inputs, spec).reduce(chosen)
+    clip = probability_clip(eps, spec, inputs.rows.dtype)
+    return evaluate(inputs, spec, clip=clip).reduce(chosen)

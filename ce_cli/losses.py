@@ -16,10 +16,10 @@ from numpy.typing import NDArray
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.blocks import run_blocks
-from ce_cli.data_warnings import NO_ROWS, RowChecks, check_rows
 from ce_cli.errors import unknown_choice
 from ce_cli.formulas import FormulaSpec
 from ce_cli.log_sum_exp import ShiftedBlock
+from ce_cli.row_checks import NO_ROWS, RowChecks, check_rows
 from ce_cli.validate import ValidatedInputs
 from ce_cli.weighting import WeightedLosses, needs_all_classes, target_classes, weighted_losses
 
@@ -90,22 +90,41 @@ class Losses:
 
 
 def block_terms(
-    inputs: ValidatedInputs, formula: FormulaSpec, start: int, stop: int, *, predictions: bool = False
+    inputs: ValidatedInputs,
+    formula: FormulaSpec,
+    start: int,
+    stop: int,
+    *,
+    predictions: bool = False,
+    clip: float | None = None,
 ) -> tuple[ShiftedBlock, WeightedLosses]:
-    """The shifted block of rows ``start:stop`` and their losses under ``formula``, with the losses' parts."""
+    """The shifted block of rows ``start:stop`` and their losses under ``formula``, with the losses' parts.
+
+    ``clip`` (for a formula that takes probabilities, see :func:`ce_cli.formulas.probability_clip`)
+    clips the probabilities into ``[clip, 1 - clip]`` before the log.
+    """
     classes, counted = target_classes(inputs, start, stop)
+    x = inputs.rows[start:stop]
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        block, log_probs = formula.block(inputs.rows[start:stop], classes, needs_all_classes(inputs), predictions)
+        block, log_probs = formula.block(
+            x, classes, all_classes=needs_all_classes(inputs), argmax=predictions, clip=clip
+        )
         return block, weighted_losses(log_probs, inputs, start, stop, classes, counted)
 
 
 def block_losses(
-    inputs: ValidatedInputs, formula: FormulaSpec, start: int, stop: int, *, predictions: bool = False
+    inputs: ValidatedInputs,
+    formula: FormulaSpec,
+    start: int,
+    stop: int,
+    *,
+    predictions: bool = False,
+    clip: float | None = None,
 ) -> Losses:
     """Evaluate rows ``start:stop`` of ``inputs`` under ``formula``; arrays are ``(B,)``."""
     x = inputs.rows[start:stop]
-    block, weighted = block_terms(inputs, formula, start, stop, predictions=predictions)
-    checks = check_rows(x, block.maximum, weighted.losses, formula.expects)
+    block, weighted = block_terms(inputs, formula, start, stop, predictions=predictions, clip=clip)
+    checks = check_rows(x, block.maximum, weighted.losses, formula.expects == "probabilities")
     given = block.targets if inputs.probability_targets else inputs.targets[start:stop].astype(np.intp)
     return Losses(
         per_sample=weighted.losses,
@@ -123,6 +142,7 @@ def evaluate(
     formula: FormulaSpec,
     *,
     predictions: bool = False,
+    clip: float | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Losses:
     """Per-sample losses of ``inputs`` under ``formula``, evaluated block by block on every core.
@@ -133,6 +153,7 @@ def evaluate(
         inputs: validated input.
         formula: a registered formula (:func:`ce_cli.formulas.formula_spec`).
         predictions: also find each sample's predicted class.
+        clip: clip probabilities into ``[clip, 1 - clip]`` (a formula that takes probabilities only).
         progress: called with the number of rows done, as blocks finish.
 
     Returns:
@@ -140,7 +161,7 @@ def evaluate(
     """
 
     def one_block(start: int, stop: int) -> Losses:
-        return block_losses(inputs, formula, start, stop, predictions=predictions)
+        return block_losses(inputs, formula, start, stop, predictions=predictions, clip=clip)
 
     blocks = list(run_blocks(inputs.rows, one_block, progress=progress))
     shape = inputs.sample_shape

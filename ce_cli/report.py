@@ -16,7 +16,7 @@ import numpy as np
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.data_warnings import DataWarning, data_warnings
-from ce_cli.formulas import FormulaSpec
+from ce_cli.formulas import FormulaSpec, probability_clip
 from ce_cli.losses import Losses, Reduction, evaluate
 from ce_cli.validate import ValidatedInputs
 
@@ -33,6 +33,7 @@ class Report:
         formula: the formula that ran.
         reduction: the headline value asked for.
         losses: the losses and what their evaluation saw (with the predicted class).
+        clip: the probabilities were clipped into ``[clip, 1 - clip]`` (``None``: not clipped).
         target_probability: the probability the formula gives the target
             class: ``softmax(x)[t]``, or ``q[t]`` for ``naive``; NaN if ignored.
         warnings: what a user should know about the data (never errors).
@@ -42,6 +43,7 @@ class Report:
     formula: FormulaSpec
     reduction: Reduction
     losses: Losses
+    clip: float | None
     target_probability: Float64Array
     warnings: tuple[DataWarning, ...]
 
@@ -94,10 +96,15 @@ def build_report(
     formula: FormulaSpec,
     reduction: Reduction = "mean",
     *,
+    eps: float | str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Evaluate ``inputs`` under ``formula`` and gather what the renderers show."""
-    losses = evaluate(inputs, formula, predictions=True, progress=progress)
+    """Evaluate ``inputs`` under ``formula`` and gather what the renderers show.
+
+    ``eps`` clips probabilities for a formula that takes them (:func:`ce_cli.formulas.probability_clip`).
+    """
+    clip = probability_clip(eps, formula, inputs.rows.dtype)
+    losses = evaluate(inputs, formula, predictions=True, clip=clip, progress=progress)
     counted = inputs.counted.reshape(inputs.sample_shape)
     with np.errstate(over="ignore", invalid="ignore"):
         probability = np.where(counted, np.exp(losses.target_log_prob), np.nan)
@@ -106,6 +113,7 @@ def build_report(
         formula=formula,
         reduction=reduction,
         losses=losses,
+        clip=clip,
         target_probability=probability,
         warnings=tuple(data_warnings(losses.checks, inputs, formula)),
     )

@@ -198,7 +198,7 @@ def test_probabilities_given_as_logits_warn(formula: str, run: Run) -> None:
     assert silenced.stderr == ""
 
 
-@pytest.mark.parametrize("logits", ["2,-1,0.5;0.3,0.3,0.1", "0.2,0.3,0.4;0.1,0.1,0.8"])
+@pytest.mark.parametrize("logits", ["2,-1,0.5;0.3,0.3,0.1", "0.2,0.3,0.1;0.1,0.1,0.8"])
 def test_naive_given_non_probabilities_warns(logits: str, run: Run) -> None:
     result = run("compute", "-l", logits, "-t", "0,2", "--formula", "naive", "-q")
     assert result.exit_code == 0

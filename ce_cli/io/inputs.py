@@ -31,6 +31,7 @@ class InputSpec:
         target_column: a header name or 0-based index of a column of the logits
             table that holds the targets, or ``None``.
         weight: a SRC for the class weights, or ``None``.
+        drop_columns: columns of the logits table to leave out (header names or 0-based indices).
         ignore_index, label_smoothing, class_axis: as in
             :func:`ce_cli.validate.validate_inputs`.
     """
@@ -39,13 +40,24 @@ class InputSpec:
     targets: str | None = None
     target_column: str | None = None
     weight: str | None = None
+    drop_columns: tuple[str, ...] = ()
     ignore_index: int = DEFAULT_IGNORE_INDEX
     label_smoothing: float = DEFAULT_LABEL_SMOOTHING
     class_axis: int = DEFAULT_CLASS_AXIS
 
 
-def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> ValidatedInputs:
-    """Read every source of ``spec`` and validate them together.
+@dataclass(frozen=True)
+class IndexColumnSkipped:
+    """The first column of ``label`` had an empty header cell, as pandas writes its row index, and was left out."""
+
+    label: str
+
+
+InputNotice = IndexColumnSkipped
+
+
+def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInputs, tuple[InputNotice, ...]]:
+    """Read every source of ``spec`` and validate them together; also what the user should know about the reading.
 
     Args:
         spec: the sources and options; exactly one of ``targets`` and
@@ -62,7 +74,8 @@ def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> ValidatedInputs:
     sources = [s for s in (spec.logits, spec.targets, spec.weight) if s is not None]
     if sources.count("-") > 1:
         raise OptionError("only one source can read stdin ('-')")
-    logits = load(spec.logits, "logits", stdin)
+    logits = load(spec.logits, "logits", stdin, drop=spec.drop_columns)
+    notices = (IndexColumnSkipped(logits.label),) if logits.skipped_index else ()
     if spec.target_column is not None:
         logit_values, target_values = split_column(logits, spec.target_column)
         targets_label = f"target column {spec.target_column!r} of {logits.label}"
@@ -72,7 +85,7 @@ def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> ValidatedInputs:
         logit_values, target_values = logits.array, targets.array
         targets_label = targets.label
     weight = None if spec.weight is None else load(spec.weight, "weight", stdin)
-    return validate_inputs(
+    inputs = validate_inputs(
         logit_values,
         target_values,
         weight=None if weight is None else weight.array,
@@ -81,3 +94,4 @@ def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> ValidatedInputs:
         class_axis=spec.class_axis,
         names=(logits.label, targets_label, "weight" if weight is None else weight.label),
     )
+    return inputs, notices

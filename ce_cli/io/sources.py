@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
-from ce_cli.io.text_tables import not_text, parse_table, sniff_delimiter
+from ce_cli.io.text_tables import TextTable, not_text, parse_table, sniff_delimiter
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -49,14 +49,18 @@ class SourceArray:
         array: the values as read (text becomes float64).
         label: how messages name the source, e.g. ``"logits file 'x.csv'"``.
         columns: the header of a text table, or ``None``.
+        skipped_index: a text table's first column was pandas' row index and was left out.
+        parsed_as_text: read from text (columns to leave out were left out while parsing).
     """
 
     array: NDArray[Any]
     label: str
     columns: tuple[str, ...] | None = None
+    skipped_index: bool = False
+    parsed_as_text: bool = False
 
 
-def load(src: str, role: str, stdin: IO[bytes] | None = None) -> SourceArray:
+def load(src: str, role: str, stdin: IO[bytes] | None = None, *, drop: tuple[str, ...] = ()) -> SourceArray:
     """Read the array that ``src`` names.
 
     Args:
@@ -65,10 +69,20 @@ def load(src: str, role: str, stdin: IO[bytes] | None = None) -> SourceArray:
         role: what the array is (``"logits"``, ``"targets"``, ``"weight"``),
             for messages.
         stdin: the binary stream ``-`` reads.
+        drop: columns to leave out of a table, by header name or 0-based index
+            (a text table never parses them, so they may hold text such as ids).
 
     Raises:
         InputError: the source is missing, unreadable or malformed.
+        OptionError: a column in ``drop`` that the table does not have.
     """
+    loaded = _load(src, role, stdin, drop)
+    if drop and loaded.columns is None and not loaded.parsed_as_text:
+        return _drop_columns(loaded, drop)
+    return loaded
+
+
+def _load(src: str, role: str, stdin: IO[bytes] | None, drop: tuple[str, ...]) -> SourceArray:
     if src == "-":
         label = f"{role} from stdin"
         if stdin is None:
@@ -76,13 +90,27 @@ def load(src: str, role: str, stdin: IO[bytes] | None = None) -> SourceArray:
         data = stdin.read()
         if not data:
             raise InputError(f"{label}: standard input is empty")
-        return _from_bytes(data, None, label, suffix="")
+        return _from_bytes(data, None, label, "", drop)
     path, key = _split_npz_key(src)
     if os.path.exists(path):
-        return _from_file(path, key, f"{role} file '{path}'")
+        return _from_file(path, key, f"{role} file '{path}'", drop)
     if _looks_inline(src):
-        return _inline(src, f"inline {role}")
+        return _inline(src, f"inline {role}", drop)
     raise InputError(f"{role} file '{path}' does not exist")
+
+
+def _drop_columns(loaded: SourceArray, drop: tuple[str, ...]) -> SourceArray:
+    """Leave columns out of an array read without a header (``.npy``, ``.npz``, inline JSON), by index."""
+    array = loaded.array
+    if array.ndim != 2:
+        raise OptionError(f"{loaded.label} is not a table of rows and columns to leave columns out of")
+    width = array.shape[1]
+    keep = np.ones(width, dtype=bool)
+    for name in drop:
+        if not (re.fullmatch(r"-?\d+", name.strip()) and -width <= int(name) < width):
+            raise OptionError(f"{loaded.label} has no column {name!r} to leave out (it has no header: {width} columns)")
+        keep[int(name)] = False
+    return SourceArray(array[:, keep], loaded.label)
 
 
 def _split_npz_key(src: str) -> tuple[str, str | None]:
@@ -115,7 +143,7 @@ def _kind(suffix: str, head: bytes) -> Literal["npy", "npz", "text"]:
     return "text"
 
 
-def _from_file(path: str, key: str | None, label: str) -> SourceArray:
+def _from_file(path: str, key: str | None, label: str, drop: tuple[str, ...]) -> SourceArray:
     if os.path.isdir(path):
         raise InputError(f"{label} is a directory, not a file")
     suffix = os.path.splitext(path)[1].lower()
@@ -126,16 +154,20 @@ def _from_file(path: str, key: str | None, label: str) -> SourceArray:
             if kind == "npy":
                 return SourceArray(_map_npy(handle, path, label), label)
             if kind == "text" and suffix in _DELIMITERS and len(head) == _HEAD_BYTES:
-                return _from_text_file(path, head, _DELIMITERS[suffix], label)
+                return _from_text_file(path, head, _DELIMITERS[suffix], label, drop)
             data = head + handle.read()
     except OSError as error:
         raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
     if not data:
         raise InputError(f"{label} is empty")
-    return _from_bytes(data, key, label, suffix=suffix)
+    return _from_bytes(data, key, label, suffix, drop)
 
 
-def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str) -> SourceArray:
+def _from_text(table: TextTable, label: str) -> SourceArray:
+    return SourceArray(table.array, label, table.header, table.skipped_index, parsed_as_text=True)
+
+
+def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str, drop: tuple[str, ...]) -> SourceArray:
     """A large text table: the header is found in ``head``, numpy's parser reads the file itself."""
     if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
@@ -145,8 +177,7 @@ def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str) -
         if error.start < len(head) - 3:  # not merely a character cut at the end of the head
             raise not_text(label) from None
         text = head[: error.start].decode("utf-8-sig")
-    array, columns = parse_table(text, delimiter, label, allow_header=True, path=path)
-    return SourceArray(array, label, columns)
+    return _from_text(parse_table(text, delimiter, label, allow_header=True, path=path, drop=drop), label)
 
 
 def _map_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any]:
@@ -182,7 +213,7 @@ def _check_npy_payload(shape: tuple[int, ...], dtype: np.dtype[Any], available: 
         raise InputError(f"{label} is truncated: its header promises {expected} bytes of data, it holds {available}")
 
 
-def _from_bytes(data: bytes, key: str | None, label: str, suffix: str) -> SourceArray:
+def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, drop: tuple[str, ...]) -> SourceArray:
     """Decode ``data`` as :func:`_kind` says."""
     kind = _kind(suffix, data)
     if kind == "npy":
@@ -198,8 +229,7 @@ def _from_bytes(data: bytes, key: str | None, label: str, suffix: str) -> Source
     except UnicodeDecodeError:
         raise not_text(label) from None
     delimiter = _DELIMITERS[suffix] if suffix in _DELIMITERS else sniff_delimiter(text)
-    array, columns = parse_table(text, delimiter, label, allow_header=True)
-    return SourceArray(array, label, columns)
+    return _from_text(parse_table(text, delimiter, label, allow_header=True, drop=drop), label)
 
 
 def _npy_header(stream: IO[bytes], label: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
@@ -255,7 +285,7 @@ def _read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
     return _read_npy(member, f"{label} (array '{key}')")
 
 
-def _inline(src: str, label: str) -> SourceArray:
+def _inline(src: str, label: str, drop: tuple[str, ...]) -> SourceArray:
     stripped = src.strip()
     if stripped.startswith("["):
         try:
@@ -267,8 +297,7 @@ def _inline(src: str, label: str) -> SourceArray:
         except (ValueError, TypeError):
             raise InputError(f"{label}: the JSON must be a nested list of numbers with rows of equal length") from None
         return SourceArray(array, label)
-    array, _ = parse_table(stripped.replace(";", "\n"), ",", label, allow_header=False)
-    return SourceArray(array, label)
+    return _from_text(parse_table(stripped.replace(";", "\n"), ",", label, allow_header=False, drop=drop), label)
 
 
 def split_column(loaded: SourceArray, column: str) -> tuple[NDArray[Any], NDArray[Any]]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ce_cli.errors import InputError
+from ce_cli.errors import CellError, InputError, OptionError
 
 
 def not_text(label: str) -> InputError:
@@ -52,6 +54,32 @@ def _first_row(text: str) -> tuple[int, str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class TextTable:
+    """A parsed numeric table.
+
+    Attributes:
+        array: ``(rows, columns)`` float64, or 1-D when the table has one row or one column.
+        header: the names of the columns read, or ``None`` without a header row.
+        skipped_index: the first column had an empty header cell, as pandas writes its row
+            index (``df.to_csv()``), and was left out as the row index.
+    """
+
+    array: NDArray[np.float64]
+    header: tuple[str, ...] | None
+    skipped_index: bool = False
+
+
+def _column(name: str, header: tuple[str, ...] | None, width: int, label: str) -> int:
+    """The 0-based position of a column given by header name or by index (negative from the end)."""
+    if header is not None and name in header:
+        return header.index(name)
+    if re.fullmatch(r"-?\d+", name.strip()) and -width <= int(name) < width:
+        return int(name) % width
+    known = f"its columns are: {', '.join(repr(h) for h in header)}" if header else "it has no header row"
+    raise OptionError(f"{label} has no column {name!r} to leave out; {known}")
+
+
 def parse_table(
     text: str,
     delimiter: str | None,
@@ -59,31 +87,39 @@ def parse_table(
     *,
     allow_header: bool,
     path: str | None = None,
-) -> tuple[NDArray[np.float64], tuple[str, ...] | None]:
+    drop: tuple[str, ...] = (),
+) -> TextTable:
     """Parse delimited numeric text into a float64 array with numpy's C parser.
 
     Blank lines and ``#`` comments are skipped. With ``allow_header``, a first
-    row that is not all numbers is the header. Given ``path``, ``text`` need
+    row that is not all numbers is the header; a first header cell that is
+    empty marks pandas' row index, which is left out. The columns named in
+    ``drop`` (by header name or 0-based index) are left out too, and never
+    parsed, so they may hold text such as ids. Given ``path``, ``text`` need
     only hold the file's beginning (for the header): ``np.loadtxt`` reads the
     file itself, so a large CSV costs what ``np.loadtxt`` costs. Only when that
     fails is the text read line by line, to name the bad cell.
 
-    Returns:
-        ``(array, header)``: ``array`` is ``(rows, columns)``, or 1-D when the
-        table has one row or one column; ``header`` is ``None`` without one.
-
     Raises:
         InputError: naming the row (1-based line) and column of a bad cell.
+        OptionError: a column in ``drop`` that the table does not have.
     """
     first = _first_row(text)
     if first is None and path is None:
         raise InputError(f"{label} holds no numbers")
     header: tuple[str, ...] | None = None
     skip = 0
-    if allow_header and first is not None:
-        cells = split_cells(first[1], delimiter)
-        if not all(is_number(cell) for cell in cells):
-            header, skip = tuple(cells), first[0] + 1
+    cells = split_cells(first[1], delimiter) if first is not None else []
+    if allow_header and first is not None and not all(is_number(cell) for cell in cells):
+        header, skip = tuple(cells), first[0] + 1
+    skipped_index = header is not None and len(header) > 1 and header[0] == ""
+    left_out = {0} if skipped_index else set()
+    left_out |= {_column(name, header, len(cells), label) for name in drop}
+    usecols = [i for i in range(len(cells)) if i not in left_out] if left_out else None
+    if usecols == []:
+        raise OptionError(f"{label}: leaving out {len(left_out)} columns leaves none")
+    if header is not None and usecols is not None:
+        header = tuple(header[i] for i in usecols)
     source: Any = path if path is not None else io.StringIO(text)
     try:
         with warnings.catch_warnings():
@@ -97,6 +133,7 @@ def parse_table(
                 comments="#",
                 quotechar='"' if delimiter is not None else None,
                 encoding="utf-8-sig",
+                usecols=usecols,
             )
     except UnicodeDecodeError:
         raise not_text(label) from None
@@ -104,7 +141,8 @@ def parse_table(
         whole = text if path is None else _read_text(path, label)
         lines = whole.splitlines()
         numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
-        _raise_first_bad_cell(numbered[1:] if header else numbered, delimiter, label, header)
+        names = tuple(cells) if skip else None
+        _raise_first_bad_cell(numbered[1:] if skip else numbered, delimiter, label, names, usecols)
         raise InputError(f"{label} could not be parsed as a table of numbers") from None
     if array.size == 0:
         raise InputError(f"{label} has a header but no rows of numbers" if header else f"{label} holds no numbers")
@@ -112,7 +150,7 @@ def parse_table(
         raise InputError(f"{label}: the header has {len(header)} columns but the rows have {array.shape[1]}")
     if array.shape[0] == 1 or array.shape[1] == 1:
         array = array.reshape(-1)
-    return array, header
+    return TextTable(array, header, skipped_index)
 
 
 def _read_text(path: str, label: str) -> str:
@@ -132,18 +170,28 @@ def is_number(cell: str) -> bool:
 
 
 def _raise_first_bad_cell(
-    numbered: list[tuple[int, str]], delimiter: str | None, label: str, header: tuple[str, ...] | None
+    numbered: list[tuple[int, str]],
+    delimiter: str | None,
+    label: str,
+    names: tuple[str, ...] | None,
+    usecols: list[int] | None,
 ) -> None:
-    """Find the cell np.loadtxt refused and raise an error naming it."""
-    width = len(header) if header is not None else None
+    """Find the cell np.loadtxt refused (among the columns it read) and raise an error naming it.
+
+    ``names`` is the header (its length is the row width; ``None``: the first row's).
+    """
+    width = None if names is None else len(names)
     for line_number, line in numbered:
         cells = split_cells(line, delimiter)
         if width is None:
             width = len(cells)
         for column, cell in enumerate(cells, start=1):
+            if usecols is not None and column - 1 not in usecols:
+                continue
             if cell == "":
                 raise InputError(f"{label}: line {line_number}, column {column} is empty")
             if not is_number(cell):
-                raise InputError(f"{label}: line {line_number}, column {column}: {cell!r} is not a number")
+                name = names[column - 1] if names is not None and column <= len(names) else None
+                raise CellError(f"{label}: line {line_number}, column {column}: {cell!r} is not a number", name)
         if len(cells) != width:
             raise InputError(f"{label}: line {line_number} has {len(cells)} values, but earlier rows have {width}")

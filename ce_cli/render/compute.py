@@ -37,6 +37,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "n_samples": report.n_samples,
         "n_ignored": report.n_ignored,
         "num_classes": inputs.num_classes,
+        "eps": report.clip,
         "denominator": json_number(losses.denominator),
         "perplexity": json_number(report.perplexity),
         "accuracy": json_number(report.accuracy),
@@ -126,6 +127,8 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
         summary.add_row("ignored", str(report.n_ignored))
     if inputs.weight is not None:
         summary.add_row("weight sum (mean divides by it)", short_number(losses.denominator))
+    if report.clip is not None:
+        summary.add_row("probabilities clipped to", f"[{report.clip:.6g}, 1 - {report.clip:.6g}]")
     summary.add_row("mean", format_number(losses.mean))
     summary.add_row("sum", format_number(losses.sum))
     summary.add_row("perplexity exp(mean)", short_number(report.perplexity))

@@ -1,0 +1,239 @@
+"""The ``ce-loss`` command line: parse, call the layers, write, exit status.
+
+The only package that knows flags, exit codes and which stream gets what:
+:mod:`~ce_cli.cli.options` declares the options, :mod:`~ce_cli.cli.arguments`
+turns their text into values, :mod:`~ce_cli.cli.messages` words errors and
+warnings, and this module runs the commands. Exit status: 0
+success; 1 bad data (files, values, shapes, targets); 2 usage (unknown options
+or choices, option values that cannot be honoured). Results go to stdout;
+warnings and errors go to stderr, one line each. Only the project's own
+:class:`~ce_cli.errors.CeLossError` becomes a user error: any other exception
+is a bug and surfaces as one, with its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from ce_cli import __version__
+from ce_cli.cli.arguments import column_names, eps_value, load, sample_position
+from ce_cli.cli.messages import user_errors, warn_all
+from ce_cli.cli.options import (
+    INPUTS,
+    OUTPUT,
+    ClassAxisOption,
+    DropColumnsOption,
+    EpsOption,
+    ExplainFormat,
+    FormulaOption,
+    IgnoreIndexOption,
+    LogitsOption,
+    MaxRowsOption,
+    NoWarningsOption,
+    ReductionOption,
+    SmoothingOption,
+    TableFormatOption,
+    TargetColumnOption,
+    TargetsOption,
+    WeightOption,
+)
+from ce_cli.formulas import REFERENCE
+from ce_cli.io.inputs import InputSpec
+from ce_cli.losses import reduction_named
+from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
+from ce_cli.render import compare as compare_writers
+from ce_cli.render import compute as compute_writers
+from ce_cli.render import explain as explain_writers
+from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
+
+app = typer.Typer(
+    name="ce-loss",
+    help="Cross-entropy losses as PyTorch computes them, checkable from the shell.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ce-loss {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Cross-entropy losses as PyTorch computes them, checkable from the shell."""
+
+
+@app.command()
+def compute(
+    logits: LogitsOption,
+    targets: TargetsOption = None,
+    target_column: TargetColumnOption = None,
+    drop_columns: DropColumnsOption = None,
+    weight: WeightOption = None,
+    ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
+    label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
+    class_axis: ClassAxisOption = DEFAULT_CLASS_AXIS,
+    formula: FormulaOption = REFERENCE,
+    eps: EpsOption = None,
+    reduction: ReductionOption = "mean",
+    output_format: TableFormatOption = "table",
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print only the headline value (--reduction none: one loss per line).",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = False,
+    max_rows: MaxRowsOption = DEFAULT_MAX_ROWS,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Also write per-sample losses to PATH (.npy, .csv, .tsv).",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    no_warnings: NoWarningsOption = False,
+) -> None:
+    """Compute per-sample and reduced cross-entropy losses."""
+    from ce_cli.formulas import formula_spec
+    from ce_cli.io.losses_file import check_output_path, suffix_of, write_atomically
+    from ce_cli.progress import ProgressBar
+    from ce_cli.report import build_report
+
+    with user_errors():
+        write = writer_for(compute_writers.WRITERS, output_format)
+        clip = eps_value(eps, formula)
+        if output is not None:
+            check_output_path(output, compute_writers.LOSSES_FILE_ENCODERS, name="--output")
+        spec = InputSpec(
+            logits=logits,
+            targets=targets,
+            target_column=target_column,
+            drop_columns=column_names(drop_columns),
+            weight=weight,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            class_axis=class_axis,
+        )
+        inputs = load(spec, silenced=no_warnings)
+        with ProgressBar(inputs.num_samples, sys.stderr, enabled=not quiet) as bar:
+            chosen = formula_spec(formula)
+            report = build_report(inputs, chosen, reduction_named(reduction), eps=clip, progress=bar.update)
+        warn_all(report.warnings, no_warnings)
+        if output is not None:
+            encode = compute_writers.LOSSES_FILE_ENCODERS[suffix_of(output)]
+            write_atomically(output, encode(report), name="--output")
+        if quiet:
+            compute_writers.write_quiet(report, sys.stdout)
+        else:
+            write(report, sys.stdout, RenderOptions(max_rows=max_rows))
+
+
+@app.command()
+def compare(
+    logits: LogitsOption,
+    targets: TargetsOption = None,
+    target_column: TargetColumnOption = None,
+    drop_columns: DropColumnsOption = None,
+    weight: WeightOption = None,
+    ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
+    label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
+    class_axis: ClassAxisOption = DEFAULT_CLASS_AXIS,
+    eps: EpsOption = None,
+    output_format: TableFormatOption = "table",
+    max_rows: MaxRowsOption = DEFAULT_MAX_ROWS,
+    no_warnings: NoWarningsOption = False,
+) -> None:
+    """Every formula side by side, with each one's difference to cross_entropy."""
+    from ce_cli.comparison import compare_formulas, compared_formulas
+    from ce_cli.progress import ProgressBar
+
+    with user_errors():
+        write = writer_for(compare_writers.WRITERS, output_format)
+        clip = eps_value(eps, None)
+        spec = InputSpec(
+            logits=logits,
+            targets=targets,
+            target_column=target_column,
+            drop_columns=column_names(drop_columns),
+            weight=weight,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            class_axis=class_axis,
+        )
+        inputs = load(spec, silenced=no_warnings)
+        with ProgressBar(len(compared_formulas()) * inputs.num_samples, sys.stderr) as bar:
+            comparison = compare_formulas(inputs, eps=clip, progress=bar.update)
+        warn_all(comparison.warnings, no_warnings)
+        write(comparison, sys.stdout, RenderOptions(max_rows=max_rows))
+
+
+@app.command()
+def explain(
+    logits: LogitsOption,
+    targets: TargetsOption = None,
+    target_column: TargetColumnOption = None,
+    drop_columns: DropColumnsOption = None,
+    weight: WeightOption = None,
+    ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
+    label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
+    class_axis: ClassAxisOption = DEFAULT_CLASS_AXIS,
+    sample: Annotated[
+        str,
+        typer.Option(
+            "--sample",
+            "-s",
+            metavar="INDEX",
+            help="The sample: a flat index, or a tuple such as 2,3 for K-dim input.",
+            rich_help_panel=INPUTS,
+        ),
+    ] = "0",
+    output_format: Annotated[
+        ExplainFormat,
+        typer.Option("--format", "-f", help="table (the worked derivation) or json.", rich_help_panel=OUTPUT),
+    ] = "table",
+) -> None:
+    """Derive one sample's loss step by step: max shift, logsumexp, NLL, gradient, and every formula."""
+    from ce_cli.derivation import derive
+
+    with user_errors():
+        write = writer_for(explain_writers.WRITERS, output_format)
+        spec = InputSpec(
+            logits=logits,
+            targets=targets,
+            target_column=target_column,
+            drop_columns=column_names(drop_columns),
+            weight=weight,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            class_axis=class_axis,
+        )
+        inputs = load(spec)
+        derivation = derive(inputs, sample_position(sample, inputs.sample_shape))
+        write(derivation, sys.stdout, RenderOptions())
+
+
+def main() -> None:
+    """Console-script entry point; a closed pipe (``ce-loss ... | head``) ends quietly."""
+    try:
+        app()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)

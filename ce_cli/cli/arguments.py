@@ -1,0 +1,67 @@
+"""Turning option text into the values the layers take: inputs, --eps, --drop-columns, --sample."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import typer
+
+from ce_cli.cli.messages import notice_text
+from ce_cli.cli.options import takes_probabilities
+from ce_cli.errors import OptionError
+from ce_cli.io.inputs import InputSpec, load_inputs
+from ce_cli.validate import ValidatedInputs
+
+
+def eps_value(text: str | None, formula: str | None) -> float | str | None:
+    """``--eps`` as the domain takes it: a number, ``"auto"`` or ``None``; refused for a formula that takes logits."""
+    if text is None:
+        return None
+    if formula is not None and formula not in takes_probabilities():
+        takes = " or ".join(f"--formula {name}" for name in takes_probabilities())
+        raise OptionError(f"--eps clips probabilities, so it goes with {takes}; {formula} takes logits")
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise OptionError(f"--eps takes a number in [0, 0.5) or auto, not {text!r}") from None
+    if not 0.0 <= value < 0.5:
+        raise OptionError(f"--eps takes a number in [0, 0.5) or auto, not {text!r}")
+    return value
+
+
+def load(spec: InputSpec, *, silenced: bool = False) -> ValidatedInputs:
+    """Read and validate the inputs (``-`` reads this process's stdin); say on stderr what the reading assumed."""
+    if (spec.targets is None) == (spec.target_column is None):
+        raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
+    if not 0.0 <= spec.label_smoothing <= 1.0:  # NaN, which Typer's range check lets through before 0.20
+        raise OptionError(f"--label-smoothing must be in [0, 1], not {spec.label_smoothing}")
+    inputs, notices = load_inputs(spec, typer.get_binary_stream("stdin"))
+    if not silenced:
+        for notice in notices:
+            typer.echo(f"ce-loss: warning: {notice_text(notice)}", err=True)
+    return inputs
+
+
+def column_names(text: str | None) -> tuple[str, ...]:
+    """``--drop-columns id,notes`` as a tuple of names."""
+    return () if text is None else tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def sample_position(text: str, sample_shape: tuple[int, ...]) -> int:
+    """The flat position ``--sample`` names: a flat index ``"7"`` or a tuple ``"2,3"``/``"(2, 3)"``."""
+    count = int(np.prod(sample_shape))
+    parts = [p for p in re.split(r"[,\s]+", text.strip().strip("()[]")) if p]
+    if not parts or not all(re.fullmatch(r"-?\d+", p) for p in parts):
+        raise OptionError(f"--sample {text!r} is not an index (give a number, or a tuple such as 2,3)")
+    numbers = [int(p) for p in parts]
+    if len(numbers) == 1:
+        (flat,) = numbers
+        if not -count <= flat < count:
+            raise OptionError(f"--sample {flat} is out of range: there are {count} samples (0..{count - 1})")
+        return flat % count
+    if len(numbers) != len(sample_shape) or not all(-n <= i < n for i, n in zip(numbers, sample_shape, strict=True)):
+        raise OptionError(f"--sample {text!r} does not fit the samples' shape {sample_shape}")
+    return int(np.ravel_multi_index(tuple(i % n for i, n in zip(numbers, sample_shape, strict=True)), sample_shape))

@@ -1,0 +1,115 @@
+"""What the command line says on stderr: errors with the option that fixes them, warnings about the data.
+
+The domain modules raise errors and return facts; this is where they are worded
+for a person at a shell, flags included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import assert_never
+
+import typer
+
+from ce_cli.data_warnings import (
+    DataWarning,
+    EveryTargetIgnored,
+    MultiHotTargets,
+    NonFiniteLogits,
+    NotProbabilities,
+    OneSampleAssumed,
+    ProbabilitiesGivenAsLogits,
+    TargetsNotDistributions,
+    ZeroProbabilities,
+)
+from ce_cli.errors import CellError, CeLossError, ClassAxisError
+from ce_cli.io.inputs import InputNotice
+from ce_cli.validate import DEFAULT_CLASS_AXIS
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the project's errors into one line on stderr and their exit status."""
+    try:
+        yield
+    except CeLossError as error:
+        typer.echo(f"ce-loss: error: {error}{advice(error)}", err=True)
+        raise typer.Exit(error.exit_code) from None
+
+
+def advice(error: CeLossError) -> str:
+    """The option that fixes an error, where the error knows it."""
+    if isinstance(error, CellError) and error.column:
+        return f" (a column of text such as ids can be left out: --drop-columns {error.column})"
+    if isinstance(error, ClassAxisError):
+        if error.fits == DEFAULT_CLASS_AXIS:
+            return f": leave out --class-axis ({DEFAULT_CLASS_AXIS} is the default)"
+        return f": use --class-axis {error.fits}"
+    return ""
+
+
+def warning_text(warning: DataWarning) -> str:
+    """The sentence for a warning about the data, with the option that helps."""
+    match warning:
+        case ProbabilitiesGivenAsLogits(formula=formula, instead=instead, zeros=zeros):
+            clip = " --eps auto (some probabilities are 0)" if zeros else ""
+            return (
+                f"the logits look like probabilities (every row is in [0, 1] and sums to 1), but {formula} expects "
+                f"logits (raw scores) and applies softmax to them again; if these are probabilities, "
+                f"use --formula {instead}{clip}"
+            )
+        case NotProbabilities(formula=formula, rows=rows, samples=samples, instead=instead):
+            return (
+                f"{formula} expects probabilities, but {rows} of {samples} rows have values outside [0, 1] "
+                f"or do not sum to 1; for logits (raw scores) use --formula {instead}"
+            )
+        case ZeroProbabilities(affected=affected, samples=samples):
+            return (
+                f"{affected} of {samples} samples have probability 0 where their target is, so their loss is "
+                "infinite; --eps auto clips probabilities into [eps, 1 - eps] as sklearn.metrics.log_loss does "
+                "(or --eps E)"
+            )
+        case NonFiniteLogits(affected=affected, samples=samples):
+            return (
+                f"{affected} of {samples} samples have NaN or infinite logits that make their loss NaN or "
+                "infinite (computed as PyTorch does: NaN and +inf give NaN, a -inf target logit gives +inf)"
+            )
+        case MultiHotTargets(rows=rows, samples=samples):
+            return (
+                f"{rows} of {samples} target rows hold several 1s (multi-hot, as multi-label data has): "
+                "cross-entropy over classes takes each row as one distribution, and these sum to more than 1; "
+                "multi-label targets need binary cross-entropy, which this is not (ce-loss does not compute it yet)"
+            )
+        case TargetsNotDistributions(rows=rows, samples=samples, first_sum=first_sum):
+            return (
+                f"{rows} of {samples} probability-target rows do not sum to 1 (the first sums to {first_sum:.6g}); "
+                "they are used as given, as PyTorch does, so the loss is not a cross-entropy between distributions"
+            )
+        case OneSampleAssumed(classes=classes):
+            return (
+                f"the logits are one vector of {classes} values, read as one sample over {classes} classes with "
+                f"the targets as its probabilities; if these are {classes} samples with one logit each, that is "
+                "binary classification (binary cross-entropy, which ce-loss does not compute yet)"
+            )
+        case EveryTargetIgnored(ignore_index=ignore_index):
+            return (
+                f"every target is the ignore index {ignore_index}: the mean is NaN (0/0) and the sum 0, as in PyTorch"
+            )
+        case _:
+            assert_never(warning)
+
+
+def warn_all(warnings: Iterable[DataWarning], silenced: bool) -> None:
+    """One line on stderr per warning, unless silenced."""
+    if not silenced:
+        for warning in warnings:
+            typer.echo(f"ce-loss: warning: {warning_text(warning)}", err=True)
+
+
+def notice_text(notice: InputNotice) -> str:
+    """The sentence for what reading the inputs assumed."""
+    return (
+        f"{notice.label}: its first column has no name, as pandas writes its row index "
+        "(df.to_csv() without index=False), so it was read as the row index, not as logits"
+    )

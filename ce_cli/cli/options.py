@@ -1,0 +1,132 @@
+"""The command line's options, declared once each: their flags, help text, panels and choices.
+
+Choices come from the formula registry and the writer tables; Typer turns a
+``Literal`` into a choice of exactly its values.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+
+import typer
+
+from ce_cli.formulas import FORMULAS, REGISTRY
+from ce_cli.losses import REDUCTIONS
+from ce_cli.render import compute as compute_writers
+from ce_cli.render import explain as explain_writers
+
+INPUTS, FORMULA, PYTORCH, OUTPUT = "Inputs", "Formula", "PyTorch options", "Output"
+
+if TYPE_CHECKING:
+    FormulaName: TypeAlias = str
+    ReductionName: TypeAlias = str
+    TableFormat: TypeAlias = str
+    ExplainFormat: TypeAlias = str
+else:
+    FormulaName = Literal[FORMULAS]
+    ReductionName = Literal[REDUCTIONS]
+    TableFormat = Literal[tuple(compute_writers.WRITERS)]
+    ExplainFormat = Literal[tuple(explain_writers.WRITERS)]
+
+
+def formula_help() -> str:
+    described = [f"{spec.name} ({spec.summary})" for spec in REGISTRY.values()]
+    return f"{', '.join(described[:-1])} or {described[-1]}."
+
+
+def takes_probabilities() -> list[str]:
+    return [spec.name for spec in REGISTRY.values() if spec.expects == "probabilities"]
+
+
+LogitsOption = Annotated[
+    str,
+    typer.Option(
+        "--logits",
+        "-l",
+        metavar="SRC",
+        help="Logits: a .npy/.npz[:key]/.csv/.tsv/.txt file, '-' for stdin, or inline '0.1,0.5;0.2,0.3'.",
+        rich_help_panel=INPUTS,
+    ),
+]
+TargetsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--targets",
+        "-t",
+        metavar="SRC",
+        help="Targets: class indices (or probabilities of the logits' shape), in any SRC form.",
+        rich_help_panel=INPUTS,
+    ),
+]
+TargetColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--target-column",
+        metavar="NAME|INDEX",
+        help="Take the targets from this column of the logits table instead of --targets.",
+        rich_help_panel=INPUTS,
+    ),
+]
+DropColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--drop-columns",
+        metavar="NAME,...",
+        help="Leave these columns of the logits table out (header names or 0-based indices), such as an id column.",
+        rich_help_panel=INPUTS,
+    ),
+]
+WeightOption = Annotated[
+    str | None,
+    typer.Option(
+        "--weight", "-w", metavar="SRC", help="Class weights, length C, in any SRC form.", rich_help_panel=PYTORCH
+    ),
+]
+IgnoreIndexOption = Annotated[
+    int,
+    typer.Option(
+        "--ignore-index",
+        help="Index targets equal to this contribute nothing (PyTorch's default).",
+        rich_help_panel=PYTORCH,
+    ),
+]
+SmoothingOption = Annotated[
+    float,
+    typer.Option("--label-smoothing", min=0.0, max=1.0, help="Label smoothing E in [0, 1].", rich_help_panel=PYTORCH),
+]
+ClassAxisOption = Annotated[
+    int,
+    typer.Option(
+        "--class-axis",
+        help="The class axis of the logits: 1 as in PyTorch, -1 for (batch, time, vocab).",
+        rich_help_panel=PYTORCH,
+    ),
+]
+FormulaOption = Annotated[FormulaName, typer.Option("--formula", help=formula_help(), rich_help_panel=FORMULA)]
+EpsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--eps",
+        metavar="E|auto",
+        help=(
+            "Clip probabilities into [E, 1 - E] before the log, for the formulas that take probabilities "
+            f"({', '.join(takes_probabilities())}); 'auto' uses the machine epsilon of the input's dtype, "
+            "which gives sklearn.metrics.log_loss."
+        ),
+        rich_help_panel=FORMULA,
+    ),
+]
+ReductionOption = Annotated[
+    ReductionName, typer.Option("--reduction", help="The headline value: mean, sum or none.", rich_help_panel=PYTORCH)
+]
+NoWarningsOption = Annotated[
+    bool, typer.Option("--no-warnings", help="Do not print warnings about the data.", rich_help_panel=OUTPUT)
+]
+TableFormatOption = Annotated[
+    TableFormat,
+    typer.Option("--format", "-f", help="table (for people), json, csv or tsv (for scripts).", rich_help_panel=OUTPUT),
+]
+MaxRowsOption = Annotated[
+    int,
+    typer.Option("--max-rows", min=0, help="Table rows shown before eliding the middle.", rich_help_panel=OUTPUT),
+]

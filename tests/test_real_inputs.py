@@ -1,0 +1,133 @@
+"""Inputs as people hold them: pandas CSVs with an index or an id column, multi-hot and unnormalised targets,
+and one-column logits; each is read as written, or said, never silently a wrong number."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import pytest
+
+from tests.conftest import Run, assert_close, mp_loss
+
+ROWS = [[0.126, -0.132, 0.64], [0.105, -0.536, 0.362], [1.304, 0.947, -0.704], [-1.265, -0.623, 0.041]]
+LABELS = [0, 1, 2, 0]
+EXPECTED = [mp_loss(row, t) for row, t in zip(ROWS, LABELS, strict=True)]
+INDEX_WARNING = (
+    "': its first column has no name, as pandas writes its row index (df.to_csv() without index=False), "
+    "so it was read as the row index, not as logits"
+)
+
+
+def _pandas_csv(path: Path, *, index: bool = False, ids: bool = False) -> str:
+    """What ``df.to_csv()`` writes for a frame with columns a, b, c, label (and an id column first)."""
+    header = ["" if index else None, "id" if ids else None, "a", "b", "c", "label"]
+    lines = [",".join(h for h in header if h is not None)]
+    for i, (row, label) in enumerate(zip(ROWS, LABELS, strict=True)):
+        cells = [str(i) if index else None, f"img_{i:04d}.jpg" if ids else None, *map(repr, row), str(label)]
+        lines.append(",".join(c for c in cells if c is not None))
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_pandas_default_index_is_read_as_the_row_index_and_said(tmp_path: Path, run: Run) -> None:
+    csv = _pandas_csv(tmp_path / "frame.csv", index=True)
+    result = run("compute", "-l", csv, "--target-column", "label", "-f", "json")
+    assert result.exit_code == 0
+    assert result.stderr == f"ce-loss: warning: logits file '{csv}{INDEX_WARNING}\n"
+    out = json.loads(result.stdout)
+    assert out["num_classes"] == 3
+    assert_close(out["losses"], EXPECTED, rtol=1e-15)
+    without = run("compute", "-l", _pandas_csv(tmp_path / "plain.csv"), "--target-column", "label", "-f", "json")
+    assert without.stderr == ""
+    assert json.loads(without.stdout)["losses"] == out["losses"]
+    assert run("compute", "-l", csv, "--target-column", "label", "--no-warnings", "-q").stderr == ""
+
+
+def test_an_id_column_is_left_out_by_name_or_index(tmp_path: Path, run: Run) -> None:
+    csv = _pandas_csv(tmp_path / "ids.csv", ids=True)
+    for drop in ("id", "0"):
+        result = run("compute", "-l", csv, "--target-column", "label", "--drop-columns", drop, "-f", "json")
+        assert result.exit_code == 0, result.stderr
+        assert_close(json.loads(result.stdout)["losses"], EXPECTED, rtol=1e-15)
+    by_index = run("compute", "-l", csv, "--drop-columns", "id", "--target-column", "-1", "-q")
+    assert_close(float(by_index.stdout), sum(EXPECTED) / 4, rtol=1e-15)  # -1 counts the columns that remain
+
+
+def test_an_id_column_left_in_is_an_error_that_names_the_fix(tmp_path: Path, run: Run) -> None:
+    csv = _pandas_csv(tmp_path / "ids.csv", ids=True)
+    result = run("compute", "-l", csv, "--target-column", "label")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"ce-loss: error: logits file '{csv}': line 2, column 1: 'img_0000.jpg' is not a number "
+        "(a column of text such as ids can be left out: --drop-columns id)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("drop", "message"),
+    [
+        ("idd", "has no column 'idd' to leave out; its columns are: 'id', 'a', 'b', 'c', 'label'"),
+        ("7", "has no column '7' to leave out; its columns are: 'id', 'a', 'b', 'c', 'label'"),
+    ],
+)
+def test_leaving_out_a_column_the_table_lacks_is_a_usage_error(
+    drop: str, message: str, tmp_path: Path, run: Run
+) -> None:
+    csv = _pandas_csv(tmp_path / "ids.csv", ids=True)
+    result = run("compute", "-l", csv, "--target-column", "label", "--drop-columns", drop)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"ce-loss: error: logits file '{csv}' {message}\n"
+
+
+def test_columns_of_an_npy_table_are_left_out_by_index(tmp_path: Path, run: Run) -> None:
+    table = np.column_stack([np.arange(4.0), np.array(ROWS)])
+    np.save(tmp_path / "x.npy", table)
+    result = run("compute", "-l", str(tmp_path / "x.npy"), "-t", "0,1,2,0", "--drop-columns", "0", "-f", "json")
+    assert_close(json.loads(result.stdout)["losses"], EXPECTED, rtol=1e-15)
+    named = run("compute", "-l", str(tmp_path / "x.npy"), "-t", "0,1,2,0", "--drop-columns", "id")
+    assert named.exit_code == 2
+    assert "has no column 'id' to leave out (it has no header: 4 columns)" in named.stderr
+
+
+def test_multi_hot_targets_are_named_as_multi_label(run: Run) -> None:
+    result = run("compute", "-l", "1,2,3;1,2,3", "-t", "1,0,1;0,1,0", "-q")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "ce-loss: warning: 1 of 2 target rows hold several 1s (multi-hot, as multi-label data has): cross-entropy "
+        "over classes takes each row as one distribution, and these sum to more than 1; multi-label targets need "
+        "binary cross-entropy, which this is not (ce-loss does not compute it yet)\n"
+    )
+    with mpmath.workdps(50):
+        lse = mpmath.log(sum(mpmath.exp(v) for v in (1, 2, 3)))
+        expected = float(((lse - 1) + (lse - 3) + (lse - 2)) / 2)
+    assert_close(float(result.stdout), expected, rtol=1e-15)
+
+
+def test_probability_targets_that_are_no_distribution_are_said(run: Run) -> None:
+    result = run("compute", "-l", "1,2,3;1,2,3", "-t", "0.2,0.2,0.2;0.3,0.3,0.4", "-q")
+    assert result.stderr == (
+        "ce-loss: warning: 1 of 2 probability-target rows do not sum to 1 (the first sums to 0.6); they are used "
+        "as given, as PyTorch does, so the loss is not a cross-entropy between distributions\n"
+    )
+    assert run("compute", "-l", "1,2,3;1,2,3", "-t", "0.2,0.3,0.5;0.3,0.3,0.4", "-q").stderr == ""
+
+
+@pytest.mark.parametrize("logits", ["2.0;-1.0;0.3", "2.0,-1.0,0.3"])
+def test_one_vector_of_logits_with_index_like_targets_says_what_was_assumed(logits: str, run: Run) -> None:
+    result = run("compute", "-l", logits, "-t", "1,0,1", "-q")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "ce-loss: warning: the logits are one vector of 3 values, read as one sample over 3 classes with the "
+        "targets as its probabilities; if these are 3 samples with one logit each, that is binary classification "
+        "(binary cross-entropy, which ce-loss does not compute yet)\n"
+    )
+    with mpmath.workdps(50):
+        lse = mpmath.log(sum(mpmath.exp(mpmath.mpf(v)) for v in (2.0, -1.0, 0.3)))
+        expected = float((lse - 2) + (lse - mpmath.mpf(0.3)))
+    assert_close(float(result.stdout), expected, rtol=1e-15)
+    assert run("compute", "-l", logits, "-t", "0.2,0.3,0.5", "-q").stderr == ""  # one sample, soft targets: fine
