@@ -71,7 +71,8 @@ def test_readme_input_table_has_a_runnable_example_per_form() -> None:
     for command in commands:
         result = shell(command + " --format json --no-warnings")
         assert result.returncode == 0, (command, result.stderr)
-        assert result.stdout.startswith('{"formula": "cross_entropy"')
+        formula = re.search(r"--formula (\w+)", command)
+        assert result.stdout.startswith(f'{{"formula": "{formula[1] if formula else "cross_entropy"}"')
 
 
 @pytest.mark.exact_output

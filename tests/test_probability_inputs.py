@@ -64,6 +64,14 @@ def _sklearn_cases() -> list[SklearnCase]:
 SKLEARN = {case.name: case for case in _sklearn_cases()}
 
 
+def test_the_recorded_sklearn_values_are_intact() -> None:
+    import hashlib
+
+    digest = hashlib.sha256((DATA / "sklearn_log_loss_cases.json").read_bytes()).hexdigest()
+    assert digest == "bd6e28843f6f055230aef072b8c9435d719c8df2d47b8765697f692059c76bdd"
+    assert len(SKLEARN) == 8
+
+
 def _csv(path: Path, rows: np.ndarray) -> str:
     path.write_text("\n".join(",".join(repr(float(v)) for v in row) for row in rows.tolist()) + "\n")
     return str(path)
