@@ -17,7 +17,7 @@ LABELS = [0, 1, 2, 0]
 EXPECTED = [mp_loss(row, t) for row, t in zip(ROWS, LABELS, strict=True)]
 INDEX_WARNING = (
     "': its first column has no name, as pandas writes its row index (df.to_csv() without index=False), "
-    "so it was read as the row index, not as logits"
+    "so it was read as the row index, not as data"
 )
 
 
@@ -52,6 +52,15 @@ def test_pandas_default_index_is_read_as_the_row_index_and_said(tmp_path: Path, 
     assert without.stderr == ""
     assert json.loads(without.stdout)["losses"] == out["losses"]
     assert run("compute", "-l", csv, "--target-column", "label", "--no-warnings", "-q").stderr == ""
+
+
+def test_a_targets_file_written_with_its_index_is_read_as_pandas_wrote_it(tmp_path: Path, run: Run) -> None:
+    targets = tmp_path / "labels.csv"
+    targets.write_text(",label\n" + "".join(f"{i},{t}\n" for i, t in enumerate(LABELS)))
+    logits = ";".join(",".join(map(repr, row)) for row in ROWS)
+    result = run("compute", "-l", logits, "-t", str(targets), "-f", "json")
+    assert result.stderr == f"ce-loss: warning: targets file '{targets}{INDEX_WARNING}\n"
+    assert_close(json.loads(result.stdout)["losses"], EXPECTED, rtol=1e-15)
 
 
 def test_an_id_column_is_left_out_by_name_or_index(tmp_path: Path, run: Run) -> None:

@@ -111,5 +111,5 @@ def notice_text(notice: InputNotice) -> str:
     """The sentence for what reading the inputs assumed."""
     return (
         f"{notice.label}: its first column has no name, as pandas writes its row index "
-        "(df.to_csv() without index=False), so it was read as the row index, not as logits"
+        "(df.to_csv() without index=False), so it was read as the row index, not as data"
     )

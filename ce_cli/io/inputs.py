@@ -75,7 +75,7 @@ def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInpu
     if sources.count("-") > 1:
         raise OptionError("only one source can read stdin ('-')")
     logits = load(spec.logits, "logits", stdin, drop=spec.drop_columns)
-    notices = (IndexColumnSkipped(logits.label),) if logits.skipped_index else ()
+    read = [logits]
     if spec.target_column is not None:
         logit_values, target_values = split_column(logits, spec.target_column)
         targets_label = f"target column {spec.target_column!r} of {logits.label}"
@@ -84,7 +84,11 @@ def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInpu
         targets = load(spec.targets, "targets", stdin)
         logit_values, target_values = logits.array, targets.array
         targets_label = targets.label
+        read.append(targets)
     weight = None if spec.weight is None else load(spec.weight, "weight", stdin)
+    if weight is not None:
+        read.append(weight)
+    notices = tuple(IndexColumnSkipped(source.label) for source in read if source.skipped_index)
     inputs = validate_inputs(
         logit_values,
         target_values,
