@@ -13,7 +13,6 @@ is a bug and surfaces as one, with its traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated
 
@@ -41,6 +40,7 @@ from ce_cli.cli.options import (
     TargetsOption,
     WeightOption,
 )
+from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
 from ce_cli.formulas import REFERENCE
 from ce_cli.io.inputs import InputSpec
 from ce_cli.losses import reduction_named
@@ -139,10 +139,11 @@ def compute(
         if output is not None:
             encode = compute_writers.LOSSES_FILE_ENCODERS[suffix_of(output)]
             write_atomically(output, encode(report), name="--output")
-        if quiet:
-            compute_writers.write_quiet(report, sys.stdout)
-        else:
-            write(report, sys.stdout, RenderOptions(max_rows=max_rows))
+        with results_to_stdout() as stdout:
+            if quiet:
+                compute_writers.write_quiet(report, stdout)
+            else:
+                write(report, stdout, RenderOptions(max_rows=max_rows))
 
 
 @app.command()
@@ -181,7 +182,8 @@ def compare(
         with ProgressBar(len(compared_formulas()) * inputs.num_samples, sys.stderr) as bar:
             comparison = compare_formulas(inputs, eps=clip, progress=bar.update)
         warn_all(comparison.warnings, no_warnings)
-        write(comparison, sys.stdout, RenderOptions(max_rows=max_rows))
+        with results_to_stdout() as stdout:
+            write(comparison, stdout, RenderOptions(max_rows=max_rows))
 
 
 @app.command()
@@ -226,14 +228,14 @@ def explain(
         )
         inputs = load(spec)
         derivation = derive(inputs, sample_position(sample, inputs.sample_shape))
-        write(derivation, sys.stdout, RenderOptions())
+        with results_to_stdout() as stdout:
+            write(derivation, stdout, RenderOptions())
 
 
 def main() -> None:
-    """Console-script entry point; a closed pipe (``ce-loss ... | head``) ends quietly."""
+    """Console-script entry point; a closed pipe (``ce-loss ... | head``) ends quietly with status 141."""
     try:
         app()
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(141)
+        quiet_closed_pipe()
+        sys.exit(CLOSED_PIPE)

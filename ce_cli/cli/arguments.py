@@ -9,6 +9,7 @@ import typer
 
 from ce_cli.cli.messages import notice_text
 from ce_cli.cli.options import takes_probabilities
+from ce_cli.cli.streams import stdin_bytes
 from ce_cli.errors import OptionError
 from ce_cli.io.inputs import InputSpec, load_inputs
 from ce_cli.validate import ValidatedInputs
@@ -38,7 +39,7 @@ def load(spec: InputSpec, *, silenced: bool = False) -> ValidatedInputs:
         raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
     if not 0.0 <= spec.label_smoothing <= 1.0:  # NaN, which Typer's range check lets through before 0.20
         raise OptionError(f"--label-smoothing must be in [0, 1], not {spec.label_smoothing}")
-    inputs, notices = load_inputs(spec, typer.get_binary_stream("stdin"))
+    inputs, notices = load_inputs(spec, stdin_bytes())
     if not silenced:
         for notice in notices:
             typer.echo(f"ce-loss: warning: {notice_text(notice)}", err=True)

@@ -1,0 +1,72 @@
+"""Closed, full and narrow standard streams: one error line and the documented exit status, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CE_LOSS = f"{sys.executable} -m ce_cli"
+
+
+def shell(command: str, **env: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["bash", "-c", command], capture_output=True, env={**os.environ, **env}, check=False)
+
+
+def test_a_closed_stdin_troubles_only_a_source_that_reads_it() -> None:
+    fine = shell(f"{CE_LOSS} compute -l 1,2,3 -t 0 -q <&-")
+    assert (fine.returncode, fine.stdout, fine.stderr) == (0, b"2.4076059644443806\n", b"")
+    reading = shell(f"{CE_LOSS} compute -l - -t 0 -q <&-")
+    assert (reading.returncode, reading.stdout) == (1, b"")
+    assert reading.stderr == b"ce-loss: error: logits from stdin: no standard input to read\n"
+
+
+@pytest.mark.parametrize(
+    ("redirect", "environment", "command", "message"),
+    [
+        (">&-", {}, "compute -l 1,2,3 -t 0 -q", "stdout is closed: there is nowhere to write the results"),
+        (
+            "> /dev/full",
+            {},
+            "compute -l 1,2,3 -t 0",
+            "the results cannot be written to stdout: No space left on device",
+        ),
+        (
+            "> /dev/null",
+            {"PYTHONIOENCODING": "ascii"},
+            "explain -l 1,2,3 -t 0",
+            "stdout's encoding (ascii) cannot write '◀'; set PYTHONIOENCODING=utf-8",
+        ),
+    ],
+)
+def test_a_stdout_that_cannot_take_the_results_is_one_error_line(
+    redirect: str, environment: dict[str, str], command: str, message: str
+) -> None:
+    if redirect == "> /dev/full" and not Path("/dev/full").exists():
+        pytest.skip("this system has no /dev/full")
+    result = shell(f"{CE_LOSS} {command} {redirect}", **environment)
+    assert result.returncode == 1
+    assert result.stderr.decode() == f"ce-loss: error: {message}\n"
+
+
+def test_a_full_stdout_leaves_the_output_file_whole(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("this system has no /dev/full")
+    out = tmp_path / "losses.npy"
+    result = shell(f"{CE_LOSS} compute -l '1,2,3;0,0,1' -t 0,2 -o {out} > /dev/full")
+    assert result.returncode == 1
+    np.testing.assert_allclose(np.load(out), [2.4076059644443806, 0.5514447139320511], rtol=1e-15)
+
+
+def test_a_closed_pipe_ends_quietly_with_status_141(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((50_000, 3)))
+    np.save(tmp_path / "t.npy", np.zeros(50_000, dtype=int))
+    command = f"{CE_LOSS} compute -l {tmp_path / 'x.npy'} -t {tmp_path / 't.npy'} -q --reduction none"
+    result = shell(f"{command} | head -1; exit ${{PIPESTATUS[0]}}")
+    assert result.stdout == b"1.0986122886681098\n"
+    assert result.stderr == b""
+    assert result.returncode == 141
