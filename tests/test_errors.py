@@ -406,3 +406,76 @@ def test_a_shape_error_without_a_fitting_axis_gives_no_advice(tmp_path: Path, ru
     result = run("compute", "-l", logits, "-t", "1,2")
     check_failure(result, 1, "inline targets have shape (2,), but the logits need class indices of shape (4, 5)")
     assert "class axis" not in result.stderr
+
+
+def _npy_header_only(path: Path, shape: tuple[int, ...]) -> str:
+    """A .npy file whose header claims ``shape`` and which holds no data."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    path.write_bytes(buffer.getvalue())
+    return str(path)
+
+
+def _damaged_npz(path: Path, method: int) -> str:
+    """An .npz whose one member's compressed stream is damaged in the middle."""
+    payload = io.BytesIO()
+    np.save(payload, np.arange(4000.0).reshape(400, 10))
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
+        archive.writestr("a.npy", payload.getvalue())
+    raw = bytearray(path.read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 64] = bytes(range(64))
+    path.write_bytes(bytes(raw))
+    return str(path)
+
+
+def hostile_sources(tmp: Path) -> dict[str, tuple[str, str]]:
+    """Family name -> (logits SRC, the message expected), for inputs that once gave tracebacks."""
+    return {
+        "JSON nested 10,000 deep": ("[" * 10_000 + "]" * 10_000, "inline logits: malformed JSON: nested too deeply"),
+        "JSON integer of 5,000 digits": ("[" + "9" * 5000 + "]", "inline logits: malformed JSON: Exceeds the limit"),
+        "JSON integer of 400 digits": ("[[" + "9" * 400 + ", 1]]", "the JSON holds an integer beyond float64"),
+        "npy header of 71 dimensions": (
+            _npy_header_only(tmp / "d71.npy", (0,) * 71),
+            "has a header numpy cannot make an array of: maximum supported dimension",
+        ),
+        "npy header of 2**62 rows": (
+            _npy_header_only(tmp / "huge.npy", (2**62, 0)),
+            "has a header numpy cannot make an array of: array is too big",
+        ),
+        "npz with a damaged deflate member": (
+            _damaged_npz(tmp / "deflate.npz", zipfile.ZIP_DEFLATED),
+            "is not a valid .npz file (a zip of .npy files)",
+        ),
+        "npz with a damaged LZMA member": (
+            _damaged_npz(tmp / "lzma.npz", zipfile.ZIP_LZMA),
+            "is not a valid .npz file (a zip of .npy files)",
+        ),
+    }
+
+
+@pytest.mark.parametrize("family", case_names(hostile_sources))
+def test_hostile_sources_are_one_error_line(family: str, tmp_path: Path, run: Run) -> None:
+    src, message = hostile_sources(tmp_path)[family]
+    check_failure(run("compute", "-l", src, "-t", "0"), 1, message)
+
+
+def test_cr_only_line_endings_are_line_endings(tmp_path: Path, run: Run) -> None:
+    (tmp_path / "cr.csv").write_bytes(b"1,2,3\r4,5,6\r")
+    result = run("compute", "-l", str(tmp_path / "cr.csv"), "-t", "0,1", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["shape"] == [2, 3]
+    assert_close(out["losses"], [mp_loss([1, 2, 3], 0), mp_loss([4, 5, 6], 1)], rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["explain", "-l", X33, "-t", "0,1,2", "--sample", "9" * 5000], "--sample '9999"),
+        (["compute", "-l", str(EXAMPLES / "worked_labeled.csv"), "--target-column", "9" * 5000], "no column named"),
+        (["compute", "-l", X33, "-t", "0,1,2", "--drop-columns", "9" * 5000], "to leave out"),
+    ],
+)
+def test_indices_of_thousands_of_digits_are_usage_errors(args: list[str], message: str, run: Run) -> None:
+    check_failure(run(*args), 2, message)

@@ -55,7 +55,7 @@ def sample_position(text: str, sample_shape: tuple[int, ...]) -> int:
     """The flat position ``--sample`` names: a flat index ``"7"`` or a tuple ``"2,3"``/``"(2, 3)"``."""
     count = int(np.prod(sample_shape))
     parts = [p for p in re.split(r"[,\s]+", text.strip().strip("()[]")) if p]
-    if not parts or not all(re.fullmatch(r"-?\d+", p) for p in parts):
+    if not parts or not all(re.fullmatch(r"-?\d{1,18}", p) for p in parts):
         raise OptionError(f"--sample {text!r} is not an index (give a number, or a tuple such as 2,3)")
     numbers = [int(p) for p in parts]
     if len(numbers) == 1:

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import math
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
@@ -107,7 +109,7 @@ def _drop_columns(loaded: SourceArray, drop: tuple[str, ...]) -> SourceArray:
     width = array.shape[1]
     keep = np.ones(width, dtype=bool)
     for name in drop:
-        if not (re.fullmatch(r"-?\d+", name.strip()) and -width <= int(name) < width):
+        if not (re.fullmatch(r"-?\d{1,18}", name.strip()) and -width <= int(name) < width):
             raise OptionError(f"{loaded.label} has no column {name!r} to leave out (it has no header: {width} columns)")
         keep[int(name)] = False
     return SourceArray(array[:, keep], loaded.label)
@@ -196,7 +198,10 @@ def _map_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any]:
     shape, dtype = _npy_header(handle, label)
     _check_npy_payload(shape, dtype, size - handle.tell(), label)
     if math.prod(shape) == 0:
-        return np.zeros(shape, dtype=dtype)
+        try:
+            return np.zeros(shape, dtype=dtype)
+        except ValueError as error:  # more dimensions than numpy has, or sizes beyond its index range
+            raise InputError(f"{label} has a header numpy cannot make an array of: {error}") from None
     try:
         array: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as error:
@@ -280,23 +285,48 @@ def _read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
             if key not in members:
                 raise InputError(f"{label} has no array '{key}' (it holds: {', '.join(members) or 'none'})")
             member = archive.read(members[key])
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        NotImplementedError,
+        OSError,
+        EOFError,
+        RuntimeError,
+    ) as error:  # a damaged archive, a damaged or unsupported compressed member
         raise InputError(f"{label} is not a valid .npz file (a zip of .npy files): {error}") from None
     return _read_npy(member, f"{label} (array '{key}')")
+
+
+def json_array(text: str, label: str) -> NDArray[np.float64]:
+    """A JSON nested list of numbers as a float64 array.
+
+    Raises:
+        InputError: malformed JSON, nested deeper than Python parses, numbers beyond float64 or
+            beyond Python's integer conversion, or rows of unequal length.
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{label}: malformed JSON: {error}") from None
+    except RecursionError:
+        raise InputError(f"{label}: malformed JSON: nested too deeply") from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise InputError(f"{label}: malformed JSON: {error}") from None
+    try:
+        array: NDArray[np.float64] = np.array(value, dtype=np.float64)
+    except OverflowError:
+        raise InputError(f"{label}: the JSON holds an integer beyond float64") from None
+    except (ValueError, TypeError, RecursionError):
+        raise InputError(f"{label}: the JSON must be a nested list of numbers with rows of equal length") from None
+    return array
 
 
 def _inline(src: str, label: str, drop: tuple[str, ...]) -> SourceArray:
     stripped = src.strip()
     if stripped.startswith("["):
-        try:
-            value = json.loads(stripped)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{label}: malformed JSON: {error}") from None
-        try:
-            array = np.array(value, dtype=np.float64)
-        except (ValueError, TypeError):
-            raise InputError(f"{label}: the JSON must be a nested list of numbers with rows of equal length") from None
-        return SourceArray(array, label)
+        return SourceArray(json_array(stripped, label), label)
     return _from_text(parse_table(stripped.replace(";", "\n"), ",", label, allow_header=False, drop=drop), label)
 
 
@@ -319,7 +349,7 @@ def split_column(loaded: SourceArray, column: str) -> tuple[NDArray[Any], NDArra
     names = loaded.columns
     if names is not None and column in names:
         index = names.index(column)
-    elif re.fullmatch(r"-?\d+", column.strip()):
+    elif re.fullmatch(r"-?\d{1,18}", column.strip()):
         index = int(column)
         if not -array.shape[1] <= index < array.shape[1]:
             raise OptionError(f"target column {index} is out of range for {loaded.label} ({array.shape[1]} columns)")

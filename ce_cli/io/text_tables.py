@@ -74,7 +74,7 @@ def _column(name: str, header: tuple[str, ...] | None, width: int, label: str) -
     """The 0-based position of a column given by header name or by index (negative from the end)."""
     if header is not None and name in header:
         return header.index(name)
-    if re.fullmatch(r"-?\d+", name.strip()) and -width <= int(name) < width:
+    if re.fullmatch(r"-?\d{1,18}", name.strip()) and -width <= int(name) < width:
         return int(name) % width
     known = f"its columns are: {', '.join(repr(h) for h in header)}" if header else "it has no header row"
     raise OptionError(f"{label} has no column {name!r} to leave out; {known}")
@@ -104,6 +104,7 @@ def parse_table(
         InputError: naming the row (1-based line) and column of a bad cell.
         OptionError: a column in ``drop`` that the table does not have.
     """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # numpy's reader takes CR-only line ends too
     first = _first_row(text)
     if first is None and path is None:
         raise InputError(f"{label} holds no numbers")
