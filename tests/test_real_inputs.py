@@ -143,3 +143,50 @@ def test_one_vector_of_logits_with_index_like_targets_says_what_was_assumed(logi
     )
     assert_close(float(result.stdout), mp_soft_loss([2.0, -1.0, 0.3], [1, 0, 1]), rtol=1e-15)
     assert run("compute", "-l", logits, "-t", "0.2,0.3,0.5", "-q").stderr == ""  # one sample, soft targets: fine
+
+
+def test_a_comment_ending_the_first_row_leaves_it_data(tmp_path: Path, run: Run) -> None:
+    (tmp_path / "a.csv").write_text("1,2,3,0 # c\n4,5,6,1\n7,8,9,2\n")
+    result = run("compute", "--logits", str(tmp_path / "a.csv"), "--target-column", "-1", "--format", "json")
+    assert result.stderr == ""
+    out = json.loads(result.stdout)
+    assert out["n_samples"] == 3
+    assert out["mean"] == 1.4076059644443806  # PyTorch's value for these 3 samples
+
+
+def test_a_first_row_with_a_typo_is_not_dropped_without_a_word(tmp_path: Path, run: Run) -> None:
+    path = tmp_path / "typo.csv"
+    path.write_text("\u22121.5,2,3,0\n4,5,6,1\n7,8,9,2\n")
+    result = run("compute", "-l", str(path), "--target-column", "-1", "-q")
+    assert result.stderr == (
+        f"ce-loss: warning: logits file '{path}': its first row was read as a header, but it mixes numbers with "
+        "'\u22121.5'; if that row is data, correct that cell\n"
+    )
+    assert_close(float(result.stdout), (mp_loss([4, 5, 6], 1) + mp_loss([7, 8, 9], 2)) / 2, rtol=1e-15)
+
+
+@pytest.mark.parametrize("cell", ["1_000", "\uff11", "\u22121"])
+def test_numbers_numpy_does_not_read_are_named_by_line_and_column(cell: str, tmp_path: Path, run: Run) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(f"a,b\n1,2\n{cell},2\n")
+    result = run("compute", "-l", str(path), "-t", "0,1")
+    assert result.exit_code == 1
+    assert result.stderr == f"ce-loss: error: logits file '{path}': line 3, column 1: {cell!r} is not a number\n"
+
+
+def test_pandas_integer_column_names_are_a_header(tmp_path: Path, run: Run) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("0,1,2,label\n0.126,-0.132,0.64,0\n0.105,-0.536,0.362,1\n")
+    result = run("compute", "-l", str(path), "--target-column", "label", "-f", "json")
+    assert result.stderr == ""
+    assert_close(json.loads(result.stdout)["losses"], EXPECTED[:2], rtol=1e-15)
+
+
+def test_a_labelled_table_of_one_row_takes_its_target_column(tmp_path: Path, run: Run) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("a,b,c,label\n0.126,-0.132,0.64,0\n")
+    result = run("compute", "-l", str(path), "--target-column", "label", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["shape"] == [1, 3]
+    assert_close(out["losses"], EXPECTED[:1], rtol=1e-15)

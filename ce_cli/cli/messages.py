@@ -24,7 +24,7 @@ from ce_cli.data_warnings import (
     ZeroProbabilities,
 )
 from ce_cli.errors import CellError, CeLossError, ClassAxisError
-from ce_cli.io.inputs import InputNotice
+from ce_cli.io.inputs import HeaderWithNumbers, IndexColumnSkipped, InputNotice
 from ce_cli.validate import DEFAULT_CLASS_AXIS
 
 
@@ -109,7 +109,16 @@ def warn_all(warnings: Iterable[DataWarning], silenced: bool) -> None:
 
 def notice_text(notice: InputNotice) -> str:
     """The sentence for what reading the inputs assumed."""
-    return (
-        f"{notice.label}: its first column has no name, as pandas writes its row index "
-        "(df.to_csv() without index=False), so it was read as the row index, not as data"
-    )
+    match notice:
+        case IndexColumnSkipped(label=label):
+            return (
+                f"{label}: its first column has no name, as pandas writes its row index "
+                "(df.to_csv() without index=False), so it was read as the row index, not as data"
+            )
+        case HeaderWithNumbers(label=label, cell=cell):
+            return (
+                f"{label}: its first row was read as a header, but it mixes numbers with {cell!r}; "
+                "if that row is data, correct that cell"
+            )
+        case _:
+            assert_never(notice)

@@ -53,7 +53,15 @@ class IndexColumnSkipped:
     label: str
 
 
-InputNotice = IndexColumnSkipped
+@dataclass(frozen=True)
+class HeaderWithNumbers:
+    """The first row of ``label`` was read as a header though it mixes numbers with ``cell``, which is not one."""
+
+    label: str
+    cell: str
+
+
+InputNotice = IndexColumnSkipped | HeaderWithNumbers
 
 
 def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInputs, tuple[InputNotice, ...]]:
@@ -88,7 +96,8 @@ def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInpu
     weight = None if spec.weight is None else load(spec.weight, "weight", stdin)
     if weight is not None:
         read.append(weight)
-    notices = tuple(IndexColumnSkipped(source.label) for source in read if source.skipped_index)
+    notices: list[InputNotice] = [IndexColumnSkipped(source.label) for source in read if source.skipped_index]
+    notices += [HeaderWithNumbers(s.label, s.suspicious_header) for s in read if s.suspicious_header is not None]
     inputs = validate_inputs(
         logit_values,
         target_values,
@@ -98,4 +107,4 @@ def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInpu
         class_axis=spec.class_axis,
         names=(logits.label, targets_label, "weight" if weight is None else weight.label),
     )
-    return inputs, notices
+    return inputs, tuple(notices)

@@ -32,15 +32,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
-from ce_cli.io.text_tables import TextTable, not_text, parse_table, sniff_delimiter
+from ce_cli.io.text_tables import NUMBER, TextTable, not_text, parse_table, sniff_delimiter
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # text suffixes and their cell delimiter
 SUFFIXES = (".npy", ".npz", *_DELIMITERS)  # the suffixes read by name; others are recognised by content
 _HEAD_BYTES = 1 << 16  # a text file longer than this is parsed from the file by numpy, the header from its head
-_NUMBER = r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)"
-_SINGLE_NUMBER = re.compile(rf"\s*{_NUMBER}\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -52,6 +50,8 @@ class SourceArray:
         label: how messages name the source, e.g. ``"logits file 'x.csv'"``.
         columns: the header of a text table, or ``None``.
         skipped_index: a text table's first column was pandas' row index and was left out.
+        suspicious_header: a text table's header mixes numbers with this non-number (see
+            :class:`~ce_cli.io.text_tables.TextTable`).
         parsed_as_text: read from text (columns to leave out were left out while parsing).
     """
 
@@ -59,6 +59,7 @@ class SourceArray:
     label: str
     columns: tuple[str, ...] | None = None
     skipped_index: bool = False
+    suspicious_header: str | None = None
     parsed_as_text: bool = False
 
 
@@ -127,7 +128,7 @@ def _looks_inline(src: str) -> bool:
     stripped = src.strip()
     if stripped.startswith("["):
         return True
-    if _SINGLE_NUMBER.fullmatch(stripped):
+    if NUMBER.fullmatch(stripped):
         return True
     has_separator = "," in stripped or ";" in stripped
     return has_separator and "/" not in stripped and os.path.splitext(stripped)[1].lower() not in SUFFIXES
@@ -166,7 +167,9 @@ def _from_file(path: str, key: str | None, label: str, drop: tuple[str, ...]) ->
 
 
 def _from_text(table: TextTable, label: str) -> SourceArray:
-    return SourceArray(table.array, label, table.header, table.skipped_index, parsed_as_text=True)
+    return SourceArray(
+        table.array, label, table.header, table.skipped_index, table.suspicious_header, parsed_as_text=True
+    )
 
 
 def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str, drop: tuple[str, ...]) -> SourceArray:
@@ -344,6 +347,8 @@ def split_column(loaded: SourceArray, column: str) -> tuple[NDArray[Any], NDArra
         OptionError: no such column. InputError: the source is not 2-D.
     """
     array = loaded.array
+    if array.ndim == 1 and (loaded.parsed_as_text or loaded.columns is not None):
+        array = array.reshape(1, -1)  # a table of one data row was read as a vector
     if array.ndim != 2:
         raise InputError(f"{loaded.label} must be a table of rows and columns to take a target column from it")
     names = loaded.columns

@@ -63,11 +63,14 @@ class TextTable:
         header: the names of the columns read, or ``None`` without a header row.
         skipped_index: the first column had an empty header cell, as pandas writes its row
             index (``df.to_csv()``), and was left out as the row index.
+        suspicious_header: the header mixes numbers with this cell, which is not one: perhaps a
+            data row with a typo (a Unicode minus, a stray letter) rather than column names.
     """
 
     array: NDArray[np.float64]
     header: tuple[str, ...] | None
     skipped_index: bool = False
+    suspicious_header: str | None = None
 
 
 def _column(name: str, header: tuple[str, ...] | None, width: int, label: str) -> int:
@@ -111,8 +114,16 @@ def parse_table(
     header: tuple[str, ...] | None = None
     skip = 0
     cells = split_cells(first[1], delimiter) if first is not None else []
-    if allow_header and first is not None and not all(is_number(cell) for cell in cells):
+    # A comment ends a row for numpy's parser, so it ends it for the header rule too.
+    data_cells = split_cells(first[1].split("#", 1)[0], delimiter) if first is not None else []
+    suspicious_header = None
+    if allow_header and first is not None and not all(is_number(cell) for cell in data_cells):
         header, skip = tuple(cells), first[0] + 1
+        typos = [cell for cell in cells if almost_number(cell)]
+        if typos:  # a data row with a typo, rather than names
+            suspicious_header = typos[0]
+        elif not _names_like_numbers(cells):
+            suspicious_header = next(cell for cell in cells if not is_number(cell))
     skipped_index = header is not None and len(header) > 1 and header[0] == ""
     left_out = {0} if skipped_index else set()
     left_out |= {_column(name, header, len(cells), label) for name in drop}
@@ -151,7 +162,7 @@ def parse_table(
         raise InputError(f"{label}: the header has {len(header)} columns but the rows have {array.shape[1]}")
     if array.shape[0] == 1 or array.shape[1] == 1:
         array = array.reshape(-1)
-    return TextTable(array, header, skipped_index)
+    return TextTable(array, header, skipped_index, suspicious_header)
 
 
 def _read_text(path: str, label: str) -> str:
@@ -162,12 +173,34 @@ def _read_text(path: str, label: str) -> str:
         raise not_text(label) from None
 
 
+# What numpy's parser reads as a float: ASCII digits only (Python's float() also takes "1_000" and
+# full-width digits).
+NUMBER = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)\s*", re.IGNORECASE | re.ASCII)
+
+
 def is_number(cell: str) -> bool:
+    """Whether numpy's parser reads ``cell`` as a number."""
+    return NUMBER.fullmatch(cell) is not None
+
+
+def almost_number(cell: str) -> bool:
+    """A number with a typo numpy does not forgive: a Unicode minus, digit-group underscores, non-ASCII digits."""
+    if is_number(cell):
+        return False
     try:
-        float(cell)
+        float(cell.replace("\u2212", "-").replace("_", ""))
     except ValueError:
         return False
     return True
+
+
+def _names_like_numbers(cells: list[str]) -> bool:
+    """Whether a header's numeric cells are column names such as pandas gives: consecutive integers (0, 1, 2)."""
+    numbers = [cell.strip() for cell in cells if is_number(cell)]
+    if not all(re.fullmatch(r"\d{1,9}", n) for n in numbers):
+        return False
+    values = [int(n) for n in numbers]
+    return values == list(range(values[0], values[0] + len(values))) if values else True
 
 
 def _raise_first_bad_cell(
@@ -192,7 +225,8 @@ def _raise_first_bad_cell(
             if cell == "":
                 raise InputError(f"{label}: line {line_number}, column {column} is empty")
             if not is_number(cell):
-                name = names[column - 1] if names is not None and column <= len(names) else None
+                text_column = names is not None and column <= len(names) and not almost_number(cell)
+                name = names[column - 1] if names is not None and text_column else None
                 raise CellError(f"{label}: line {line_number}, column {column}: {cell!r} is not a number", name)
         if len(cells) != width:
             raise InputError(f"{label}: line {line_number} has {len(cells)} values, but earlier rows have {width}")
