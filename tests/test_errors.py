@@ -479,3 +479,35 @@ def test_cr_only_line_endings_are_line_endings(tmp_path: Path, run: Run) -> None
 )
 def test_indices_of_thousands_of_digits_are_usage_errors(args: list[str], message: str, run: Run) -> None:
     check_failure(run(*args), 2, message)
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot-slash", "symlink", "hard link", "the targets file"])
+def test_an_output_that_is_an_input_is_refused_before_anything_is_read(
+    spelling: str, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("in.csv").write_text("1,2,3\n4,5,6\n")
+    np.save("t.npy", np.array([0, 1]))
+    output, source = {
+        "same": ("in.csv", "in.csv"),
+        "dot-slash": ("./in.csv", "in.csv"),
+        "symlink": ("link.csv", "in.csv"),
+        "hard link": ("hard.csv", "in.csv"),
+        "the targets file": ("t.npy", "t.npy"),
+    }[spelling]
+    if spelling == "symlink":
+        os.symlink("in.csv", "link.csv")
+    if spelling == "hard link":
+        os.link("in.csv", "hard.csv")
+    before = {name: Path(name).read_bytes() for name in ("in.csv", "t.npy")}
+    result = run("compute", "-l", "in.csv", "-t", "t.npy", "-o", output)
+    check_failure(result, 2, f"--output '{output}' is the input '{source}': writing the losses there would replace it")
+    assert {name: Path(name).read_bytes() for name in before} == before
+
+
+def test_an_output_named_only_by_its_suffix_is_told_so(run: Run) -> None:
+    check_failure(
+        run("compute", "-l", X33, "-t", "0,1,2", "-o", ".npy"),
+        2,
+        "--output '.npy' has no name before its suffix: write, for example, losses.npy",
+    )

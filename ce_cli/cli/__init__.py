@@ -43,6 +43,7 @@ from ce_cli.cli.options import (
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
 from ce_cli.formulas import REFERENCE
 from ce_cli.io.inputs import InputSpec
+from ce_cli.io.sources import source_file
 from ce_cli.losses import reduction_named
 from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
 from ce_cli.render import compare as compare_writers
@@ -120,7 +121,9 @@ def compute(
         write = writer_for(compute_writers.WRITERS, output_format)
         clip = eps_value(eps, formula)
         if output is not None:
-            check_output_path(output, compute_writers.LOSSES_FILE_ENCODERS, name="--output")
+            read = [source_file(src) for src in (logits, targets, weight) if src is not None]
+            files = [path for path in read if path is not None]
+            check_output_path(output, compute_writers.LOSSES_FILE_ENCODERS, name="--output", inputs=files)
         spec = InputSpec(
             logits=logits,
             targets=targets,

@@ -17,25 +17,34 @@ from ce_cli.errors import OptionError, OutputError
 
 
 def suffix_of(path: str) -> str:
-    """The lower-case suffix that chooses a file's format (``".npy"``)."""
-    return os.path.splitext(path)[1].lower()
+    """The lower-case suffix that chooses a file's format (``".npy"``; a file named just ``.npy`` too)."""
+    base = os.path.basename(path).lower()
+    return os.path.splitext(base)[1] or (base if base.startswith(".") else "")
 
 
-def check_output_path(path: str, suffixes: Iterable[str], name: str = "output") -> None:
-    """Refuse a path that cannot be written, before computing.
+def check_output_path(path: str, suffixes: Iterable[str], name: str = "output", inputs: Iterable[str] = ()) -> None:
+    """Refuse a path that cannot be written, or must not be, before anything is read.
 
     Args:
         path: the file to write.
         suffixes: the suffixes a format exists for.
         name: how messages name the path's option.
+        inputs: the files the run reads; writing over one of them would lose it.
 
     Raises:
-        OptionError: the suffix is not one of ``suffixes``.
+        OptionError: the suffix is not one of ``suffixes``; the path is one of ``inputs``
+            (the same file by identity: symlinks, other spellings and hard links included).
         OutputError: the folder is missing or not writable, or the path is a folder.
     """
     known = tuple(suffixes)
-    if suffix_of(path) not in known:
+    base = os.path.basename(path).lower()
+    if not any(base.endswith(suffix) and len(base) > len(suffix) for suffix in known):
+        if base in known:
+            raise OptionError(f"{name} '{path}' has no name before its suffix: write, for example, losses{base}")
         raise OptionError(f"{name} '{path}' must end in {', '.join(known)} (the format follows the suffix)")
+    for source in inputs:
+        if os.path.exists(path) and os.path.samefile(path, source):
+            raise OptionError(f"{name} '{path}' is the input '{source}': writing the losses there would replace it")
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise OutputError(f"{name} '{path}' is a folder")

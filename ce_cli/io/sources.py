@@ -124,6 +124,14 @@ def _split_npz_key(src: str) -> tuple[str, str | None]:
     return src, None
 
 
+def source_file(src: str) -> str | None:
+    """The existing file a SRC reads (``a.npz`` for ``a.npz:key``), or ``None`` for stdin and inline numbers."""
+    if src == "-":
+        return None
+    path, _ = _split_npz_key(src)
+    return path if os.path.exists(path) else None
+
+
 def _looks_inline(src: str) -> bool:
     stripped = src.strip()
     if stripped.startswith("["):
