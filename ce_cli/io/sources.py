@@ -23,6 +23,7 @@ import lzma
 import math
 import os
 import re
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # text suffixes and their cell delimiter
 SUFFIXES = (".npy", ".npz", *_DELIMITERS)  # the suffixes read by name; others are recognised by content
 _HEAD_BYTES = 1 << 16  # a text file longer than this is parsed from the file by numpy, the header from its head
+_STREAM_BLOCK = 1 << 20  # streams (stdin, pipes, devices) are read in blocks of this size
+MAX_STREAM_BYTES = 1 << 34  # a stream longer than this (16 GiB) is refused rather than read until memory runs out
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def _load(src: str, role: str, stdin: IO[bytes] | None, drop: tuple[str, ...]) -
         label = f"{role} from stdin"
         if stdin is None:
             raise InputError(f"{label}: no standard input to read")
-        data = stdin.read()
+        data = read_stream(stdin, label)
         if not data:
             raise InputError(f"{label}: standard input is empty")
         return _from_bytes(data, None, label, "", drop)
@@ -154,19 +157,60 @@ def _kind(suffix: str, head: bytes) -> Literal["npy", "npz", "text"]:
     return "text"
 
 
+def read_stream(stream: IO[bytes], label: str) -> bytes:
+    """All of a stream (stdin, a pipe, a device), read in blocks, with a bound.
+
+    Data that is neither NumPy's nor a zip's and holds a NUL byte in its first
+    block is no text: it is refused at once, so ``/dev/zero`` is not read until
+    memory runs out.
+
+    Raises:
+        InputError: binary data that is not NumPy's, or more than ``MAX_STREAM_BYTES``.
+    """
+    blocks: list[bytes] = []
+    total = 0
+    while True:
+        block = stream.read(_STREAM_BLOCK)
+        if not block:
+            return b"".join(blocks)
+        if not blocks and b"\x00" in block and not block.startswith((NPY_MAGIC, ZIP_MAGIC)):
+            raise not_text(label)
+        total += len(block)
+        if total > MAX_STREAM_BYTES:
+            raise InputError(f"{label} goes on beyond {MAX_STREAM_BYTES} bytes; save it to a file first")
+        blocks.append(block)
+
+
+def _with_first_rows(handle: IO[bytes], head: bytes) -> bytes:
+    """``head`` read on until it holds the first two rows whole (a header can be longer than any head)."""
+    while True:
+        rows = [line for line in head.split(b"\n")[:-1] if line.strip() and not line.lstrip().startswith(b"#")]
+        if len(rows) >= 2:
+            return head
+        more = handle.read(max(len(head), _HEAD_BYTES))
+        if not more:
+            return head
+        head += more
+
+
 def _from_file(path: str, key: str | None, label: str, drop: tuple[str, ...]) -> SourceArray:
     if os.path.isdir(path):
         raise InputError(f"{label} is a directory, not a file")
     suffix = os.path.splitext(path)[1].lower()
     try:
         with open(path, "rb") as handle:
-            head = handle.read(_HEAD_BYTES)
-            kind = _kind(suffix, head)
-            if kind == "npy":
-                return SourceArray(_map_npy(handle, path, label), label)
-            if kind == "text" and suffix in _DELIMITERS and len(head) == _HEAD_BYTES:
-                return _from_text_file(path, head, _DELIMITERS[suffix], label, drop)
-            data = head + handle.read()
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # a pipe or a device: read it as a stream
+                data = read_stream(handle, label)
+            else:
+                head = handle.read(_HEAD_BYTES)
+                kind = _kind(suffix, head)
+                if kind == "npy":
+                    return SourceArray(_map_npy(handle, path, label), label)
+                if kind == "text" and suffix in _DELIMITERS:
+                    head = _with_first_rows(handle, head)
+                    if os.fstat(handle.fileno()).st_size > len(head):  # numpy's parser reads the rest itself
+                        return _from_text_file(path, head, _DELIMITERS[suffix], label, drop)
+                data = head + handle.read()
     except OSError as error:
         raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
     if not data:
