@@ -23,6 +23,7 @@ import numpy as np
 
 from ce_cli.array_types import Float64Array
 from ce_cli.comparison import abs_diff, compared_formulas, largest, verdict
+from ce_cli.data_warnings import DataWarning, NonFiniteLogits
 from ce_cli.formulas import REFERENCE, REGISTRY
 from ce_cli.log_sum_exp import EXP_OVERFLOW, log_softmax, logsumexp
 from ce_cli.losses import block_terms
@@ -159,3 +160,10 @@ def derive(inputs: ValidatedInputs, flat: int) -> Derivation:
         formulas=formulas,
         verdicts=verdicts,
     )
+
+
+def derivation_warnings(d: Derivation) -> list[DataWarning]:
+    """What ``compute`` would say about this sample: non-finite logits that make its loss non-finite."""
+    if not np.isfinite(d.logits).all() and not math.isfinite(d.loss):
+        return [NonFiniteLogits(affected=1, samples=1)]
+    return []

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -511,3 +512,61 @@ def test_an_output_named_only_by_its_suffix_is_told_so(run: Run) -> None:
         2,
         "--output '.npy' has no name before its suffix: write, for example, losses.npy",
     )
+
+
+def test_an_npz_of_many_arrays_is_listed_in_a_short_line(tmp_path: Path, run: Run) -> None:
+    arrays: dict[str, Any] = {f"a{i}": np.zeros(1) for i in range(300)}
+    np.savez(tmp_path / "many.npz", **arrays)
+    result = run("compute", "-l", str(tmp_path / "many.npz"), "-t", "0")
+    check_failure(result, 1, "holds 300 arrays (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, ... (290 more)); name one")
+    assert len(result.stderr) < 300
+
+
+@pytest.mark.parametrize(("order", "dtype"), [("F", "<f8"), ("C", ">f8"), ("C", "<f4")])
+def test_npz_members_are_read_in_their_order_and_byte_order(order: str, dtype: str, tmp_path: Path, run: Run) -> None:
+    logits = np.array([[1.0, 2.0, 3.0], [4.0, 6.0, 5.0]], dtype=dtype, order=order)  # type: ignore[call-overload]
+    np.savez_compressed(tmp_path / "x.npz", logits=logits)
+    result = run("compute", "-l", str(tmp_path / "x.npz"), "-t", "0,1", "-f", "json")
+    assert_close(json.loads(result.stdout)["losses"], [mp_loss([1, 2, 3], 0), mp_loss([4, 6, 5], 1)], rtol=1e-15)
+
+
+INFLATE_SCRIPT = """
+import resource, sys
+from ce_cli.io.sources import load
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+array = load(sys.argv[1], "logits").array
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024, array.nbytes >> 20)
+"""
+
+
+def test_an_npz_member_is_inflated_once_into_its_array(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    np.savez_compressed(tmp_path / "big.npz", a=np.zeros((1 << 22, 4)))  # 128 MiB that compress to ~130 KiB
+    assert (tmp_path / "big.npz").stat().st_size < 1 << 20
+    out = subprocess.run(
+        [sys.executable, "-c", INFLATE_SCRIPT, str(tmp_path / "big.npz")], capture_output=True, text=True, check=True
+    ).stdout.split()
+    growth_mib, size_mib = int(out[0]), int(out[1])
+    assert size_mib == 128
+    assert growth_mib < 160  # the array and a block, not the member twice (256 MiB)
+
+
+def test_max_rows_1_still_shows_the_elision(run: Run) -> None:
+    result = run("compute", "-l", "1,2,3;4,5,6;7,8,9", "-t", "0,1,2", "--max-rows", "1")
+    assert re.findall(r"^│\s+(\S+) │\s+(\S+ \S+|\d+) │", result.stdout, flags=re.MULTILINE) == [
+        ("0", "0"),
+        ("...", "(2 more)"),
+    ]
+
+
+def test_explain_warns_about_non_finite_logits_unless_told_not_to(run: Run) -> None:
+    result = run("explain", "-l", "[[1, NaN, 3]]", "-t", "0", "-f", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["loss"] == "NaN"
+    assert result.stderr == (
+        "ce-loss: warning: 1 of 1 samples have NaN or infinite logits that make their loss NaN or infinite "
+        "(computed as PyTorch does: NaN and +inf give NaN, a -inf target logit gives +inf)\n"
+    )
+    assert run("explain", "-l", "[[1, NaN, 3]]", "-t", "0", "-f", "json", "--no-warnings").stderr == ""

@@ -213,9 +213,10 @@ def explain(
         ExplainFormat,
         typer.Option("--format", "-f", help="table (the worked derivation) or json.", rich_help_panel=OUTPUT),
     ] = "table",
+    no_warnings: NoWarningsOption = False,
 ) -> None:
     """Derive one sample's loss step by step: max shift, logsumexp, NLL, gradient, and every formula."""
-    from ce_cli.derivation import derive
+    from ce_cli.derivation import derivation_warnings, derive
 
     with user_errors():
         write = writer_for(explain_writers.WRITERS, output_format)
@@ -229,8 +230,9 @@ def explain(
             label_smoothing=label_smoothing,
             class_axis=class_axis,
         )
-        inputs = load(spec)
+        inputs = load(spec, silenced=no_warnings)
         derivation = derive(inputs, sample_position(sample, inputs.sample_shape))
+        warn_all(derivation_warnings(derivation), no_warnings)
         with results_to_stdout() as stdout:
             write(derivation, stdout, RenderOptions())
 

@@ -3,8 +3,9 @@
 A SRC is one of:
 
 - a path: ``.npy``; ``.npz`` (``file.npz:key``, no key needed for a single
-  array); ``.csv``; ``.tsv``; ``.txt`` (whitespace-separated); another suffix
-  is recognised by its content;
+  array); ``.csv``; ``.tsv``; ``.txt`` (whitespace-separated); ``.json`` (a
+  nested list of numbers); another suffix is recognised by its content; a pipe
+  or a device is read as a stream (with a bound);
 - ``-``: standard input, CSV/TSV/whitespace text or ``.npy``/``.npz`` bytes
   (recognised by their magic prefix);
 - inline numbers: rows split by ``;`` and values by ``,``
@@ -38,7 +39,7 @@ from ce_cli.io.text_tables import NUMBER, TextTable, not_text, parse_table, snif
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # text suffixes and their cell delimiter
-SUFFIXES = (".npy", ".npz", *_DELIMITERS)  # the suffixes read by name; others are recognised by content
+SUFFIXES = (".npy", ".npz", ".json", *_DELIMITERS)  # the suffixes read by name; others are recognised by content
 _HEAD_BYTES = 1 << 16  # a text file longer than this is parsed from the file by numpy, the header from its head
 _STREAM_BLOCK = 1 << 20  # streams (stdin, pipes, devices) are read in blocks of this size
 MAX_STREAM_BYTES = 1 << 34  # a stream longer than this (16 GiB) is refused rather than read until memory runs out
@@ -250,7 +251,7 @@ def _map_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any]:
     if handle.read(6) != NPY_MAGIC:
         raise InputError(f"{label} is not a .npy file (no NumPy header)")
     handle.seek(0)
-    shape, dtype = _npy_header(handle, label)
+    shape, _, dtype = _npy_header(handle, label)
     _check_npy_payload(shape, dtype, size - handle.tell(), label)
     if math.prod(shape) == 0:
         try:
@@ -274,7 +275,12 @@ def _check_npy_payload(shape: tuple[int, ...], dtype: np.dtype[Any], available: 
 
 
 def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, drop: tuple[str, ...]) -> SourceArray:
-    """Decode ``data`` as :func:`_kind` says."""
+    """Decode ``data`` as :func:`_kind` says (``.json``: a nested list of numbers, as inline JSON)."""
+    if suffix == ".json":
+        try:
+            return SourceArray(json_array(data.decode("utf-8-sig"), label), label)
+        except UnicodeDecodeError:
+            raise not_text(label) from None
     kind = _kind(suffix, data)
     if kind == "npy":
         if not data.startswith(NPY_MAGIC):
@@ -292,21 +298,21 @@ def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, drop: tup
     return _from_text(parse_table(text, delimiter, label, allow_header=True, drop=drop), label)
 
 
-def _npy_header(stream: IO[bytes], label: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
-    """Read a .npy header: ``(shape, dtype)``, leaving ``stream`` at the data."""
+def _npy_header(stream: IO[bytes], label: str) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
+    """Read a .npy header: ``(shape, fortran_order, dtype)``, leaving ``stream`` at the data."""
     try:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
         elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
         elif version == (3, 0):
             raise InputError(f"{label} is a .npy file of format 3.0; ce-loss reads formats 1.0 and 2.0")
         else:
             raise InputError(f"{label} is not a valid .npy file (unknown format version {version})")
     except ValueError as error:
         raise InputError(f"{label} is not a valid .npy file: {error}") from None
-    return tuple(int(n) for n in shape), dtype
+    return tuple(int(n) for n in shape), bool(fortran), dtype
 
 
 def _read_npy(data: bytes, label: str) -> NDArray[Any]:
@@ -317,7 +323,7 @@ def _read_npy(data: bytes, label: str) -> NDArray[Any]:
     reported as truncated instead of allocating what it claims.
     """
     stream = io.BytesIO(data)
-    shape, dtype = _npy_header(stream, label)
+    shape, _, dtype = _npy_header(stream, label)
     _check_npy_payload(shape, dtype, len(data) - stream.tell(), label)
     stream.seek(0)
     try:
@@ -327,19 +333,31 @@ def _read_npy(data: bytes, label: str) -> NDArray[Any]:
     return array
 
 
+def _listing(names: list[str], most: int = 10) -> str:
+    """Names for a message: the first ``most``, then how many more."""
+    shown = ", ".join(names[:most]) or "none"
+    return shown if len(names) <= most else f"{shown}, ... ({len(names) - most} more)"
+
+
 def _read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
-    """One array of a .npz archive (a zip of .npy files), read as :func:`_read_npy` reads."""
+    """One array of a .npz archive (a zip of .npy files), its header checked before its data is inflated.
+
+    The member's data is inflated straight into the array its header describes, so a small archive
+    of a large array costs the array, once.
+    """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = {name[: -len(".npy")]: name for name in archive.namelist() if name.endswith(".npy")}
             if key is None:
                 if len(members) != 1:
-                    listing = ", ".join(members) or "none"
+                    listing = _listing(list(members))
                     raise InputError(f"{label} holds {len(members)} arrays ({listing}); name one as FILE.npz:KEY")
                 key = next(iter(members))
             if key not in members:
-                raise InputError(f"{label} has no array '{key}' (it holds: {', '.join(members) or 'none'})")
-            member = archive.read(members[key])
+                raise InputError(f"{label} has no array '{key}' (it holds: {_listing(list(members))})")
+            info = archive.getinfo(members[key])
+            with archive.open(info) as stream:
+                return _inflate_npy(stream, info.file_size, f"{label} (array '{key}')")
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
@@ -351,7 +369,26 @@ def _read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
         RuntimeError,
     ) as error:  # a damaged archive, a damaged or unsupported compressed member
         raise InputError(f"{label} is not a valid .npz file (a zip of .npy files): {error}") from None
-    return _read_npy(member, f"{label} (array '{key}')")
+
+
+def _inflate_npy(stream: IO[bytes], size: int, label: str) -> NDArray[Any]:
+    """A .npy member read from ``stream`` (``size`` bytes in all) into an array allocated from its header."""
+    shape, fortran, dtype = _npy_header(stream, label)
+    _check_npy_payload(shape, dtype, size - stream.tell(), label)
+    try:
+        array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+    except ValueError as error:
+        raise InputError(f"{label} has a header numpy cannot make an array of: {error}") from None
+    # The bytes in the order the file holds them, filled a block at a time (a zip member's readinto
+    # reads what it is asked for into a bytes object first: one call for all would hold the data twice).
+    target = (array.T if fortran else array).data.cast("B")
+    filled = 0
+    while filled < len(target):
+        got = stream.readinto(target[filled : filled + _STREAM_BLOCK])  # type: ignore[attr-defined]
+        if not got:
+            raise InputError(f"{label} is truncated: its data ends after {filled} of {len(target)} bytes")
+        filled += got
+    return array
 
 
 def json_array(text: str, label: str) -> NDArray[np.float64]:

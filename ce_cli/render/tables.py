@@ -23,7 +23,7 @@ def add_sample_rows(table: Table, n: int, max_rows: int, add: Callable[[int], No
     head, tail = shown_positions(n, max_rows)
     for position in head:
         add(position)
-    if tail:
+    if len(head) + len(tail) < n:  # also with --max-rows 1, where no row follows the ellipsis
         blanks = [""] * (len(table.columns) - 2)
         table.add_row("...", f"({n - len(head) - len(tail)} more)", *blanks)
         for position in tail:
