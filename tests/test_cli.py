@@ -166,20 +166,39 @@ def test_failed_run_leaves_no_output_file(tmp_path: Path, run: Run) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "xml"], "Invalid value for '--format'"),
-        (["--formula", "textbook"], "Invalid value for '--formula'"),
-        (["--reduction", "avg"], "Invalid value for '--reduction'"),
-        (["--label-smoothing", "1.5"], "Invalid value for '--label-smoothing'"),
+        (["--format", "xml"], "Invalid value for '--format' / '-f': 'xml' is not one of 'table', 'json', 'csv', 'tsv'"),
+        (
+            ["--formula", "crossentropy"],
+            "Invalid value for '--formula': 'crossentropy' is not one of 'cross_entropy', 'log_softmax_nll', 'naive'; "
+            "did you mean 'cross_entropy'?",
+        ),
+        (["--reduction", "avg"], "Invalid value for '--reduction': 'avg' is not one of 'mean', 'sum', 'none'"),
+        (["--label-smoothing", "1.5"], "--label-smoothing must be in [0, 1], not 1.5"),
+        (["--label-smoothing", "nan"], "--label-smoothing must be in [0, 1], not nan"),
         (["--bogus"], "No such option"),
         (["--max-rows", "-1"], "Invalid value for '--max-rows'"),
     ],
 )
-def test_usage_errors_exit_2(args: list[str], message: str, run: Run) -> None:
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str, run: Run) -> None:
     result = run(*WORKED, *args)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert message in result.stderr
-    assert args[0] in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"ce-loss: error: {message}")
+    assert args[0] in lines[0]
+    assert "Value error" not in lines[0]
+    assert "Input should be" not in lines[0]
+
+
+def test_a_mistyped_command_gets_a_suggestion(run: Run) -> None:
+    result = run("comptue", "-l", "1,2,3", "-t", "0")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("ce-loss: error: No such command 'comptue'")  # Click words the rest by version
+    assert "'compute'" in lines[0]
+    assert lines[0].endswith("(see 'ce-loss --help')")
 
 
 def test_missing_logits_is_a_usage_error(run: Run) -> None:

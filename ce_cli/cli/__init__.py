@@ -41,6 +41,7 @@ from ce_cli.cli.options import (
     WeightOption,
 )
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
+from ce_cli.cli.usage import OneLineUsageErrors
 from ce_cli.formulas import REFERENCE
 from ce_cli.io.inputs import InputSpec
 from ce_cli.io.sources import source_file
@@ -57,6 +58,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineUsageErrors,
 )
 
 

@@ -37,7 +37,7 @@ def load(spec: InputSpec, *, silenced: bool = False) -> ValidatedInputs:
     """Read and validate the inputs (``-`` reads this process's stdin); say on stderr what the reading assumed."""
     if (spec.targets is None) == (spec.target_column is None):
         raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
-    if not 0.0 <= spec.label_smoothing <= 1.0:  # NaN, which Typer's range check lets through before 0.20
+    if not 0.0 <= spec.label_smoothing <= 1.0:  # NaN included
         raise OptionError(f"--label-smoothing must be in [0, 1], not {spec.label_smoothing}")
     inputs, notices = load_inputs(spec, stdin_bytes())
     if not silenced:

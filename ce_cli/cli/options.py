@@ -92,7 +92,7 @@ IgnoreIndexOption = Annotated[
 ]
 SmoothingOption = Annotated[
     float,
-    typer.Option("--label-smoothing", min=0.0, max=1.0, help="Label smoothing E in [0, 1].", rich_help_panel=PYTORCH),
+    typer.Option("--label-smoothing", help="Label smoothing E in [0, 1].", rich_help_panel=PYTORCH),
 ]
 ClassAxisOption = Annotated[
     int,

@@ -1,0 +1,82 @@
+"""Usage errors (unknown options, bad choices, values out of range) as one line in ce-loss's own style.
+
+Typer and Click print them as boxed panels with pydantic's wording; :class:`OneLineUsageErrors`
+runs the command group so that every error, usage or data, is one ``ce-loss: error:`` line on
+stderr, with a "did you mean" where a close name exists. Ctrl-C ends with ``ce-loss: interrupted``
+and status 130, as shells report SIGINT.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+INTERRUPTED = 130
+_PYDANTIC = [
+    (re.compile(r"Value error, "), ""),
+    (re.compile(r"Input should be greater than or equal to "), "must be at least "),
+    (re.compile(r"Input should be less than or equal to "), "must be at most "),
+    (re.compile(r"Input should be a valid (\w+)[^.]*"), r"must be a valid \1"),
+]
+
+
+def _is_click_error(error: BaseException, name: str) -> bool:
+    """Whether ``error`` is Click's ``name`` (Click is vendored inside newer Typer, so match by class name)."""
+    return any(cls.__name__ == name for cls in type(error).__mro__)
+
+
+def _did_you_mean(message: str) -> str:
+    """A close choice for a value that is not one of them."""
+    found = re.search(r"'([^']*)' is not one of ((?:'[^']*'(?:, )?)+)", message)
+    if found is None:
+        return ""
+    choices = re.findall(r"'([^']*)'", found[2])
+    close = difflib.get_close_matches(found[1], choices, n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def usage_text(error: Any) -> str:
+    """Click's usage error as one sentence, with where to look for the options."""
+    message = " ".join(str(error.format_message()).split())
+    for pattern, replacement in _PYDANTIC:
+        message = pattern.sub(replacement, message)
+    message = message.rstrip(".") + _did_you_mean(message)
+    context = getattr(error, "ctx", None)
+    command = getattr(context, "command_path", None)
+    return f"{message} (see '{command} --help')" if command else message
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The command group, with usage errors and Ctrl-C reported in one line."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(
+                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+            )
+        except Exception as error:
+            if _is_click_error(error, "NoArgsIsHelpError"):
+                error.show()  # type: ignore[attr-defined]  # the help, as for no arguments at all
+                sys.exit(2)
+            if _is_click_error(error, "UsageError"):
+                typer.echo(f"ce-loss: error: {usage_text(error)}", err=True)
+                sys.exit(2)
+            if _is_click_error(error, "Abort"):
+                typer.echo("ce-loss: interrupted", err=True)
+                sys.exit(INTERRUPTED)
+            raise
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
