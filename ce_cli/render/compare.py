@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ce_cli.formulas import REFERENCE
 from ce_cli.render import RenderOptions, Writer
@@ -46,13 +47,16 @@ def write_json(comparison: Comparison, stream: TextIO, options: RenderOptions) -
     write_json_line(comparison_json(comparison), stream)
 
 
-def _columns(comparison: Comparison) -> dict[str, tuple[str, list[float]]]:
-    """Column key -> (table header, flat values): each formula's losses, each other one followed by its diff."""
-    columns: dict[str, tuple[str, list[float]]] = {}
+def _columns(comparison: Comparison) -> dict[str, tuple[str, NDArray[np.float64]]]:
+    """Column key -> (table header, flat values): each formula's losses, each other one followed by its diff.
+
+    Arrays, not lists: a table turns only the rows it shows into text.
+    """
+    columns: dict[str, tuple[str, NDArray[np.float64]]] = {}
     for name, result in comparison.results.items():
-        columns[name] = (name, result.per_sample.reshape(-1).tolist())
+        columns[name] = (name, result.per_sample.reshape(-1))
         if name != REFERENCE:
-            columns[f"diff_{name}"] = ("diff", comparison.differences[name].reshape(-1).tolist())
+            columns[f"diff_{name}"] = ("diff", comparison.differences[name].reshape(-1))
     return columns
 
 
