@@ -89,6 +89,20 @@ class Derivation:
         numbers = self.logits[~np.isnan(self.logits)]
         return float(np.max(numbers)) if numbers.size else -math.inf
 
+    def shown_classes(self, most: int) -> list[int]:
+        """The classes a table of at most ``most`` rows shows, in class order: the target (or the
+        targets' largest probability) and the classes with the largest logits; all when they fit."""
+        count = self.logits.shape[0]
+        if count <= most:
+            return list(range(count))
+        order = np.argsort(-np.nan_to_num(self.logits, nan=-np.inf), kind="stable")
+        first = self.target if self.target is not None and not self.ignored else None
+        if first is None and self.target_distribution is not None:
+            first = int(np.argmax(self.target_distribution))
+        chosen = [] if first is None else [first]
+        chosen += [int(c) for c in order[:most] if int(c) != first][: max(0, most - len(chosen))]
+        return sorted(chosen)
+
     @property
     def unshifted_overflows(self) -> bool:
         """Whether ``exp(x)`` without the shift would overflow float64 for this row."""

@@ -222,3 +222,16 @@ def test_non_finite_logits_warn_once_counting_the_affected_samples(run: Run) -> 
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("ce-loss: warning: 2 of 4 samples have NaN or infinite logits")
+
+
+def test_explain_on_many_classes_shows_the_target_and_the_largest_logits(tmp_path: Any, run: Run) -> None:
+    import numpy as np
+
+    logits = np.zeros((1, 20_000))
+    logits[0, [11, 222, 3333]] = [5.0, 7.0, 6.0]
+    np.save(tmp_path / "x.npy", logits)
+    result = run("explain", "-l", str(tmp_path / "x.npy"), "-t", "19999", "--max-rows", "4")
+    assert result.exit_code == 0
+    assert "per class (◀ marks the target): the target and the largest logits, 19996 classes not shown" in result.stdout
+    assert re.findall(r"^│\s+(\d+)(?: ◀)? │", result.stdout, flags=re.MULTILINE) == ["11", "222", "3333", "19999"]
+    assert json.loads(run("explain", "-l", str(tmp_path / "x.npy"), "-t", "0", "-f", "json").stdout)["logits"][222] == 7

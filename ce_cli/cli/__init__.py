@@ -215,6 +215,7 @@ def explain(
         ExplainFormat,
         typer.Option("--format", "-f", help="table (the worked derivation) or json.", rich_help_panel=OUTPUT),
     ] = "table",
+    max_rows: MaxRowsOption = DEFAULT_MAX_ROWS,
     no_warnings: NoWarningsOption = False,
 ) -> None:
     """Derive one sample's loss step by step: max shift, logsumexp, NLL, gradient, and every formula."""
@@ -236,7 +237,7 @@ def explain(
         derivation = derive(inputs, sample_position(sample, inputs.sample_shape))
         warn_all(derivation_warnings(derivation), no_warnings)
         with results_to_stdout() as stdout:
-            write(derivation, stdout, RenderOptions())
+            write(derivation, stdout, RenderOptions(max_rows=max_rows))
 
 
 def main() -> None:

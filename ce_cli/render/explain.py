@@ -117,7 +117,12 @@ def write_text(d: Derivation, stream: TextIO, options: RenderOptions) -> None:
     what = "probability targets" if d.target is None else f"target class {d.target}"
     console.print(f"sample {index_text(d.sample)}: {what}, C = {classes} classes")
 
-    table = Table(title="per class (◀ marks the target)", title_justify="left")
+    shown = d.shown_classes(max(1, options.max_rows))
+    elided = classes - len(shown)
+    title = "per class (◀ marks the target)"
+    if elided:
+        title = f"per class (◀ marks the target): the target and the largest logits, {elided} classes not shown"
+    table = Table(title=title, title_justify="left")
     headers = ["class", "x (logits)", "x - m", "exp(x - m)", "softmax p", "log_softmax", "d loss/dx"]
     if d.target_distribution is not None:
         headers.insert(1, "t")
@@ -125,7 +130,7 @@ def write_text(d: Derivation, stream: TextIO, options: RenderOptions) -> None:
         headers.insert(1, "w")
     for header in headers:
         table.add_column(header, justify="right")
-    for c in range(classes):
+    for c in shown:
         row = [f"{c} ◀" if c == d.target else str(c)]
         if d.weight is not None:
             row.append(_n(d.weight[c]))
