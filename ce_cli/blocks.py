@@ -3,20 +3,17 @@
 Rows are cut into blocks of about ``CHUNK_BYTES`` of float64 work, large
 enough that numpy's per-call costs vanish and small enough to stay near the
 cores' caches, and evaluated by a pool of threads (numpy releases the GIL
-inside its loops). Blocks of a memory-mapped ``.npy`` file
-are released from the process's memory once evaluated, so a file larger than
-memory streams through in constant resident memory. Pure numpy and the
+inside its loops). Rows that are read block by block (a ``.npy`` file, see
+:mod:`ce_cli.layout`) are read as their block is evaluated, so a file larger
+than memory streams through in bounded resident memory. Pure numpy and the
 standard library: no I/O of its own, no printing.
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-
-import numpy as np
 
 T = TypeVar("T")
 
@@ -44,39 +41,6 @@ def chunks(num_rows: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, num_rows)) for start in range(0, num_rows, size)]
 
 
-def file_mapping(array: Any) -> mmap.mmap | None:
-    """The file mapping an array's memory belongs to (its base, or a base of its base), or ``None``."""
-    while array is not None:
-        if isinstance(array, mmap.mmap):
-            return array
-        array = getattr(array, "base", None)
-    return None
-
-
-def whole_pages(first: int, last: int, page: int = mmap.PAGESIZE) -> tuple[int, int]:
-    """``(offset, length)`` of the pages lying wholly inside bytes ``first:last`` (length 0 if none)."""
-    aligned_first = -(-first // page) * page
-    aligned_last = last // page * page
-    return aligned_first, max(0, aligned_last - aligned_first)
-
-
-def release_pages(rows: Any, start: int, stop: int) -> None:
-    """Drop the pages of ``rows[start:stop]`` from resident memory if ``rows`` maps a file.
-
-    Only pages wholly inside the range are released; the operating system
-    re-reads them from the page cache if they are touched again. Anything that is not a
-    memory-mapped array is left alone.
-    """
-    handle = file_mapping(rows)
-    if handle is None or not hasattr(handle, "madvise") or stop <= start or not rows.flags.c_contiguous:
-        return
-    base = np.frombuffer(handle, dtype=np.uint8).ctypes.data
-    first = rows.ctypes.data - base + start * rows.strides[0]
-    offset, length = whole_pages(first, first + (stop - start) * rows.strides[0])
-    if length:
-        handle.madvise(mmap.MADV_DONTNEED, offset, length)
-
-
 def run_blocks(
     rows: Any,
     evaluate: Callable[[int, int], T],
@@ -97,9 +61,7 @@ def run_blocks(
     threads = default_threads() if threads is None else threads
 
     def work(bounds: tuple[int, int]) -> T:
-        result = evaluate(*bounds)
-        release_pages(rows, *bounds)
-        return result
+        return evaluate(*bounds)
 
     if threads <= 1 or len(ranges) <= 1:
         results: Iterator[T] = map(work, ranges)

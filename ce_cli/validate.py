@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ce_cli.errors import ClassAxisError, InputError, OptionError, ShapeError, TargetError
+from ce_cli.layout import LayoutRows, LeadingReader, Rows
 
 _INT64_LIMIT = 2.0**63
 
@@ -37,8 +38,9 @@ class ValidatedInputs:
     """Validated inputs, flattened to rows with the class axis last.
 
     Attributes:
-        rows: ``(M, C)`` logits in their input floating dtype (a view where
-            possible); ``M`` is the number of samples.
+        rows: ``(M, C)`` logits in their input floating dtype: a view where
+            possible, else made block by block (:mod:`ce_cli.layout`); ``M``
+            is the number of samples.
         targets: ``(M,)`` int64 class indices, or ``(M, C)`` float64
             probabilities when ``probability_targets`` is true.
         probability_targets: whether ``targets`` are probabilities.
@@ -50,7 +52,7 @@ class ValidatedInputs:
             without the class axis).
     """
 
-    rows: NDArray[np.floating[Any]]
+    rows: Rows
     targets: NDArray[Any]
     probability_targets: bool
     weight: NDArray[np.float64] | None
@@ -85,7 +87,7 @@ def _position(flat_index: int, shape: tuple[int, ...]) -> str:
     return str(tuple(int(i) for i in np.unravel_index(flat_index, shape)))
 
 
-def _real_array(value: ArrayLike, name: str) -> NDArray[Any]:
+def _real_array(value: ArrayLike | LeadingReader, name: str) -> NDArray[Any]:
     """``value`` as a real numeric array, or an :class:`InputError` naming its kind."""
     array = np.asarray(value)
     if array.dtype.kind not in "fiu":
@@ -175,8 +177,18 @@ def _index_targets(
     return indices
 
 
+def _rows(x: Any, axis: int, num_classes: int) -> Rows:
+    """``(M, C)`` rows with the class axis last: a view where the layout allows one, else made block by block."""
+    if isinstance(x, np.ndarray):
+        moved = np.moveaxis(x, axis, -1)
+        if moved.flags.c_contiguous or x.ndim == 1 or axis == 0:
+            rows: NDArray[Any] = moved.reshape(-1, num_classes)
+            return rows
+    return LayoutRows(x, axis)
+
+
 def validate_inputs(
-    logits: ArrayLike,
+    logits: ArrayLike | LeadingReader,
     targets: ArrayLike,
     *,
     weight: ArrayLike | None = None,
@@ -202,16 +214,18 @@ def validate_inputs(
         ShapeError, TargetError, OptionError: with a message naming the input.
     """
     logits_name, targets_name, weight_name = names
-    x = _real_array(logits, logits_name)
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
+    if isinstance(logits, LeadingReader) and logits.dtype.kind == "f" and len(logits.shape) >= 2:
+        x: Any = logits  # a file read block by block: only its shape and dtype are needed here
+    else:
+        x = _real_array(logits, logits_name)
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
     axis = _class_axis(tuple(x.shape), class_axis, logits_name)
     num_classes = int(x.shape[axis])
     if num_classes == 0:
         raise ShapeError(f"{logits_name} have no classes (the class axis has length 0)")
-    moved = np.moveaxis(x, axis, -1)
-    sample_shape = tuple(int(n) for n in moved.shape[:-1])
-    rows = moved.reshape(-1, num_classes)
+    sample_shape = tuple(int(n) for i, n in enumerate(x.shape) if i != axis)
+    rows = _rows(x, axis, num_classes)
 
     if not 0.0 <= label_smoothing <= 1.0:  # also refuses NaN
         raise OptionError(f"label smoothing must be in [0, 1], not {label_smoothing}")

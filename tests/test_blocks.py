@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from ce_cli import blocks, cross_entropy
-from ce_cli.blocks import chunks, file_mapping, rows_per_chunk, run_blocks, whole_pages
+from ce_cli.blocks import chunks, rows_per_chunk, run_blocks
 from ce_cli.log_sum_exp import SMALL_C
 
 
@@ -110,25 +111,6 @@ def test_a_memory_mapped_npy_streams_in_bounded_memory(tmp_path: Path) -> None:
     assert predicted == 0  # every row is a tie: the first class, found in the same pass
 
 
-def test_the_file_mapping_is_found_through_views_and_only_there(tmp_path: Path) -> None:
-    import mmap
-
-    np.save(tmp_path / "x.npy", np.zeros((10, 3)))
-    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
-    assert isinstance(file_mapping(mapped), mmap.mmap)
-    assert file_mapping(mapped.reshape(-1, 3)[2:5]) is file_mapping(mapped)
-    assert file_mapping(np.ones((10, 3))) is None
-    assert file_mapping(np.asarray(mapped) + 1.0) is None  # a copy in memory is not the file
-
-
-@pytest.mark.parametrize(
-    ("first", "last", "expected"),
-    [(0, 4096, (0, 4096)), (1, 8192, (4096, 4096)), (100, 4000, (4096, 0)), (4096, 20_000, (4096, 12_288))],
-)
-def test_only_pages_wholly_inside_a_block_are_released(first: int, last: int, expected: tuple[int, int]) -> None:
-    assert whole_pages(first, last, page=4096) == expected
-
-
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -174,3 +156,85 @@ def test_the_predicted_class_is_numpys_argmax_with_ties_nan_and_infinities(class
     losses = evaluate(validate_inputs(x, np.zeros(3000, dtype=int)), REGISTRY["cross_entropy"], predictions=True)
     assert losses.predicted is not None
     np.testing.assert_array_equal(losses.predicted, np.argmax(x, axis=1))
+
+
+LAYOUT_SCRIPT = """
+import resource, sys
+import numpy as np
+from ce_cli.io.sources import load
+from ce_cli.validate import validate_inputs
+from ce_cli.formulas import REGISTRY
+from ce_cli.losses import evaluate
+logits = load(sys.argv[1], "logits").array
+axis = int(sys.argv[2])
+shape = list(logits.shape)
+del shape[axis]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = evaluate(validate_inputs(logits, np.zeros(shape, dtype=np.int64), class_axis=axis), REGISTRY["cross_entropy"])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(after - before, float(result.per_sample.sum()))
+"""
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis", "order"),
+    [((500, 100, 400), 1, "C"), ((400, 250, 200), -1, "C"), ((50_000, 400), 1, "F")],
+    ids=["(N, C, d) as PyTorch lays it out", "(batch, time, vocab)", "Fortran order"],
+)
+def test_every_layout_of_a_npy_file_streams_in_bounded_memory(
+    shape: tuple[int, ...], axis: int, order: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    mapped = np.lib.format.open_memmap(
+        tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=shape, fortran_order=order == "F"
+    )
+    mapped[...] = 0.25
+    mapped.flush()
+    size_kib = mapped.nbytes // 1024
+    del mapped
+    out = subprocess.run(
+        [sys.executable, "-c", LAYOUT_SCRIPT, str(tmp_path / "x.npy"), str(axis)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    growth_kib, total = int(out[0]), float(out[1])
+    assert size_kib > 70_000
+    assert growth_kib < 40_000  # well under the file: only a block at a time is read
+    classes = shape[axis]
+    assert total == pytest.approx(np.prod(shape) / classes * np.log(classes), rel=1e-12)
+
+
+def test_a_file_truncated_while_it_is_read_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    from ce_cli.errors import InputError
+    from ce_cli.formulas import REGISTRY
+    from ce_cli.io.sources import load
+    from ce_cli.losses import evaluate
+    from ce_cli.validate import validate_inputs
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.ones((100_000, 8)))
+    inputs = validate_inputs(load(str(path), "logits").array, np.zeros(100_000, dtype=int))
+    os.truncate(path, path.stat().st_size // 2)  # another process cuts the file after its header was checked
+    with pytest.raises(InputError, match=r"^logits file '.*x\.npy' changed while it was read: it ends before its"):
+        evaluate(inputs, REGISTRY["cross_entropy"])
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", [(7, 3), (2, 3, 4)])
+def test_rows_read_block_by_block_are_the_rows_of_the_array(
+    shape: tuple[int, ...], order: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ce_cli.io.sources import load
+    from ce_cli.validate import validate_inputs
+
+    array = np.asarray(np.arange(np.prod(shape), dtype=np.float64).reshape(shape), order=order)  # type: ignore[call-overload]
+    np.save(tmp_path / "x.npy", array)
+    targets = np.zeros(shape[:1] + shape[2:], dtype=int)
+    rows = validate_inputs(load(str(tmp_path / "x.npy"), "logits").array, targets).rows
+    expected = np.moveaxis(array, 1, -1).reshape(-1, shape[1])
+    np.testing.assert_array_equal(rows[0 : rows.shape[0]], expected)
+    np.testing.assert_array_equal(rows[1:4], expected[1:4])
+    np.testing.assert_array_equal(rows[5], expected[5])

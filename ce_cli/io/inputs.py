@@ -8,9 +8,12 @@ validates them together (:func:`ce_cli.validate.validate_inputs`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
+
+from numpy.typing import NDArray
 
 from ce_cli.errors import OptionError
+from ce_cli.io.npy_file import NpyFile
 from ce_cli.io.sources import load, split_column
 from ce_cli.validate import (
     DEFAULT_CLASS_AXIS,
@@ -84,6 +87,8 @@ def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInpu
         raise OptionError("only one source can read stdin ('-')")
     logits = load(spec.logits, "logits", stdin, drop=spec.drop_columns)
     read = [logits]
+    logit_values: NDArray[Any] | NpyFile
+    target_values: NDArray[Any] | NpyFile
     if spec.target_column is not None:
         logit_values, target_values = split_column(logits, spec.target_column)
         targets_label = f"target column {spec.target_column!r} of {logits.label}"

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
+from ce_cli.io.npy_file import NpyFile
 from ce_cli.io.text_tables import NUMBER, TextTable, not_text, parse_table, sniff_delimiter
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -50,7 +51,8 @@ class SourceArray:
     """An array read from a SRC.
 
     Attributes:
-        array: the values as read (text becomes float64).
+        array: the values as read (text becomes float64); a ``.npy`` file is read later,
+            block by block (:class:`~ce_cli.io.npy_file.NpyFile`).
         label: how messages name the source, e.g. ``"logits file 'x.csv'"``.
         columns: the header of a text table, or ``None``.
         skipped_index: a text table's first column was pandas' row index and was left out.
@@ -59,7 +61,7 @@ class SourceArray:
         parsed_as_text: read from text (columns to leave out were left out while parsing).
     """
 
-    array: NDArray[Any]
+    array: NDArray[Any] | NpyFile
     label: str
     columns: tuple[str, ...] | None = None
     skipped_index: bool = False
@@ -108,7 +110,7 @@ def _load(src: str, role: str, stdin: IO[bytes] | None, drop: tuple[str, ...]) -
 
 def _drop_columns(loaded: SourceArray, drop: tuple[str, ...]) -> SourceArray:
     """Leave columns out of an array read without a header (``.npy``, ``.npz``, inline JSON), by index."""
-    array = loaded.array
+    array = np.asarray(loaded.array)
     if array.ndim != 2:
         raise OptionError(f"{loaded.label} is not a table of rows and columns to leave columns out of")
     width = array.shape[1]
@@ -206,7 +208,7 @@ def _from_file(path: str, key: str | None, label: str, drop: tuple[str, ...]) ->
                 head = handle.read(_HEAD_BYTES)
                 kind = _kind(suffix, head)
                 if kind == "npy":
-                    return SourceArray(_map_npy(handle, path, label), label)
+                    return SourceArray(_open_npy(handle, path, label), label)
                 if kind == "text" and suffix in _DELIMITERS:
                     head = _with_first_rows(handle, head)
                     if os.fstat(handle.fileno()).st_size > len(head):  # numpy's parser reads the rest itself
@@ -238,11 +240,12 @@ def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str, d
     return _from_text(parse_table(text, delimiter, label, allow_header=True, path=path, drop=drop), label)
 
 
-def _map_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any]:
-    """A .npy file as a read-only memory map, after the same header checks as :func:`_read_npy`.
+def _open_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any] | NpyFile:
+    """A .npy file after the same header checks as :func:`_read_npy`, read later block by block.
 
-    Mapping instead of reading lets a file larger than memory stream through
-    the kernel, which releases the pages of each block once it is evaluated.
+    Reading blocks with ordinary reads lets a file larger than memory stream
+    through the evaluation, and turns a file truncated by another process while
+    it is read into an error (a memory map would end the process with SIGBUS).
     """
     handle.seek(0)
     size = os.fstat(handle.fileno()).st_size
@@ -251,18 +254,14 @@ def _map_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any]:
     if handle.read(6) != NPY_MAGIC:
         raise InputError(f"{label} is not a .npy file (no NumPy header)")
     handle.seek(0)
-    shape, _, dtype = _npy_header(handle, label)
+    shape, fortran, dtype = _npy_header(handle, label)
     _check_npy_payload(shape, dtype, size - handle.tell(), label)
     if math.prod(shape) == 0:
         try:
             return np.zeros(shape, dtype=dtype)
         except ValueError as error:  # more dimensions than numpy has, or sizes beyond its index range
             raise InputError(f"{label} has a header numpy cannot make an array of: {error}") from None
-    try:
-        array: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise InputError(f"{label} is not a valid .npy file: {error}") from None
-    return array
+    return NpyFile(path, shape, dtype, fortran, handle.tell(), label)
 
 
 def _check_npy_payload(shape: tuple[int, ...], dtype: np.dtype[Any], available: int, label: str) -> None:
@@ -435,7 +434,7 @@ def split_column(loaded: SourceArray, column: str) -> tuple[NDArray[Any], NDArra
     Raises:
         OptionError: no such column. InputError: the source is not 2-D.
     """
-    array = loaded.array
+    array = np.asarray(loaded.array)
     if array.ndim == 1 and (loaded.parsed_as_text or loaded.columns is not None):
         array = array.reshape(1, -1)  # a table of one data row was read as a vector
     if array.ndim != 2:
