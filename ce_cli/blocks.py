@@ -51,7 +51,7 @@ def run_blocks(
     """Evaluate ``rows`` block by block; yield the results in row order.
 
     Args:
-        rows: the ``(M, C)`` array the blocks are cut from (possibly memory-mapped).
+        rows: the ``(M, C)`` rows the blocks are cut from (possibly read from a file block by block).
         evaluate: ``(start, stop) -> result`` for one block; called from worker threads.
         threads: worker threads (default: the cores available).
         progress: called in the caller's thread with the number of rows done so far.

@@ -147,7 +147,7 @@ def evaluate(
 ) -> Losses:
     """Per-sample losses of ``inputs`` under ``formula``, evaluated block by block on every core.
 
-    A memory-mapped input streams through in constant resident memory (:mod:`ce_cli.blocks`).
+    A ``.npy`` file streams through in bounded resident memory (:mod:`ce_cli.blocks`, :mod:`ce_cli.layout`).
 
     Args:
         inputs: validated input.
