@@ -76,3 +76,35 @@ def test_a_header_longer_than_the_head_is_read_whole(tmp_path: Path, run: Run) -
     assert out["shape"] == [3, 10_000]
     parsed = np.round(rows, 4)
     assert_close(out["losses"], [mp_loss(row.tolist(), 5) for row in parsed], rtol=1e-13)
+
+
+PARSE_SCRIPT = """
+import resource, sys
+from ce_cli.io.sources import load
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+array = load(sys.argv[1], "logits", sys.stdin.buffer).array
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024, array.nbytes // 2**20, array.shape[0])
+"""
+
+
+@pytest.mark.parametrize("how", ["path", "stdin"])
+def test_a_csv_costs_about_its_array(how: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    rows = 400_000
+    values = np.random.default_rng(1).standard_normal((rows, 5))
+    np.savetxt(tmp_path / "x.csv", values, delimiter=",", fmt="%.6f", header="a,b,c,d,e", comments="")
+    text_mib = (tmp_path / "x.csv").stat().st_size / 2**20
+    with open(tmp_path / "x.csv", "rb") as stdin:
+        out = subprocess.run(
+            [sys.executable, "-c", PARSE_SCRIPT, str(tmp_path / "x.csv") if how == "path" else "-"],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    growth, array_mib, parsed = int(out[0]), int(out[1]), int(out[2])
+    assert parsed == rows
+    held = array_mib + (text_mib if how == "stdin" else 0)  # stdin's bytes are kept to name a bad cell
+    assert growth < 1.3 * held + 8, (growth, array_mib, text_mib)

@@ -231,13 +231,18 @@ def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str, d
     """A large text table: the header is found in ``head``, numpy's parser reads the file itself."""
     if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 3:  # not merely a character cut at the end of the head
-            raise not_text(label) from None
-        text = head[: error.start].decode("utf-8-sig")
+    text = _decoded_head(head, True, label)
     return _from_text(parse_table(text, delimiter, label, allow_header=True, path=path, drop=drop), label)
+
+
+def _decoded_head(head: bytes, cut: bool, label: str) -> str:
+    """The beginning of a text source as text; when ``cut``, its last character may be cut in two."""
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if not cut or error.start < len(head) - 3:  # not merely a character cut at the end of the head
+            raise not_text(label) from None
+        return head[: error.start].decode("utf-8-sig")
 
 
 def _open_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any] | NpyFile:
@@ -289,12 +294,10 @@ def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, drop: tup
         return SourceArray(_read_npz(data, key, label), label)
     if data.startswith(NPY_MAGIC) or data.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise not_text(label) from None
+    head = _with_first_rows(io.BytesIO(data[_HEAD_BYTES:]), data[:_HEAD_BYTES])
+    text = _decoded_head(head, len(head) < len(data), label)  # the rest is decoded as it is parsed
     delimiter = _DELIMITERS[suffix] if suffix in _DELIMITERS else sniff_delimiter(text)
-    return _from_text(parse_table(text, delimiter, label, allow_header=True, drop=drop), label)
+    return _from_text(parse_table(text, delimiter, label, allow_header=True, data=data, drop=drop), label)
 
 
 def _npy_header(stream: IO[bytes], label: str) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:

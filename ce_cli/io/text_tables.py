@@ -12,7 +12,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import IO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -90,6 +90,7 @@ def parse_table(
     *,
     allow_header: bool,
     path: str | None = None,
+    data: bytes | None = None,
     drop: tuple[str, ...] = (),
 ) -> TextTable:
     """Parse delimited numeric text into a float64 array with numpy's C parser.
@@ -98,10 +99,12 @@ def parse_table(
     row that is not all numbers is the header; a first header cell that is
     empty marks pandas' row index, which is left out. The columns named in
     ``drop`` (by header name or 0-based index) are left out too, and never
-    parsed, so they may hold text such as ids. Given ``path``, ``text`` need
-    only hold the file's beginning (for the header): ``np.loadtxt`` reads the
-    file itself, so a large CSV costs what ``np.loadtxt`` costs. Only when that
-    fails is the text read line by line, to name the bad cell.
+    parsed, so they may hold text such as ids. Given ``path`` (a file) or
+    ``data`` (its bytes, from stdin), ``text`` need only hold the beginning, for
+    the header: the rows are read from the file or the bytes in blocks, into an
+    array sized from the number of lines, so a table costs about its array. Only
+    when numpy's parser refuses the text is it read line by line, to name the
+    bad cell.
 
     Raises:
         InputError: naming the row (1-based line) and column of a bad cell.
@@ -132,26 +135,17 @@ def parse_table(
         raise OptionError(f"{label}: leaving out {len(left_out)} columns leaves none")
     if header is not None and usecols is not None:
         header = tuple(header[i] for i in usecols)
-    source: Any = path if path is not None else io.StringIO(text)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
-            array = np.loadtxt(
-                source,
-                delimiter=delimiter,
-                dtype=np.float64,
-                ndmin=2,
-                skiprows=skip,
-                comments="#",
-                quotechar='"' if delimiter is not None else None,
-                encoding="utf-8-sig",
-                usecols=usecols,
-            )
+        with _open_body(text, path, data) as body:
+            array = _read_rows(body, skip, delimiter, usecols, _line_count(text, path, data))
     except UnicodeDecodeError:
         raise not_text(label) from None
     except ValueError:
-        whole = text if path is None else _read_text(path, label)
-        lines = whole.splitlines()
+        if data is not None:
+            whole = data.decode("utf-8-sig", errors="replace")
+        else:
+            whole = text if path is None else _read_text(path, label)
+        lines = whole.replace("\r\n", "\n").replace("\r", "\n").splitlines()
         numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
         names = tuple(cells) if skip else None
         _raise_first_bad_cell(numbered[1:] if skip else numbered, delimiter, label, names, usecols)
@@ -163,6 +157,71 @@ def parse_table(
     if array.shape[0] == 1 or array.shape[1] == 1:
         array = array.reshape(-1)
     return TextTable(array, header, skipped_index, suspicious_header)
+
+
+_ROWS_PER_READ = 1 << 16  # rows numpy's parser reads at a time into the table
+
+
+def _open_body(text: str, path: str | None, data: bytes | None) -> IO[str]:
+    """The whole table as text to read from: the file, the bytes, or ``text`` itself."""
+    if path is not None:
+        return open(path, encoding="utf-8-sig")  # universal newlines: CR-only line ends too
+    if data is not None:
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig")
+    return io.StringIO(text)
+
+
+def _line_count(text: str, path: str | None, data: bytes | None) -> int:
+    """An upper bound of the rows (line feeds, plus one), read in blocks from a file."""
+    if data is not None:
+        return data.count(b"\n") + 1
+    if path is None:
+        return text.count("\n") + 1
+    count = 1
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            count += block.count(b"\n")
+    return count
+
+
+def _read_rows(
+    body: IO[str], skip: int, delimiter: str | None, usecols: list[int] | None, capacity: int
+) -> NDArray[np.float64]:
+    """The table's rows, parsed by numpy a block of rows at a time into one array.
+
+    Raises:
+        ValueError: numpy's parser refused a row, or the rows change width.
+    """
+    for _ in range(skip):
+        body.readline()
+    out: NDArray[np.float64] | None = None
+    filled = 0
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported by the caller
+            block = np.loadtxt(
+                body,
+                delimiter=delimiter,
+                dtype=np.float64,
+                ndmin=2,
+                comments="#",
+                quotechar='"' if delimiter is not None else None,
+                usecols=usecols,
+                max_rows=_ROWS_PER_READ,
+            )
+        if block.shape[0] == 0:
+            break
+        if out is None:
+            out = np.empty((max(capacity, block.shape[0]), block.shape[1]))  # untouched rows cost no memory
+        elif block.shape[1] != out.shape[1]:
+            raise ValueError("the rows change width")
+        if filled + block.shape[0] > out.shape[0]:  # more rows than line feeds (CR-only line ends)
+            out = np.concatenate([out[:filled], np.empty((out.shape[0] + block.shape[0], out.shape[1]))])
+        out[filled : filled + block.shape[0]] = block
+        filled += block.shape[0]
+        if block.shape[0] < _ROWS_PER_READ:
+            break
+    return np.zeros((0, 0)) if out is None else out[:filled]
 
 
 def _read_text(path: str, label: str) -> str:
