@@ -12,7 +12,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -101,8 +101,9 @@ def parse_table(
     ``drop`` (by header name or 0-based index) are left out too, and never
     parsed, so they may hold text such as ids. Given ``path`` (a file) or
     ``data`` (its bytes, from stdin), ``text`` need only hold the beginning, for
-    the header: the rows are read from the file or the bytes in blocks, into an
-    array sized from the number of lines, so a table costs about its array. Only
+    the header: numpy's parser reads a file itself, and bytes a block of rows at
+    a time into an array sized from their line feeds (never decoded whole), so a
+    table costs about its array (and stdin its bytes as well). Only
     when numpy's parser refuses the text is it read line by line, to name the
     bad cell.
 
@@ -136,8 +137,11 @@ def parse_table(
     if header is not None and usecols is not None:
         header = tuple(header[i] for i in usecols)
     try:
-        with _open_body(text, path, data) as body:
-            array = _read_rows(body, skip, delimiter, usecols, _line_count(text, path, data))
+        if data is not None:  # bytes from stdin: parsed a block of rows at a time, never decoded whole
+            with io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig") as body:
+                array = _read_rows(body, skip, delimiter, usecols, data.count(b"\n") + 1)
+        else:  # a file (numpy's parser reads it itself, into about its array) or a short text
+            array = _loadtxt(path if path is not None else io.StringIO(text), skip, delimiter, usecols, None)
     except UnicodeDecodeError:
         raise not_text(label) from None
     except ValueError:
@@ -159,29 +163,28 @@ def parse_table(
     return TextTable(array, header, skipped_index, suspicious_header)
 
 
-_ROWS_PER_READ = 1 << 16  # rows numpy's parser reads at a time into the table
+_ROWS_PER_READ = 1 << 16  # rows numpy's parser reads at a time into the table, from bytes in memory
 
 
-def _open_body(text: str, path: str | None, data: bytes | None) -> IO[str]:
-    """The whole table as text to read from: the file, the bytes, or ``text`` itself."""
-    if path is not None:
-        return open(path, encoding="utf-8-sig")  # universal newlines: CR-only line ends too
-    if data is not None:
-        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig")
-    return io.StringIO(text)
-
-
-def _line_count(text: str, path: str | None, data: bytes | None) -> int:
-    """An upper bound of the rows (line feeds, plus one), read in blocks from a file."""
-    if data is not None:
-        return data.count(b"\n") + 1
-    if path is None:
-        return text.count("\n") + 1
-    count = 1
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            count += block.count(b"\n")
-    return count
+def _loadtxt(
+    source: Any, skip: int, delimiter: str | None, usecols: list[int] | None, max_rows: int | None
+) -> NDArray[np.float64]:
+    """numpy's parser on a path, or on an open text stream from where it stands."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported by the caller
+        array: NDArray[np.float64] = np.loadtxt(
+            source,
+            delimiter=delimiter,
+            dtype=np.float64,
+            ndmin=2,
+            skiprows=skip,
+            comments="#",
+            quotechar='"' if delimiter is not None else None,
+            encoding="utf-8-sig",
+            usecols=usecols,
+            max_rows=max_rows,
+        )
+    return array
 
 
 def _read_rows(
@@ -197,26 +200,16 @@ def _read_rows(
     out: NDArray[np.float64] | None = None
     filled = 0
     while True:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported by the caller
-            block = np.loadtxt(
-                body,
-                delimiter=delimiter,
-                dtype=np.float64,
-                ndmin=2,
-                comments="#",
-                quotechar='"' if delimiter is not None else None,
-                usecols=usecols,
-                max_rows=_ROWS_PER_READ,
-            )
+        block = _loadtxt(body, 0, delimiter, usecols, _ROWS_PER_READ)
         if block.shape[0] == 0:
             break
         if out is None:
             out = np.empty((max(capacity, block.shape[0]), block.shape[1]))  # untouched rows cost no memory
         elif block.shape[1] != out.shape[1]:
             raise ValueError("the rows change width")
-        if filled + block.shape[0] > out.shape[0]:  # more rows than line feeds (CR-only line ends)
-            out = np.concatenate([out[:filled], np.empty((out.shape[0] + block.shape[0], out.shape[1]))])
+        if filled + block.shape[0] > out.shape[0]:  # more rows than line feeds (CR-only line ends): grow
+            room = np.empty((out.shape[0] // 2 + block.shape[0], out.shape[1]))
+            out = np.concatenate([out[:filled], room])
         out[filled : filled + block.shape[0]] = block
         filled += block.shape[0]
         if block.shape[0] < _ROWS_PER_READ:
