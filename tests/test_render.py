@@ -53,3 +53,29 @@ def test_the_predicted_class_comes_from_the_evaluation() -> None:
     report = _report()
     logits = np.random.default_rng(3).standard_normal((40, 5))
     np.testing.assert_array_equal(report.predicted, np.argmax(logits, axis=1))
+
+
+TABLE_SCRIPT = """
+import io, resource
+import numpy as np
+from ce_cli.comparison import compare_formulas
+from ce_cli.render import RenderOptions
+from ce_cli.render.compare import write_table
+from ce_cli.validate import validate_inputs
+rng = np.random.default_rng(0)
+comparison = compare_formulas(validate_inputs(rng.random((2_000_000, 2)) + 0.01, rng.integers(0, 2, 2_000_000)))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+stream = io.StringIO()
+write_table(comparison, stream, RenderOptions(max_rows=20))
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024, stream.getvalue().count("(1999980 more)"))
+"""
+
+
+def test_a_compare_table_of_20_rows_makes_text_of_20_rows_only() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", TABLE_SCRIPT], capture_output=True, text=True, check=True).stdout
+    growth_mib, elided = (int(v) for v in out.split())
+    assert elided == 1
+    assert growth_mib < 30  # lists of 2,000,000 Python floats per column took hundreds of MiB

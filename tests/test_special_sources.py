@@ -108,3 +108,17 @@ def test_a_csv_costs_about_its_array(how: str, tmp_path: Path) -> None:
     assert parsed == rows
     held = array_mib + (text_mib if how == "stdin" else 0)  # stdin's bytes are kept to name a bad cell
     assert growth < 1.3 * held + 8, (growth, array_mib, text_mib)
+
+
+def test_a_json_file_is_a_nested_list_of_numbers(tmp_path: Path, run: Run) -> None:
+    (tmp_path / "x.json").write_text("[[1, 2, 3],\n [4, 5, 6]]\n")
+    result = run("compute", "-l", str(tmp_path / "x.json"), "-t", "0,1", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert_close(json.loads(result.stdout)["losses"], [mp_loss([1, 2, 3], 0), mp_loss([4, 5, 6], 1)], rtol=1e-15)
+    (tmp_path / "bad.json").write_text('{"logits": [1, 2]}')
+    bad = run("compute", "-l", str(tmp_path / "bad.json"), "-t", "0")
+    assert bad.exit_code == 1
+    assert bad.stderr == (
+        f"ce-loss: error: logits file '{tmp_path / 'bad.json'}': the JSON must be a nested list of numbers "
+        "with rows of equal length\n"
+    )

@@ -20,9 +20,12 @@ def shell(command: str, **env: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["bash", "-c", command], capture_output=True, env={**os.environ, **env}, check=False)
 
 
-def test_a_closed_stdin_troubles_only_a_source_that_reads_it() -> None:
-    fine = shell(f"{CE_LOSS} compute -l 1,2,3 -t 0 -q <&-")
-    assert (fine.returncode, fine.stdout, fine.stderr) == (0, b"2.4076059644443806\n", b"")
+@pytest.mark.parametrize("command", ["compute -q", "compare -f csv", "explain -f json"])
+def test_a_closed_stdin_troubles_only_a_source_that_reads_it(command: str) -> None:
+    name, *options = command.split()
+    fine = shell(f"{CE_LOSS} {name} -l 1,2,3 -t 0 {' '.join(options)} <&-")
+    assert (fine.returncode, fine.stderr) == (0, b"")
+    assert b"2.40760596444438" in fine.stdout
     reading = shell(f"{CE_LOSS} compute -l - -t 0 -q <&-")
     assert (reading.returncode, reading.stdout) == (1, b"")
     assert reading.stderr == b"ce-loss: error: logits from stdin: no standard input to read\n"
@@ -74,3 +77,17 @@ def test_a_closed_pipe_ends_quietly_with_status_141(tmp_path: Path) -> None:
     assert result.stdout.count(b"\n") == 1
     assert result.stderr == b""
     assert result.returncode == 141
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["/dev/stdin < <(printf '1,2,3\\n4,5,6\\n')", "<(printf '1,2,3\\n4,5,6\\n')", "/dev/stdin"],
+    ids=["/dev/stdin from a process substitution", "process substitution", "/dev/stdin from a pipe"],
+)
+def test_sources_that_cannot_seek_are_read_as_streams(source: str) -> None:
+    command = f"{CE_LOSS} compute -l {source} -t 0,1 -q"
+    if source == "/dev/stdin":
+        command = f"printf '1,2,3\\n4,5,6\\n' | {command}"
+    result = shell(command)
+    assert result.stderr == b""
+    assert_close(float(result.stdout), (2.4076059644443806 + 1.4076059644443804) / 2, rtol=1e-15)
