@@ -13,7 +13,7 @@ from typing import IO, Any
 from numpy.typing import NDArray
 
 from ce_cli.errors import OptionError
-from ce_cli.io.npy_file import NpyFile
+from ce_cli.io.numpy_files import NpyFile
 from ce_cli.io.sources import load, split_column
 from ce_cli.validate import (
     DEFAULT_CLASS_AXIS,

@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import io
 import json
-import lzma
-import math
 import os
 import re
 import stat
-import zipfile
-import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
@@ -34,10 +30,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
-from ce_cli.io.npy_file import NpyFile
+from ce_cli.io.numpy_files import NPY_MAGIC, NpyFile, open_npy, read_npy, read_npz
 from ce_cli.io.text_tables import NUMBER, TextTable, not_text, parse_table, sniff_delimiter
 
-NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # text suffixes and their cell delimiter
 SUFFIXES = (".npy", ".npz", ".json", *_DELIMITERS)  # the suffixes read by name; others are recognised by content
@@ -52,7 +47,7 @@ class SourceArray:
 
     Attributes:
         array: the values as read (text becomes float64); a ``.npy`` file is read later,
-            block by block (:class:`~ce_cli.io.npy_file.NpyFile`).
+            block by block (:class:`~ce_cli.io.numpy_files.NpyFile`).
         label: how messages name the source, e.g. ``"logits file 'x.csv'"``.
         columns: the header of a text table, or ``None``.
         skipped_index: a text table's first column was pandas' row index and was left out.
@@ -208,7 +203,7 @@ def _from_file(path: str, key: str | None, label: str, drop: tuple[str, ...]) ->
                 head = handle.read(_HEAD_BYTES)
                 kind = _kind(suffix, head)
                 if kind == "npy":
-                    return SourceArray(_open_npy(handle, path, label), label)
+                    return SourceArray(open_npy(handle, path, label), label)
                 if kind == "text" and suffix in _DELIMITERS:
                     head = _with_first_rows(handle, head)
                     if os.fstat(handle.fileno()).st_size > len(head):  # numpy's parser reads the rest itself
@@ -245,39 +240,6 @@ def _decoded_head(head: bytes, cut: bool, label: str) -> str:
         return head[: error.start].decode("utf-8-sig")
 
 
-def _open_npy(handle: IO[bytes], path: str, label: str) -> NDArray[Any] | NpyFile:
-    """A .npy file after the same header checks as :func:`_read_npy`, read later block by block.
-
-    Reading blocks with ordinary reads lets a file larger than memory stream
-    through the evaluation, and turns a file truncated by another process while
-    it is read into an error (a memory map would end the process with SIGBUS).
-    """
-    handle.seek(0)
-    size = os.fstat(handle.fileno()).st_size
-    if size == 0:
-        raise InputError(f"{label} is empty")
-    if handle.read(6) != NPY_MAGIC:
-        raise InputError(f"{label} is not a .npy file (no NumPy header)")
-    handle.seek(0)
-    shape, fortran, dtype = _npy_header(handle, label)
-    _check_npy_payload(shape, dtype, size - handle.tell(), label)
-    if math.prod(shape) == 0:
-        try:
-            return np.zeros(shape, dtype=dtype)
-        except ValueError as error:  # more dimensions than numpy has, or sizes beyond its index range
-            raise InputError(f"{label} has a header numpy cannot make an array of: {error}") from None
-    return NpyFile(path, shape, dtype, fortran, handle.tell(), label)
-
-
-def _check_npy_payload(shape: tuple[int, ...], dtype: np.dtype[Any], available: int, label: str) -> None:
-    """Refuse pickled objects, and data shorter than the header promises, before reading any."""
-    if dtype.hasobject:
-        raise InputError(f"{label} holds Python objects (pickled data), which are never loaded")
-    expected = math.prod(shape) * dtype.itemsize
-    if available < expected:
-        raise InputError(f"{label} is truncated: its header promises {expected} bytes of data, it holds {available}")
-
-
 def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, drop: tuple[str, ...]) -> SourceArray:
     """Decode ``data`` as :func:`_kind` says (``.json``: a nested list of numbers, as inline JSON)."""
     if suffix == ".json":
@@ -289,108 +251,15 @@ def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, drop: tup
     if kind == "npy":
         if not data.startswith(NPY_MAGIC):
             raise InputError(f"{label} is not a .npy file (no NumPy header)")
-        return SourceArray(_read_npy(data, label), label)
+        return SourceArray(read_npy(data, label), label)
     if kind == "npz":
-        return SourceArray(_read_npz(data, key, label), label)
+        return SourceArray(read_npz(data, key, label), label)
     if data.startswith(NPY_MAGIC) or data.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
     head = _with_first_rows(io.BytesIO(data[_HEAD_BYTES:]), data[:_HEAD_BYTES])
     text = _decoded_head(head, len(head) < len(data), label)  # the rest is decoded as it is parsed
     delimiter = _DELIMITERS[suffix] if suffix in _DELIMITERS else sniff_delimiter(text)
     return _from_text(parse_table(text, delimiter, label, allow_header=True, data=data, drop=drop), label)
-
-
-def _npy_header(stream: IO[bytes], label: str) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
-    """Read a .npy header: ``(shape, fortran_order, dtype)``, leaving ``stream`` at the data."""
-    try:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-        elif version == (3, 0):
-            raise InputError(f"{label} is a .npy file of format 3.0; ce-loss reads formats 1.0 and 2.0")
-        else:
-            raise InputError(f"{label} is not a valid .npy file (unknown format version {version})")
-    except ValueError as error:
-        raise InputError(f"{label} is not a valid .npy file: {error}") from None
-    return tuple(int(n) for n in shape), bool(fortran), dtype
-
-
-def _read_npy(data: bytes, label: str) -> NDArray[Any]:
-    """A .npy file's array, checked before anything is allocated or unpickled.
-
-    The header is read first: object dtypes (pickles) are refused without
-    unpickling, and a header that claims more data than the file holds is
-    reported as truncated instead of allocating what it claims.
-    """
-    stream = io.BytesIO(data)
-    shape, _, dtype = _npy_header(stream, label)
-    _check_npy_payload(shape, dtype, len(data) - stream.tell(), label)
-    stream.seek(0)
-    try:
-        array: NDArray[Any] = np.load(stream, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise InputError(f"{label} is not a valid .npy file: {error}") from None
-    return array
-
-
-def _listing(names: list[str], most: int = 10) -> str:
-    """Names for a message: the first ``most``, then how many more."""
-    shown = ", ".join(names[:most]) or "none"
-    return shown if len(names) <= most else f"{shown}, ... ({len(names) - most} more)"
-
-
-def _read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
-    """One array of a .npz archive (a zip of .npy files), its header checked before its data is inflated.
-
-    The member's data is inflated straight into the array its header describes, so a small archive
-    of a large array costs the array, once.
-    """
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = {name[: -len(".npy")]: name for name in archive.namelist() if name.endswith(".npy")}
-            if key is None:
-                if len(members) != 1:
-                    listing = _listing(list(members))
-                    raise InputError(f"{label} holds {len(members)} arrays ({listing}); name one as FILE.npz:KEY")
-                key = next(iter(members))
-            if key not in members:
-                raise InputError(f"{label} has no array '{key}' (it holds: {_listing(list(members))})")
-            info = archive.getinfo(members[key])
-            with archive.open(info) as stream:
-                return _inflate_npy(stream, info.file_size, f"{label} (array '{key}')")
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        zlib.error,
-        lzma.LZMAError,
-        NotImplementedError,
-        OSError,
-        EOFError,
-        RuntimeError,
-    ) as error:  # a damaged archive, a damaged or unsupported compressed member
-        raise InputError(f"{label} is not a valid .npz file (a zip of .npy files): {error}") from None
-
-
-def _inflate_npy(stream: IO[bytes], size: int, label: str) -> NDArray[Any]:
-    """A .npy member read from ``stream`` (``size`` bytes in all) into an array allocated from its header."""
-    shape, fortran, dtype = _npy_header(stream, label)
-    _check_npy_payload(shape, dtype, size - stream.tell(), label)
-    try:
-        array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
-    except ValueError as error:
-        raise InputError(f"{label} has a header numpy cannot make an array of: {error}") from None
-    # The bytes in the order the file holds them, filled a block at a time (a zip member's readinto
-    # reads what it is asked for into a bytes object first: one call for all would hold the data twice).
-    target = (array.T if fortran else array).data.cast("B")
-    filled = 0
-    while filled < len(target):
-        got = stream.readinto(target[filled : filled + _STREAM_BLOCK])  # type: ignore[attr-defined]
-        if not got:
-            raise InputError(f"{label} is truncated: its data ends after {filled} of {len(target)} bytes")
-        filled += got
-    return array
 
 
 def json_array(text: str, label: str) -> NDArray[np.float64]:
