@@ -166,7 +166,7 @@ def _index_targets(
     elif flat.dtype.kind == "u" and flat.size and flat.max() > np.iinfo(np.int64).max:
         first = int(np.argmax(flat > np.iinfo(np.int64).max))
         raise TargetError(f"{name}: {int(flat[first])} at position {_position(first, sample_shape)} is beyond int64")
-    indices = flat.astype(np.int64)
+    indices = flat.astype(np.int64, copy=False)
     out_of_range = (indices != ignore_index) & ((indices < 0) | (indices >= num_classes))
     if out_of_range.any():
         first = int(np.argmax(out_of_range))
