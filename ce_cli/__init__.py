@@ -9,7 +9,7 @@ The public API mirrors ``torch.nn.functional.cross_entropy``::
 
 from ce_cli.errors import CeLossError, InputError, OptionError, OutputError, ShapeError, TargetError
 from ce_cli.formulas import FORMULAS
-from ce_cli.functional import cross_entropy
+from ce_cli.functional import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy
 from ce_cli.log_sum_exp import log_softmax, logsumexp
 from ce_cli.losses import REDUCTIONS
 
@@ -25,6 +25,8 @@ __all__ = [
     "ShapeError",
     "TargetError",
     "__version__",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "cross_entropy",
     "log_softmax",
     "logsumexp",

@@ -36,6 +36,7 @@ from ce_cli.log_sum_exp import ShiftedBlock
 
 Family = Literal["softmax"]
 Expects = Literal["logits", "probabilities"]
+BinaryForm = Literal["fused", "two_step", "probabilities"]  # how a formula computes the binary family (ce_cli.binary)
 
 
 class BlockLogProbs(Protocol):
@@ -81,6 +82,8 @@ class FormulaSpec:
         summary: a few words for the help text.
         per_sample: its per-sample loss for an index target, as an expression in ``x`` and ``t``.
         differs_because: why it differs from the family's reference, for ``compare``'s verdict.
+        binary: its form for binary and multi-label inputs (:mod:`ce_cli.binary`): the fused
+            stable form, log-sigmoid then NLL, or the inputs taken as probabilities.
         block: ``(x, targets, all_classes, argmax) -> (ShiftedBlock, BlockLogProbs)`` for a block of rows.
     """
 
@@ -90,6 +93,7 @@ class FormulaSpec:
     summary: str
     per_sample: str
     differs_because: str
+    binary: BinaryForm
     block: BlockFunction
 
 
@@ -169,6 +173,7 @@ REGISTRY: dict[str, FormulaSpec] = {
             summary="fused, as PyTorch",
             per_sample="logsumexp(x) - x[t]",
             differs_because="the reference (PyTorch's formula)",
+            binary="fused",
             block=_fused,
         ),
         FormulaSpec(
@@ -178,6 +183,7 @@ REGISTRY: dict[str, FormulaSpec] = {
             summary="two steps",
             per_sample="-log_softmax(x)[t]",
             differs_because="the two-step composition should agree to rounding; please report this input",
+            binary="two_step",
             block=_two_step,
         ),
         FormulaSpec(
@@ -187,6 +193,7 @@ REGISTRY: dict[str, FormulaSpec] = {
             summary="-log q, for probabilities such as predict_proba output",
             per_sample="-log q[t], q = x",
             differs_because="naive takes the inputs as probabilities, not logits",
+            binary="probabilities",
             block=_naive,
         ),
     )

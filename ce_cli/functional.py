@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Literal, overload
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from ce_cli.array_types import Float64Array
-from ce_cli.formulas import REFERENCE, formula_spec, probability_clip
+from ce_cli.binary import broadcast_option, check_targets, logits_losses, probability_losses
+from ce_cli.errors import OptionError
+from ce_cli.formulas import REFERENCE, REGISTRY, formula_spec, probability_clip
 from ce_cli.losses import evaluate, reduction_named
 from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING, validate_inputs
 
@@ -112,3 +115,86 @@ def cross_entropy(
     )
     clip = probability_clip(eps, spec, inputs.rows.dtype)
     return evaluate(inputs, spec, clip=clip).reduce(chosen)
+
+
+def _reduced(losses: Float64Array, reduction: str) -> float | Float64Array:
+    """PyTorch's reduction of element-wise losses: mean over every element."""
+    chosen = reduction_named(reduction)
+    if chosen == "none":
+        return losses
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        total = float(np.sum(losses))
+        return total if chosen == "sum" else float(np.float64(total) / np.float64(losses.size))
+
+
+def binary_cross_entropy_with_logits(
+    input: ArrayLike,  # PyTorch's name
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = None,
+    pos_weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    formula: str = REFERENCE,
+    eps: float | str | None = None,
+) -> float | Float64Array:
+    """Binary (and multi-label) cross-entropy on logits, with the arguments and semantics of PyTorch's.
+
+    ``torch.nn.functional.binary_cross_entropy_with_logits``, computed in float64
+    (the forms are in :mod:`ce_cli.binary`).
+
+    Args:
+        input: logits of any shape: ``(N,)`` for a binary classifier, ``(N, L)``
+            for ``L`` labels, ``(N, L, d1, ...)`` for masks. Every element is its
+            own binary problem.
+        target: the input's shape, 0/1 or soft in [0, 1].
+        weight: broadcast against the input (``(L,)``, ``(N, 1)`` or the input's shape).
+        pos_weight: the weight of positives, broadcast over the last axis (``(L,)``; ``(1,)`` for ``(N,)``).
+        reduction: ``"mean"`` (over every element), ``"sum"`` or ``"none"``.
+        formula: ``"cross_entropy"`` (the fused stable form), ``"log_softmax_nll"``
+            (log-sigmoid, then NLL) or ``"naive"`` (the inputs taken as probabilities).
+        eps: for ``"naive"``, clip the probabilities into ``[eps, 1 - eps]`` (``"auto"``:
+            the machine epsilon of the input's dtype).
+
+    Raises:
+        ShapeError, TargetError, InputError, OptionError: for invalid input.
+
+    Example:
+        >>> round(binary_cross_entropy_with_logits([2.0, -1.0], [1.0, 0.0]), 6)
+        0.220095
+    """
+    spec = formula_spec(formula)
+    x = np.asarray(input, dtype=np.float64)
+    t = check_targets(np.asarray(target), x.shape)
+    w = broadcast_option(weight, x.shape, "weight", "as PyTorch broadcasts it")
+    clip = probability_clip(eps, spec, np.asarray(input).dtype)
+    if spec.binary == "probabilities":
+        if pos_weight is not None:
+            raise OptionError("pos_weight applies to logits; naive takes the inputs as probabilities")
+        losses = probability_losses(x, t, clip)
+    else:
+        pw = broadcast_option(pos_weight, x.shape, "pos_weight", "over the last axis")
+        losses = logits_losses(x, t, pw, two_step=spec.binary == "two_step")
+    return _reduced(losses if w is None else losses * w, reduction)
+
+
+def binary_cross_entropy(
+    input: ArrayLike,  # PyTorch's name
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    eps: float | str | None = None,
+) -> float | Float64Array:
+    """Binary cross-entropy on probabilities, as ``torch.nn.functional.binary_cross_entropy``.
+
+    Each log is clamped at -100 as PyTorch clamps it; ``input`` outside [0, 1] is
+    an :class:`~ce_cli.errors.InputError`. ``eps`` clips the probabilities into
+    ``[eps, 1 - eps]`` first (``"auto"``: the machine epsilon of the input's dtype).
+    Shapes, ``weight`` and ``reduction`` as in :func:`binary_cross_entropy_with_logits`.
+
+    Example:
+        >>> round(binary_cross_entropy([0.9, 0.2], [1.0, 0.0]), 6)
+        0.164252
+    """
+    naive = next(name for name, spec in REGISTRY.items() if spec.binary == "probabilities")
+    return binary_cross_entropy_with_logits(input, target, weight=weight, reduction=reduction, formula=naive, eps=eps)
