@@ -127,6 +127,39 @@ def _reduced(losses: Float64Array, reduction: str) -> float | Float64Array:
         return total if chosen == "sum" else float(np.float64(total) / np.float64(losses.size))
 
 
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = ...,
+    pos_weight: ArrayLike | None = ...,
+    reduction: Literal["mean", "sum"] = ...,
+    formula: str = ...,
+    eps: float | str | None = ...,
+) -> float: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = ...,
+    pos_weight: ArrayLike | None = ...,
+    reduction: Literal["none"],
+    formula: str = ...,
+    eps: float | str | None = ...,
+) -> Float64Array: ...
+@overload
+def binary_cross_entropy_with_logits(
+    input: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = ...,
+    pos_weight: ArrayLike | None = ...,
+    reduction: str,
+    formula: str = ...,
+    eps: float | str | None = ...,
+) -> float | Float64Array: ...
 def binary_cross_entropy_with_logits(
     input: ArrayLike,  # PyTorch's name
     target: ArrayLike,
@@ -177,6 +210,33 @@ def binary_cross_entropy_with_logits(
     return _reduced(losses if w is None else losses * w, reduction)
 
 
+@overload
+def binary_cross_entropy(
+    input: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = ...,
+    reduction: Literal["mean", "sum"] = ...,
+    eps: float | str | None = ...,
+) -> float: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = ...,
+    reduction: Literal["none"],
+    eps: float | str | None = ...,
+) -> Float64Array: ...
+@overload
+def binary_cross_entropy(
+    input: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = ...,
+    reduction: str,
+    eps: float | str | None = ...,
+) -> float | Float64Array: ...
 def binary_cross_entropy(
     input: ArrayLike,  # PyTorch's name
     target: ArrayLike,
