@@ -95,8 +95,20 @@ class OneSampleAssumed:
     classes: int
 
 
+@dataclass(frozen=True)
+class SigmoidGivenProbabilities:
+    """Every binary input lies in [0, 1], as probabilities do, but ``formula`` applies the sigmoid to them again.
+
+    ``instead`` takes its inputs as probabilities.
+    """
+
+    formula: str
+    instead: str
+
+
 DataWarning = (
     ProbabilitiesGivenAsLogits
+    | SigmoidGivenProbabilities
     | NotProbabilities
     | ZeroProbabilities
     | NonFiniteLogits

@@ -49,6 +49,10 @@ class TargetError(CeLossError):
     """Targets that are not valid class indices or probabilities."""
 
 
+class OneClassTargetError(TargetError):
+    """Targets beyond class 0 for logits of one class: one logit per sample, as a binary classifier gives."""
+
+
 class OutputError(CeLossError):
     """A result file could not be written (missing or read-only folder, full disk)."""
 

@@ -81,3 +81,27 @@ class LayoutRows:
 
     def __len__(self) -> int:
         return self.shape[0]
+
+
+class ElementRows:
+    """Every element of an array as a row of one, ``(M, 1)`` in C order, made only for the rows asked
+    (for the binary family, where each element is its own problem)."""
+
+    def __init__(self, source: LeadingReader | NDArray[Any]) -> None:
+        self._source = source
+        self._shape = tuple(int(n) for n in source.shape)
+        self.shape = (math.prod(self._shape), 1)
+        self.dtype = source.dtype
+        self.ndim = 2
+        self._per_leading = math.prod(self._shape[1:]) if len(self._shape) > 1 else 1
+
+    def __getitem__(self, index: slice) -> NDArray[Any]:
+        start, stop, _ = index.indices(self.shape[0])
+        if stop <= start:
+            return np.empty((0, 1), dtype=self.dtype)
+        if isinstance(self._source, np.ndarray):
+            return np.asarray(self._source.reshape(-1)[start:stop]).reshape(-1, 1)
+        per = self._per_leading
+        first, last = start // per, -(-stop // per)
+        slab = self._source.leading(first, last).reshape(-1)
+        return slab[start - first * per : stop - first * per].reshape(-1, 1)

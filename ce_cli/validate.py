@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ce_cli.errors import ClassAxisError, InputError, OptionError, ShapeError, TargetError
+from ce_cli.errors import ClassAxisError, InputError, OneClassTargetError, OptionError, ShapeError, TargetError
 from ce_cli.layout import LayoutRows, LeadingReader, Rows
 
 _INT64_LIMIT = 2.0**63
@@ -170,7 +170,8 @@ def _index_targets(
     out_of_range = (indices != ignore_index) & ((indices < 0) | (indices >= num_classes))
     if out_of_range.any():
         first = int(np.argmax(out_of_range))
-        raise TargetError(
+        error = OneClassTargetError if num_classes == 1 else TargetError
+        raise error(
             f"{name}: class {int(indices[first])} at position {_position(first, sample_shape)} is out of range "
             f"for {num_classes} classes (valid: 0..{num_classes - 1}, or the ignore index {ignore_index})"
         )

@@ -117,7 +117,7 @@ def test_multi_hot_targets_are_named_as_multi_label(run: Run) -> None:
     assert result.stderr == (
         "ce-loss: warning: 1 of 2 target rows hold several 1s (multi-hot, as multi-label data has): cross-entropy "
         "over classes takes each row as one distribution, and these sum to more than 1; multi-label targets need "
-        "binary cross-entropy, which this is not (ce-loss does not compute it yet)\n"
+        "binary cross-entropy, which this is not: use --task binary\n"
     )
     expected = (mp_soft_loss([1, 2, 3], [1, 0, 1]) + mp_soft_loss([1, 2, 3], [0, 1, 0])) / 2
     assert_close(float(result.stdout), expected, rtol=1e-15)
@@ -138,8 +138,8 @@ def test_one_vector_of_logits_with_index_like_targets_says_what_was_assumed(logi
     assert result.exit_code == 0
     assert result.stderr == (
         "ce-loss: warning: the logits are one vector of 3 values, read as one sample over 3 classes with the "
-        "targets as its probabilities; if these are 3 samples with one logit each, that is binary classification "
-        "(binary cross-entropy, which ce-loss does not compute yet)\n"
+        "targets as its probabilities; if these are 3 samples with one logit each, that is binary classification: "
+        "use --task binary\n"
     )
     assert_close(float(result.stdout), mp_soft_loss([2.0, -1.0, 0.3], [1, 0, 1]), rtol=1e-15)
     assert run("compute", "-l", logits, "-t", "0.2,0.3,0.5", "-q").stderr == ""  # one sample, soft targets: fine

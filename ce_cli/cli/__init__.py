@@ -14,12 +14,12 @@ is a bug and surfaces as one, with its traceback.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ce_cli import __version__
-from ce_cli.cli.arguments import column_names, eps_value, load, sample_position
+from ce_cli.cli.arguments import column_names, eps_value, load, load_binary, sample_position
 from ce_cli.cli.messages import user_errors, warn_all
 from ce_cli.cli.options import (
     INPUTS,
@@ -33,11 +33,13 @@ from ce_cli.cli.options import (
     LogitsOption,
     MaxRowsOption,
     NoWarningsOption,
+    PosWeightOption,
     ReductionOption,
     SmoothingOption,
     TableFormatOption,
     TargetColumnOption,
     TargetsOption,
+    TaskOption,
     WeightOption,
 )
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
@@ -47,6 +49,7 @@ from ce_cli.io.inputs import InputSpec
 from ce_cli.io.sources import source_file
 from ce_cli.losses import reduction_named
 from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
+from ce_cli.render import binary as binary_writers
 from ce_cli.render import compare as compare_writers
 from ce_cli.render import compute as compute_writers
 from ce_cli.render import explain as explain_writers
@@ -87,8 +90,10 @@ def compute(
     ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
     label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
     class_axis: ClassAxisOption = DEFAULT_CLASS_AXIS,
+    task: TaskOption = "multiclass",
     formula: FormulaOption = REFERENCE,
     eps: EpsOption = None,
+    pos_weight: PosWeightOption = None,
     reduction: ReductionOption = "mean",
     output_format: TableFormatOption = "table",
     quiet: Annotated[
@@ -113,40 +118,53 @@ def compute(
     ] = None,
     no_warnings: NoWarningsOption = False,
 ) -> None:
-    """Compute per-sample and reduced cross-entropy losses."""
+    """Compute per-sample and reduced cross-entropy losses (--task binary: per element, as BCE with logits)."""
     from ce_cli.formulas import formula_spec
     from ce_cli.io.losses_file import check_output_path, suffix_of, write_atomically
     from ce_cli.progress import ProgressBar
-    from ce_cli.report import build_report
 
+    binary = task == "binary"
+    writers = binary_writers if binary else compute_writers
     with user_errors():
-        write = writer_for(compute_writers.WRITERS, output_format)
+        write = writer_for(writers.WRITERS, output_format)
         clip = eps_value(eps, formula)
         if output is not None:
-            read = [source_file(src) for src in (logits, targets, weight) if src is not None]
+            read = [source_file(src) for src in (logits, targets, weight, pos_weight) if src is not None]
             files = [path for path in read if path is not None]
-            check_output_path(output, compute_writers.LOSSES_FILE_ENCODERS, name="--output", inputs=files)
+            check_output_path(output, writers.LOSSES_FILE_ENCODERS, name="--output", inputs=files)
         spec = InputSpec(
             logits=logits,
             targets=targets,
             target_column=target_column,
             drop_columns=column_names(drop_columns),
             weight=weight,
+            pos_weight=pos_weight,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
             class_axis=class_axis,
+            task=task,  # type: ignore[arg-type]  # one of TASKS, as Typer checked
         )
-        inputs = load(spec, silenced=no_warnings)
-        with ProgressBar(inputs.num_samples, sys.stderr, enabled=not quiet) as bar:
-            chosen = formula_spec(formula)
-            report = build_report(inputs, chosen, reduction_named(reduction), eps=clip, progress=bar.update)
+        chosen = formula_spec(formula)
+        report: Any
+        if binary:
+            from ce_cli.binary_report import build_binary_report
+
+            inputs = load_binary(spec, silenced=no_warnings)
+            with ProgressBar(inputs.num_elements, sys.stderr, enabled=not quiet) as bar:
+                report = build_binary_report(inputs, chosen, reduction_named(reduction), eps=clip, progress=bar.update)
+        else:
+            from ce_cli.report import build_report
+
+            validated = load(spec, silenced=no_warnings)
+            with ProgressBar(validated.num_samples, sys.stderr, enabled=not quiet) as bar:
+                report = build_report(validated, chosen, reduction_named(reduction), eps=clip, progress=bar.update)
         warn_all(report.warnings, no_warnings)
         if output is not None:
-            encode = compute_writers.LOSSES_FILE_ENCODERS[suffix_of(output)]
+            encode = writers.LOSSES_FILE_ENCODERS[suffix_of(output)]
             write_atomically(output, encode(report), name="--output")
         with results_to_stdout() as stdout:
             if quiet:
-                compute_writers.write_quiet(report, stdout)
+                writers.write_quiet(report, stdout)
             else:
                 write(report, stdout, RenderOptions(max_rows=max_rows))
 

@@ -7,12 +7,13 @@ import re
 import numpy as np
 import typer
 
+from ce_cli.binary_inputs import BinaryInputs
 from ce_cli.cli.messages import notice_text
 from ce_cli.cli.options import takes_probabilities
 from ce_cli.cli.streams import stdin_bytes
 from ce_cli.errors import OptionError
-from ce_cli.io.inputs import InputSpec, load_inputs
-from ce_cli.validate import ValidatedInputs
+from ce_cli.io.inputs import InputSpec, load_binary_inputs, load_inputs
+from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING, ValidatedInputs
 
 
 def eps_value(text: str | None, formula: str | None) -> float | str | None:
@@ -37,9 +38,29 @@ def load(spec: InputSpec, *, silenced: bool = False) -> ValidatedInputs:
     """Read and validate the inputs (``-`` reads this process's stdin); say on stderr what the reading assumed."""
     if (spec.targets is None) == (spec.target_column is None):
         raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
+    if spec.pos_weight is not None:
+        raise OptionError("--pos-weight goes with --task binary (the weight of positives in binary cross-entropy)")
     if not 0.0 <= spec.label_smoothing <= 1.0:  # NaN included
         raise OptionError(f"--label-smoothing must be in [0, 1], not {spec.label_smoothing}")
     inputs, notices = load_inputs(spec, stdin_bytes())
+    if not silenced:
+        for notice in notices:
+            typer.echo(f"ce-loss: warning: {notice_text(notice)}", err=True)
+    return inputs
+
+
+def load_binary(spec: InputSpec, *, silenced: bool = False) -> BinaryInputs:
+    """Read and validate the inputs of ``--task binary``; refuse the options that task does not have."""
+    if spec.targets is None and spec.target_column is None:
+        raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
+    for flag, value, default in (
+        ("--ignore-index", spec.ignore_index, DEFAULT_IGNORE_INDEX),
+        ("--label-smoothing", spec.label_smoothing, DEFAULT_LABEL_SMOOTHING),
+        ("--class-axis", spec.class_axis, DEFAULT_CLASS_AXIS),
+    ):
+        if value != default:
+            raise OptionError(f"{flag} is not an option of --task binary, where every element is its own problem")
+    inputs, notices = load_binary_inputs(spec, stdin_bytes())
     if not silenced:
         for notice in notices:
             typer.echo(f"ce-loss: warning: {notice_text(notice)}", err=True)

@@ -20,10 +20,11 @@ from ce_cli.data_warnings import (
     NotProbabilities,
     OneSampleAssumed,
     ProbabilitiesGivenAsLogits,
+    SigmoidGivenProbabilities,
     TargetsNotDistributions,
     ZeroProbabilities,
 )
-from ce_cli.errors import CellError, CeLossError, ClassAxisError
+from ce_cli.errors import CellError, CeLossError, ClassAxisError, OneClassTargetError
 from ce_cli.io.inputs import HeaderWithNumbers, IndexColumnSkipped, InputNotice
 from ce_cli.validate import DEFAULT_CLASS_AXIS
 
@@ -40,6 +41,8 @@ def user_errors() -> Iterator[None]:
 
 def advice(error: CeLossError) -> str:
     """The option that fixes an error, where the error knows it."""
+    if isinstance(error, OneClassTargetError):
+        return "; one logit per sample is a binary classifier's: use --task binary"
     if isinstance(error, CellError) and error.column:
         return f" (a column of text such as ids can be left out: --drop-columns {error.column})"
     if isinstance(error, ClassAxisError):
@@ -58,6 +61,11 @@ def warning_text(warning: DataWarning) -> str:
                 f"the logits look like probabilities (every row is in [0, 1] and sums to 1), but {formula} expects "
                 f"logits (raw scores) and applies softmax to them again; if these are probabilities, "
                 f"use --formula {instead}{clip}"
+            )
+        case SigmoidGivenProbabilities(formula=formula, instead=instead):
+            return (
+                f"the logits all lie in [0, 1], as probabilities do, but {formula} applies the sigmoid to them "
+                f"again; if these are probabilities, use --formula {instead}"
             )
         case NotProbabilities(formula=formula, rows=rows, samples=samples, instead=instead):
             return (
@@ -79,7 +87,7 @@ def warning_text(warning: DataWarning) -> str:
             return (
                 f"{rows} of {samples} target rows hold several 1s (multi-hot, as multi-label data has): "
                 "cross-entropy over classes takes each row as one distribution, and these sum to more than 1; "
-                "multi-label targets need binary cross-entropy, which this is not (ce-loss does not compute it yet)"
+                "multi-label targets need binary cross-entropy, which this is not: use --task binary"
             )
         case TargetsNotDistributions(rows=rows, samples=samples, first_sum=first_sum):
             return (
@@ -90,7 +98,7 @@ def warning_text(warning: DataWarning) -> str:
             return (
                 f"the logits are one vector of {classes} values, read as one sample over {classes} classes with "
                 f"the targets as its probabilities; if these are {classes} samples with one logit each, that is "
-                "binary classification (binary cross-entropy, which ce-loss does not compute yet)"
+                "binary classification: use --task binary"
             )
         case EveryTargetIgnored(ignore_index=ignore_index):
             return (

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 import typer
 
+from ce_cli.binary_inputs import TASKS
 from ce_cli.formulas import FORMULAS, REGISTRY
 from ce_cli.losses import REDUCTIONS
 from ce_cli.render import compute as compute_writers
@@ -18,11 +19,13 @@ from ce_cli.render import explain as explain_writers
 INPUTS, FORMULA, PYTORCH, OUTPUT = "Inputs", "Formula", "PyTorch options", "Output"
 
 if TYPE_CHECKING:
+    TaskName: TypeAlias = str
     FormulaName: TypeAlias = str
     ReductionName: TypeAlias = str
     TableFormat: TypeAlias = str
     ExplainFormat: TypeAlias = str
 else:
+    TaskName = Literal[TASKS]
     FormulaName = Literal[FORMULAS]
     ReductionName = Literal[REDUCTIONS]
     TableFormat = Literal[tuple(compute_writers.WRITERS)]
@@ -129,4 +132,25 @@ TableFormatOption = Annotated[
 MaxRowsOption = Annotated[
     int,
     typer.Option("--max-rows", min=0, help="Table rows shown before eliding the middle.", rich_help_panel=OUTPUT),
+]
+TaskOption = Annotated[
+    TaskName,
+    typer.Option(
+        "--task",
+        help=(
+            "multiclass: one softmax over C classes per sample (cross_entropy). binary: every element its own "
+            "sigmoid problem (binary_cross_entropy_with_logits), which covers binary classifiers (N,), "
+            "multi-label (N, L) and masks."
+        ),
+        rich_help_panel=FORMULA,
+    ),
+]
+PosWeightOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pos-weight",
+        metavar="SRC",
+        help="With --task binary: the weight of positives, over the last axis (length L; one value for (N,)).",
+        rich_help_panel=PYTORCH,
+    ),
 ]

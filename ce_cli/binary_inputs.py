@@ -1,0 +1,90 @@
+"""Validated inputs of the binary family: every element of the input its own binary problem. Pure numpy.
+
+Shapes as PyTorch's ``binary_cross_entropy_with_logits`` takes them: the input
+of any shape (``(N,)`` for a binary classifier, ``(N, L)`` for ``L`` labels,
+``(N, L, d1, ...)`` for masks), the target of the same shape (0/1 or soft in
+[0, 1]), the weight broadcast against the input, the positive weight broadcast
+over the last axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ce_cli.array_types import Float64Array
+from ce_cli.binary import broadcast_option, check_targets
+from ce_cli.errors import InputError
+from ce_cli.layout import ElementRows, LeadingReader
+
+Task = Literal["multiclass", "binary"]
+TASKS: tuple[Task, ...] = get_args(Task)
+
+
+@dataclass(frozen=True)
+class BinaryInputs:
+    """Validated binary inputs, flattened to elements in C order.
+
+    Attributes:
+        values: ``(M, 1)`` the input's elements (logits or probabilities) in their dtype,
+            made block by block where the input is a file.
+        targets: ``(M,)`` float64 targets in [0, 1].
+        weight: ``(M,)`` float64 weights (broadcast), or ``None``.
+        pos_weight: ``(M,)`` float64 positive weights (broadcast), or ``None``.
+        shape: the input's shape.
+        name: how messages name the input.
+    """
+
+    values: Any
+    targets: Float64Array
+    weight: Float64Array | None
+    pos_weight: Float64Array | None
+    shape: tuple[int, ...]
+    name: str = "logits"
+
+    @property
+    def num_elements(self) -> int:
+        return int(self.targets.size)
+
+    @property
+    def positives(self) -> int:
+        """Elements whose target is 1 (at least 0.5, for soft targets)."""
+        return int(np.count_nonzero(self.targets >= 0.5))
+
+
+def _flat(value: Float64Array | None) -> Float64Array | None:
+    return None if value is None else np.ascontiguousarray(value).reshape(-1)
+
+
+def validate_binary(
+    logits: Any,
+    targets: Any,
+    *,
+    weight: Any = None,
+    pos_weight: Any = None,
+    names: tuple[str, str, str, str] = ("logits", "targets", "weight", "pos_weight"),
+) -> BinaryInputs:
+    """Check the binary family's inputs with PyTorch's rules and flatten them to elements.
+
+    Raises:
+        InputError: values that are not real numbers. ShapeError: targets not of the input's
+        shape, a weight or positive weight that does not broadcast. TargetError: targets outside [0, 1].
+    """
+    input_name, targets_name, weight_name, pos_weight_name = names
+    if isinstance(logits, LeadingReader) and logits.dtype.kind == "f":
+        x: Any = logits  # a file read block by block
+    else:
+        x = np.asarray(logits)
+        if x.dtype.kind not in "fiu":
+            raise InputError(f"{input_name} must hold real numbers, not dtype {x.dtype}")
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+    shape = tuple(int(n) for n in x.shape)
+    t = check_targets(np.asarray(targets), shape, targets_name)
+    w = broadcast_option(weight, shape, weight_name, "as PyTorch broadcasts the weight against the input")
+    pw = broadcast_option(pos_weight, shape, pos_weight_name, "over the last axis, as PyTorch broadcasts it")
+    values: NDArray[Any] | ElementRows = x.reshape(-1, 1) if isinstance(x, np.ndarray) else ElementRows(x)
+    return BinaryInputs(values, t.reshape(-1), _flat(w), _flat(pw), shape, input_name)

@@ -1,0 +1,145 @@
+"""What a binary ``compute`` run found: per-element losses, accuracy at the threshold, per label. Pure numpy.
+
+The elements are evaluated block by block on every core, as the softmax family's
+rows are (:mod:`ce_cli.blocks`), so a large file streams in bounded memory.
+A prediction is positive where the logit is above 0 (the probability above 0.5,
+for a formula that takes probabilities); a target counts as positive from 0.5.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ce_cli.array_types import BoolArray, Float64Array
+from ce_cli.binary import logits_losses, probability_losses
+from ce_cli.binary_inputs import BinaryInputs
+from ce_cli.blocks import run_blocks
+from ce_cli.data_warnings import DataWarning, NonFiniteLogits, SigmoidGivenProbabilities
+from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
+from ce_cli.losses import Reduction
+
+
+@dataclass(frozen=True)
+class BinaryBlock:
+    """One block's element losses and what it showed."""
+
+    losses: Float64Array
+    correct: BoolArray
+    all_in_unit: bool
+    non_finite: int
+
+
+def binary_block(inputs: BinaryInputs, formula: FormulaSpec, clip: float | None, start: int, stop: int) -> BinaryBlock:
+    """Evaluate elements ``start:stop`` under ``formula``'s binary form (:mod:`ce_cli.binary`)."""
+    x = np.asarray(inputs.values[start:stop], dtype=np.float64).reshape(-1)
+    t = inputs.targets[start:stop]
+    pw = None if inputs.pos_weight is None else inputs.pos_weight[start:stop]
+    if formula.binary == "probabilities":
+        losses = probability_losses(x, t, clip, inputs.name)
+        predicted = x > 0.5
+    else:
+        losses = logits_losses(x, t, pw, two_step=formula.binary == "two_step")
+        predicted = x > 0.0
+    if inputs.weight is not None:
+        losses = losses * inputs.weight[start:stop]
+    with np.errstate(invalid="ignore"):
+        all_in_unit = bool(np.all((x >= 0.0) & (x <= 1.0)))
+        non_finite = int(np.count_nonzero(~np.isfinite(x) & ~np.isfinite(losses)))
+    return BinaryBlock(losses, predicted == (t >= 0.5), all_in_unit, non_finite)
+
+
+@dataclass(frozen=True)
+class BinaryReport:
+    """The result of one binary computation; per-element arrays have ``inputs.shape``.
+
+    Attributes:
+        inputs: the validated inputs.
+        formula: the formula that ran (its binary form).
+        reduction: the headline value asked for.
+        clip: probabilities were clipped into ``[clip, 1 - clip]`` (``None``: not clipped).
+        losses: the per-element losses (weighted).
+        correct: whether the prediction at the threshold matches the target.
+        warnings: what a user should know about the data.
+    """
+
+    inputs: BinaryInputs
+    formula: FormulaSpec
+    reduction: Reduction
+    clip: float | None
+    losses: Float64Array
+    correct: BoolArray
+    warnings: tuple[DataWarning, ...]
+
+    @property
+    def sum(self) -> float:
+        with np.errstate(invalid="ignore", over="ignore"):
+            return float(np.sum(self.losses))
+
+    @property
+    def mean(self) -> float:
+        """``sum`` over the number of elements, as PyTorch's mean; NaN for no element."""
+        return self.sum / self.losses.size if self.losses.size else math.nan
+
+    @property
+    def value(self) -> float:
+        return self.sum if self.reduction == "sum" else self.mean
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.correct)) if self.correct.size else math.nan
+
+    @property
+    def threshold(self) -> float:
+        """Where a prediction turns positive: 0 for logits, 0.5 for probabilities."""
+        return 0.5 if self.formula.binary == "probabilities" else 0.0
+
+    def per_label(self) -> list[tuple[int, int, float, float]]:
+        """``(label, positives, mean loss, accuracy)`` per index of axis 1 (multi-label input only)."""
+        if len(self.inputs.shape) < 2:
+            return []
+        labels = self.inputs.shape[1]
+        losses = np.moveaxis(self.losses, 1, 0).reshape(labels, -1)
+        correct = np.moveaxis(self.correct, 1, 0).reshape(labels, -1)
+        positive = np.moveaxis(self.inputs.targets.reshape(self.inputs.shape) >= 0.5, 1, 0).reshape(labels, -1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return [
+                (
+                    label,
+                    int(np.count_nonzero(positive[label])),
+                    float(np.mean(losses[label])),
+                    float(np.mean(correct[label])),
+                )
+                for label in range(labels)
+            ]
+
+
+def build_binary_report(
+    inputs: BinaryInputs,
+    formula: FormulaSpec,
+    reduction: Reduction = "mean",
+    *,
+    eps: float | str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BinaryReport:
+    """Evaluate binary ``inputs`` under ``formula`` and gather what the renderers show."""
+    clip = probability_clip(eps, formula, inputs.values.dtype)
+    blocks = list(
+        run_blocks(
+            inputs.values, lambda start, stop: binary_block(inputs, formula, clip, start, stop), progress=progress
+        )
+    )
+    shape = inputs.shape
+    losses = (np.concatenate([b.losses for b in blocks]) if blocks else np.zeros(0)).reshape(shape)
+    correct = (np.concatenate([b.correct for b in blocks]) if blocks else np.zeros(0, dtype=bool)).reshape(shape)
+    warnings: list[DataWarning] = []
+    if blocks and formula.expects == "logits" and all(b.all_in_unit for b in blocks):
+        instead = next(s.name for s in REGISTRY.values() if s.binary == "probabilities")
+        warnings.append(SigmoidGivenProbabilities(formula.name, instead))
+    non_finite = sum(b.non_finite for b in blocks)
+    if non_finite:
+        warnings.append(NonFiniteLogits(non_finite, inputs.num_elements))
+    return BinaryReport(inputs, formula, reduction, clip, losses, correct, tuple(warnings))

@@ -1,0 +1,164 @@
+"""Write a :class:`~ce_cli.binary_report.BinaryReport`: table, JSON, CSV/TSV, one number, or a losses file.
+
+Per-element losses keep the input's shape in JSON, CSV and ``--output``; the
+table shows one row per sample (for multi-label input, its mean over labels).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+import numpy as np
+
+from ce_cli.binary_report import BinaryReport
+from ce_cli.render import RenderOptions, Writer
+from ce_cli.render.numbers import (
+    format_number,
+    index_text,
+    json_number,
+    json_values,
+    sample_index,
+    short_number,
+    write_json_line,
+)
+from ce_cli.render.tables import add_sample_rows, make_console
+
+
+def report_json(report: BinaryReport) -> dict[str, Any]:
+    """The JSON object: the contract keys (``formula``, ``reduction``, ``shape``, ``losses``, ``mean``, ``sum``)
+    and ``task``, the elements, the positives, the accuracy at the threshold and, for multi-label input, per label."""
+    out: dict[str, Any] = {
+        "formula": report.formula.name,
+        "reduction": report.reduction,
+        "shape": list(report.inputs.shape),
+        "task": "binary",
+        "losses": json_values(report.losses),
+        "mean": json_number(report.mean),
+        "sum": json_number(report.sum),
+        "value": json_number(report.value),
+        "n_elements": report.inputs.num_elements,
+        "positives": report.inputs.positives,
+        "threshold": report.threshold,
+        "accuracy": json_number(report.accuracy),
+        "eps": report.clip,
+    }
+    labels = report.per_label()
+    if labels:
+        out["per_label"] = [
+            {"label": label, "positives": positives, "mean_loss": json_number(mean), "accuracy": json_number(accuracy)}
+            for label, positives, mean, accuracy in labels
+        ]
+    return out
+
+
+def write_json(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
+    """One strict-JSON object on one line."""
+    write_json_line(report_json(report), stream)
+
+
+def write_quiet(report: BinaryReport, stream: TextIO) -> None:
+    """The headline value at full precision; for reduction ``none`` one loss per element and line."""
+    if report.reduction == "none":
+        stream.writelines(format_number(v) + "\n" for v in report.losses.reshape(-1).tolist())
+    else:
+        stream.write(format_number(report.value) + "\n")
+
+
+def _write_delimited(report: BinaryReport, stream: TextIO, delimiter: str) -> None:
+    """A header row, then ``index, target, loss`` per element (tuple indices beyond one axis)."""
+    import csv
+
+    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(["index", "target", "loss"])
+    targets = report.inputs.targets.tolist()
+    losses = report.losses.reshape(-1).tolist()
+    for flat, index in enumerate(np.ndindex(report.inputs.shape)):
+        writer.writerow([index_text(index), format_number(targets[flat]), format_number(losses[flat])])
+
+
+def write_csv(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
+    _write_delimited(report, stream, ",")
+
+
+def write_tsv(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
+    _write_delimited(report, stream, "\t")
+
+
+def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
+    """One row per sample (its mean over labels for multi-label input), then the summary and, per label, a line."""
+    from rich.table import Table
+
+    shape = report.inputs.shape
+    samples = shape[0] if shape else 1
+    per_sample = report.losses.reshape(samples, -1)
+    targets = report.inputs.targets.reshape(samples, -1)
+    one = per_sample.shape[1] == 1
+    table = Table()
+    table.add_column("index", justify="right")
+    table.add_column("target" if one else "positive labels", justify="right")
+    table.add_column("loss" if one else "mean loss over labels", justify="right")
+
+    def add(position: int) -> None:
+        target = short_number(targets[position, 0]) if one else str(int(np.count_nonzero(targets[position] >= 0.5)))
+        with np.errstate(invalid="ignore", over="ignore"):
+            loss = float(np.mean(per_sample[position]))
+        table.add_row(sample_index(position, (samples,)), target, short_number(loss))
+
+    add_sample_rows(table, samples, options.max_rows, add)
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    summary.add_row("elements", str(report.inputs.num_elements))
+    summary.add_row("positives (target >= 0.5)", str(report.inputs.positives))
+    if report.clip is not None:
+        summary.add_row("probabilities clipped to", f"[{report.clip:.6g}, 1 - {report.clip:.6g}]")
+    summary.add_row("mean", format_number(report.mean))
+    summary.add_row("sum", format_number(report.sum))
+    accuracy = report.accuracy
+    threshold = "logit > 0" if report.threshold == 0.0 else "p > 0.5"
+    summary.add_row(f"accuracy ({threshold})", "-" if math.isnan(accuracy) else f"{accuracy:.2%}")
+    for label, positives, mean, label_accuracy in report.per_label():
+        summary.add_row(
+            f"label {label}", f"{positives} positives, mean {short_number(mean)}, accuracy {label_accuracy:.2%}"
+        )
+    console = make_console(stream)
+    if samples and options.max_rows > 0:
+        console.print(f"{report.formula.name}, binary: loss per sample")
+        console.print(table)
+    console.print(summary)
+
+
+WRITERS: Mapping[str, Writer[BinaryReport]] = {
+    "table": write_table,
+    "json": write_json,
+    "csv": write_csv,
+    "tsv": write_tsv,
+}
+
+
+def _npy_bytes(report: BinaryReport) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(report.losses, dtype=np.float64), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _text_bytes(write: Writer[BinaryReport]) -> Callable[[BinaryReport], bytes]:
+    def encode(report: BinaryReport) -> bytes:
+        import io
+
+        text = io.StringIO()
+        write(report, text, RenderOptions())
+        return text.getvalue().encode("utf-8")
+
+    return encode
+
+
+LOSSES_FILE_ENCODERS: Mapping[str, Callable[[BinaryReport], bytes]] = {
+    ".npy": _npy_bytes,
+    ".csv": _text_bytes(write_csv),
+    ".tsv": _text_bytes(write_tsv),
+}

@@ -1,0 +1,107 @@
+"""`--task binary` on the command line: PyTorch's reference cases through .npy files, options, warnings."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import LOGIT_FORMULAS, Run, assert_close, spelled
+from tests.test_binary import LOGITS, PROBABILITIES, BceCase
+
+
+def _args(case: BceCase, folder: Path) -> list[str]:
+    np.save(folder / "input.npy", case.input)
+    np.save(folder / "target.npy", case.target)
+    args = ["compute", "--task", "binary", "-l", str(folder / "input.npy"), "-t", str(folder / "target.npy")]
+    for option, value in (("--weight", case.weight), ("--pos-weight", case.pos_weight)):
+        if value is not None:
+            np.save(folder / f"{option[2:]}.npy", np.array(value, dtype=np.float64))
+            args += [option, str(folder / f"{option[2:]}.npy")]
+    return [*args, "--format", "json", "--no-warnings"]
+
+
+@pytest.mark.parametrize("formula", LOGIT_FORMULAS)
+@pytest.mark.parametrize("case", LOGITS, ids=[case.name for case in LOGITS])
+def test_cli_logits_match_pytorch(case: BceCase, formula: str, tmp_path: Path, run: Run) -> None:
+    result = run(*_args(case, tmp_path), "--formula", formula)
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["task"], out["formula"], out["shape"]) == ("binary", formula, list(case.input.shape))
+    assert_close(spelled(out["losses"]), case.losses)
+    assert_close(spelled(out["mean"]), case.mean)
+    assert_close(spelled(out["sum"]), case.sum)
+
+
+@pytest.mark.parametrize("case", PROBABILITIES, ids=[case.name for case in PROBABILITIES])
+def test_cli_probabilities_match_pytorch(case: BceCase, tmp_path: Path, run: Run) -> None:
+    result = run(*_args(case, tmp_path), "--formula", "naive")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert_close(spelled(out["losses"]), case.losses)
+    assert_close(spelled(out["mean"]), case.mean)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ignore-index", "0"], "--ignore-index is not an option of --task binary"),
+        (["--label-smoothing", "0.1"], "--label-smoothing is not an option of --task binary"),
+        (["--class-axis", "-1"], "--class-axis is not an option of --task binary"),
+    ],
+)
+def test_options_the_binary_family_lacks_are_usage_errors(args: list[str], message: str, run: Run) -> None:
+    result = run("compute", "--task", "binary", "-l", "2,-1", "-t", "1,0", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"ce-loss: error: {message}")
+
+
+def test_pos_weight_without_the_binary_task_is_a_usage_error(run: Run) -> None:
+    result = run("compute", "-l", "2,-1", "-t", "1", "--pos-weight", "2")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "ce-loss: error: --pos-weight goes with --task binary (the weight of positives in binary cross-entropy)\n"
+    )
+
+
+def test_probabilities_given_to_a_logits_formula_warn_of_the_sigmoid_twice(run: Run) -> None:
+    result = run("compute", "--task", "binary", "-l", "0.9,0.2,0.6", "-t", "1,0,1", "-q")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "ce-loss: warning: the logits all lie in [0, 1], as probabilities do, but cross_entropy applies the sigmoid "
+        "to them again; if these are probabilities, use --formula naive\n"
+    )
+    naive = run("compute", "--task", "binary", "-l", "0.9,0.2,0.6", "-t", "1,0,1", "-q", "--formula", "naive")
+    assert naive.stderr == ""
+
+
+def test_naive_refuses_values_outside_0_1_as_pytorch(run: Run) -> None:
+    result = run("compute", "--task", "binary", "-l", "0.9,1.5", "-t", "1,0", "--formula", "naive")
+    assert result.exit_code == 1
+    assert "binary cross-entropy takes probabilities in [0, 1], and 1.5 is not one" in result.stderr
+
+
+def test_one_logit_column_in_the_multiclass_task_points_to_binary(tmp_path: Path, run: Run) -> None:
+    (tmp_path / "scores.csv").write_text("score,label\n2.1,1\n-0.3,0\n0.8,1\n")
+    multiclass = run("compute", "-l", str(tmp_path / "scores.csv"), "--target-column", "label")
+    assert multiclass.exit_code == 1
+    assert multiclass.stderr.endswith("one logit per sample is a binary classifier's: use --task binary\n")
+    binary = run("compute", "-l", str(tmp_path / "scores.csv"), "--target-column", "label", "--task", "binary", "-q")
+    assert binary.exit_code == 0, binary.stderr
+    expected = np.mean([np.log1p(np.exp(-2.1)), np.log1p(np.exp(-0.3)), np.log1p(np.exp(-0.8))])
+    assert_close(float(binary.stdout), expected, rtol=1e-15)
+
+
+def test_the_multi_label_table_shows_samples_and_labels(run: Run) -> None:
+    result = run("compute", "--task", "binary", "-l", "[[0.3,-1.2,2],[1,1,-3]]", "-t", "[[1,0,1],[0,1,0]]")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "positive labels" in out
+    assert re.search(r"^elements\s+6$", out, flags=re.MULTILINE)
+    assert re.search(r"^positives \(target >= 0\.5\)\s+3$", out, flags=re.MULTILINE)
+    assert re.search(r"^accuracy \(logit > 0\)\s+83\.33%$", out, flags=re.MULTILINE)
+    assert re.search(r"^label 0\s+1 positives, mean \d\.\d{6}, accuracy 50\.00%$", out, flags=re.MULTILINE)
+    assert re.search(r"^label 2\s+1 positives, mean \d\.\d{6}, accuracy 100\.00%$", out, flags=re.MULTILINE)
