@@ -67,14 +67,22 @@ def logits_losses(
     return out + 0.0
 
 
-def probability_losses(p: Float64Array, t: Float64Array, clip: float | None, name: str = "input") -> Float64Array:
+def probability_losses(
+    p: Float64Array, t: Float64Array, clip: float | None, name: str = "input", *, strict: bool = True
+) -> Float64Array:
     """Per-element losses for probabilities ``p`` and targets ``t``, before the weight.
 
+    With ``strict`` (PyTorch's rule) a value outside [0, 1] is an error; without it
+    (``compare``, which shows every formula side by side), its loss is NaN.
+
     Raises:
-        InputError: a value of ``p`` outside [0, 1] (PyTorch refuses it too).
+        InputError: a value of ``p`` outside [0, 1], when ``strict``.
     """
     with np.errstate(invalid="ignore"):
         outside = ~((p >= 0.0) & (p <= 1.0))
+    if outside.any() and not strict:
+        inside = np.where(outside, 0.5, p)
+        return np.where(outside, np.nan, probability_losses(inside, t, clip, name))
     if outside.any():
         where = int(np.argmax(outside.reshape(-1)))
         value = float(p.reshape(-1)[where])

@@ -46,6 +46,16 @@ class BinaryInputs:
     name: str = "logits"
 
     @property
+    def logits_shape(self) -> tuple[int, ...]:
+        """The input's shape (named as the softmax family's inputs name it)."""
+        return self.shape
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of the per-element losses: the input's."""
+        return self.shape
+
+    @property
     def num_elements(self) -> int:
         return int(self.targets.size)
 

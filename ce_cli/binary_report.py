@@ -33,13 +33,15 @@ class BinaryBlock:
     non_finite: int
 
 
-def binary_block(inputs: BinaryInputs, formula: FormulaSpec, clip: float | None, start: int, stop: int) -> BinaryBlock:
+def binary_block(
+    inputs: BinaryInputs, formula: FormulaSpec, clip: float | None, start: int, stop: int, strict: bool = True
+) -> BinaryBlock:
     """Evaluate elements ``start:stop`` under ``formula``'s binary form (:mod:`ce_cli.binary`)."""
     x = np.asarray(inputs.values[start:stop], dtype=np.float64).reshape(-1)
     t = inputs.targets[start:stop]
     pw = None if inputs.pos_weight is None else inputs.pos_weight[start:stop]
     if formula.binary == "probabilities":
-        losses = probability_losses(x, t, clip, inputs.name)
+        losses = probability_losses(x, t, clip, inputs.name, strict=strict)
         predicted = x > 0.5
     else:
         losses = logits_losses(x, t, pw, two_step=formula.binary == "two_step")
@@ -73,6 +75,16 @@ class BinaryReport:
     losses: Float64Array
     correct: BoolArray
     warnings: tuple[DataWarning, ...]
+
+    @property
+    def per_sample(self) -> Float64Array:
+        """The per-element losses (named as the softmax family's results name them)."""
+        return self.losses
+
+    @property
+    def target_class(self) -> Float64Array:
+        """The targets, in the input's shape."""
+        return self.inputs.targets.reshape(self.inputs.shape)
 
     @property
     def sum(self) -> float:
@@ -123,15 +135,19 @@ def build_binary_report(
     reduction: Reduction = "mean",
     *,
     eps: float | str | None = None,
+    strict: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> BinaryReport:
-    """Evaluate binary ``inputs`` under ``formula`` and gather what the renderers show."""
+    """Evaluate binary ``inputs`` under ``formula`` and gather what the renderers show.
+
+    ``strict=False`` gives NaN, not an error, for probabilities outside [0, 1] (for ``compare``).
+    """
     clip = probability_clip(eps, formula, inputs.values.dtype)
-    blocks = list(
-        run_blocks(
-            inputs.values, lambda start, stop: binary_block(inputs, formula, clip, start, stop), progress=progress
-        )
-    )
+
+    def one_block(start: int, stop: int) -> BinaryBlock:
+        return binary_block(inputs, formula, clip, start, stop, strict)
+
+    blocks = list(run_blocks(inputs.values, one_block, progress=progress))
     shape = inputs.shape
     losses = (np.concatenate([b.losses for b in blocks]) if blocks else np.zeros(0)).reshape(shape)
     correct = (np.concatenate([b.correct for b in blocks]) if blocks else np.zeros(0, dtype=bool)).reshape(shape)

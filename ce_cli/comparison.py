@@ -8,13 +8,17 @@ a one-line verdict whose reason comes from the formula's registry entry.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from ce_cli.array_types import Float64Array, IndexArray
-from ce_cli.data_warnings import DataWarning, data_warnings
+from ce_cli.array_types import Float64Array
+from ce_cli.binary_inputs import BinaryInputs
+from ce_cli.binary_report import BinaryReport, build_binary_report
+from ce_cli.data_warnings import DataWarning, NonFiniteLogits, data_warnings
 from ce_cli.formulas import REFERENCE, REGISTRY, FormulaSpec, probability_clip
 from ce_cli.losses import Losses, evaluate
 from ce_cli.validate import ValidatedInputs
@@ -53,20 +57,21 @@ class Comparison:
     """Per-sample losses of every registered formula, in the inputs' sample shape.
 
     Attributes:
-        inputs: the validated inputs.
-        results: each formula's :class:`~ce_cli.losses.Losses`, in registry order.
+        inputs: the validated inputs (of either task).
+        results: each formula's :class:`~ce_cli.losses.Losses` (or, for the binary task, its
+            :class:`~ce_cli.binary_report.BinaryReport`), in registry order.
         differences: for each formula but the reference, ``|loss - reference loss|`` per sample.
         warnings: what a user should know about the data.
     """
 
-    inputs: ValidatedInputs
-    results: dict[str, Losses]
+    inputs: ValidatedInputs | BinaryInputs
+    results: Mapping[str, Losses | BinaryReport]
     differences: dict[str, Float64Array]
     warnings: tuple[DataWarning, ...]
 
     @property
-    def target_class(self) -> IndexArray:
-        """The target index per sample (the argmax of probability targets)."""
+    def target_class(self) -> NDArray[Any]:
+        """The target per sample: the class index (the argmax of probability targets), or the binary target."""
         return self.results[REFERENCE].target_class
 
     @property
@@ -108,3 +113,20 @@ def compare_formulas(
         differences=differences,
         warnings=tuple(data_warnings(results[REFERENCE].checks, inputs, None)),
     )
+
+
+def compare_binary(
+    inputs: BinaryInputs, *, eps: float | str | None = None, progress: Callable[[int], None] | None = None
+) -> Comparison:
+    """Every formula's binary form on ``inputs``, element by element, measured against the reference."""
+    elements = inputs.num_elements
+    results: dict[str, BinaryReport] = {}
+    for number, formula in enumerate(compared_formulas()):
+        done_before = number * elements
+        report = None if progress is None else (lambda done, before=done_before: progress(before + done))
+        clip = eps if formula.expects == "probabilities" else None
+        results[formula.name] = build_binary_report(inputs, formula, eps=clip, strict=False, progress=report)
+    reference = results[REFERENCE].losses
+    differences = {name: abs_diff(r.losses, reference) for name, r in results.items() if name != REFERENCE}
+    warnings = tuple(w for w in results[REFERENCE].warnings if isinstance(w, NonFiniteLogits))
+    return Comparison(inputs=inputs, results=results, differences=differences, warnings=warnings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -105,3 +106,27 @@ def test_the_multi_label_table_shows_samples_and_labels(run: Run) -> None:
     assert re.search(r"^accuracy \(logit > 0\)\s+83\.33%$", out, flags=re.MULTILINE)
     assert re.search(r"^label 0\s+1 positives, mean \d\.\d{6}, accuracy 50\.00%$", out, flags=re.MULTILINE)
     assert re.search(r"^label 2\s+1 positives, mean \d\.\d{6}, accuracy 100\.00%$", out, flags=re.MULTILINE)
+
+
+def test_compare_puts_the_three_binary_formulas_side_by_side(run: Run) -> None:
+    out = json.loads(run("compare", "--task", "binary", "-l", "2,-1,0.3", "-t", "1,0,0.5", "-f", "json").stdout)
+    assert out["task"] == "binary"
+    assert list(out["formulas"]) == ["cross_entropy", "log_softmax_nll", "naive"]
+    expected = [
+        math.log1p(math.exp(-2.0)),
+        math.log1p(math.exp(-1.0)),
+        0.5 * (math.log1p(math.exp(-0.3)) + math.log1p(math.exp(0.3))),
+    ]
+    assert_close(out["formulas"]["cross_entropy"]["losses"], expected, rtol=1e-15)
+    assert re.fullmatch(r"agrees (exactly|to \de-1[5-7])", out["verdicts"]["log_softmax_nll"])
+    assert out["formulas"]["naive"]["losses"][:2] == ["NaN", "NaN"]  # 2 and -1 are no probabilities
+    assert out["verdicts"]["naive"] == (
+        "differs: NaN where cross_entropy is not; naive takes the inputs as probabilities, not logits"
+    )
+
+
+def test_compare_binary_clips_naive_with_eps(run: Run) -> None:
+    args = ["compare", "--task", "binary", "-l", "0,0.5", "-t", "1,1", "-f", "json"]
+    assert json.loads(run(*args).stdout)["formulas"]["naive"]["losses"][0] == 100.0  # PyTorch's clamp at -100
+    clipped = json.loads(run(*args, "--eps", "auto").stdout)["formulas"]["naive"]["losses"][0]
+    assert_close(clipped, -math.log(2.0**-52), rtol=1e-15)

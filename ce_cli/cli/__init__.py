@@ -179,13 +179,15 @@ def compare(
     ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
     label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
     class_axis: ClassAxisOption = DEFAULT_CLASS_AXIS,
+    task: TaskOption = "multiclass",
     eps: EpsOption = None,
+    pos_weight: PosWeightOption = None,
     output_format: TableFormatOption = "table",
     max_rows: MaxRowsOption = DEFAULT_MAX_ROWS,
     no_warnings: NoWarningsOption = False,
 ) -> None:
     """Every formula side by side, with each one's difference to cross_entropy."""
-    from ce_cli.comparison import compare_formulas, compared_formulas
+    from ce_cli.comparison import compare_binary, compare_formulas, compared_formulas
     from ce_cli.progress import ProgressBar
 
     with user_errors():
@@ -197,13 +199,20 @@ def compare(
             target_column=target_column,
             drop_columns=column_names(drop_columns),
             weight=weight,
+            pos_weight=pos_weight,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
             class_axis=class_axis,
+            task=task,  # type: ignore[arg-type]  # one of TASKS, as Typer checked
         )
-        inputs = load(spec, silenced=no_warnings)
-        with ProgressBar(len(compared_formulas()) * inputs.num_samples, sys.stderr) as bar:
-            comparison = compare_formulas(inputs, eps=clip, progress=bar.update)
+        if task == "binary":
+            elements = load_binary(spec, silenced=no_warnings)
+            with ProgressBar(len(compared_formulas()) * elements.num_elements, sys.stderr) as bar:
+                comparison = compare_binary(elements, eps=clip, progress=bar.update)
+        else:
+            inputs = load(spec, silenced=no_warnings)
+            with ProgressBar(len(compared_formulas()) * inputs.num_samples, sys.stderr) as bar:
+                comparison = compare_formulas(inputs, eps=clip, progress=bar.update)
         warn_all(comparison.warnings, no_warnings)
         with results_to_stdout() as stdout:
             write(comparison, stdout, RenderOptions(max_rows=max_rows))

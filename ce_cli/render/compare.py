@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 from numpy.typing import NDArray
 
+from ce_cli.binary_inputs import BinaryInputs
 from ce_cli.formulas import REFERENCE
 from ce_cli.render import RenderOptions, Writer
 from ce_cli.render.numbers import (
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # imported by compare itself: not at start-up
 def comparison_json(comparison: Comparison) -> dict[str, Any]:
     """``{"formulas": {name: {"losses", "mean", "sum"}}, "max_abs_diff": {name: d}, ...}``."""
     return {
+        "task": "binary" if isinstance(comparison.inputs, BinaryInputs) else "multiclass",
         "shape": list(comparison.inputs.logits_shape),
         "formulas": {
             name: {"losses": json_values(r.per_sample), "mean": json_number(r.mean), "sum": json_number(r.sum)}
@@ -40,6 +42,11 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         "max_abs_diff": {name: json_number(d) for name, d in comparison.max_abs_diff.items()},
         "verdicts": comparison.verdicts(),
     }
+
+
+def _target(value: float) -> str:
+    """A class index or a 0/1 target as a whole number; a soft binary target with its decimals."""
+    return str(int(value)) if float(value).is_integer() else short_number(value)
 
 
 def write_json(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
@@ -68,7 +75,7 @@ def _write_delimited(comparison: Comparison, stream: TextIO, delimiter: str) -> 
     keys = [*comparison.results, *(key for key in columns if key not in comparison.results)]
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
     writer.writerow(["index", "target", *keys])
-    targets = comparison.target_class.reshape(-1).tolist()
+    targets = [_target(t) for t in comparison.target_class.reshape(-1).tolist()]
     for flat, index in enumerate(np.ndindex(comparison.inputs.sample_shape)):
         cells = (format_number(columns[key][1][flat]) for key in keys)
         writer.writerow([index_text(index), targets[flat], *cells])
@@ -100,7 +107,7 @@ def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) 
 
     def add(position: int) -> None:
         cells = [short_number(values[position]) for _, values in columns.values()]
-        table.add_row(sample_index(position, comparison.inputs.sample_shape), str(int(targets[position])), *cells)
+        table.add_row(sample_index(position, comparison.inputs.sample_shape), _target(targets[position]), *cells)
 
     add_sample_rows(table, n, options.max_rows, add)
 
