@@ -6,7 +6,9 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -130,3 +132,40 @@ def test_compare_binary_clips_naive_with_eps(run: Run) -> None:
     assert json.loads(run(*args).stdout)["formulas"]["naive"]["losses"][0] == 100.0  # PyTorch's clamp at -100
     clipped = json.loads(run(*args, "--eps", "auto").stdout)["formulas"]["naive"]["losses"][0]
     assert_close(clipped, -math.log(2.0**-52), rtol=1e-15)
+
+
+def _mp_element_loss(x: Any, t: float, w: float, pw: float) -> Any:
+    """``w * (pw * t * softplus(-x) + (1 - t) * softplus(x))`` in mpmath."""
+    return w * (pw * t * mpmath.log1p(mpmath.exp(-x)) + (1 - t) * mpmath.log1p(mpmath.exp(x)))
+
+
+def test_explain_binary_derives_one_element_with_its_gradient(run: Run) -> None:
+    args = ["explain", "--task", "binary", "-l", "[[0.7, -0.5], [2, 0.1]]", "-t", "[[1, 0.25], [1, 0]]"]
+    result = run(*args, "--pos-weight", "3,0.5", "-w", "[[2], [1]]", "--sample", "0,1", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    d = json.loads(result.stdout)
+    assert (d["task"], d["element"], d["logit"], d["target"], d["weight"], d["pos_weight"]) == (
+        "binary",
+        [0, 1],
+        -0.5,
+        0.25,
+        2.0,
+        0.5,
+    )
+    with mpmath.workdps(60):
+        x = mpmath.mpf(-0.5)
+        expected = _mp_element_loss(x, 0.25, 2, 0.5)
+        h = mpmath.mpf("1e-25")
+        gradient = (_mp_element_loss(x + h, 0.25, 2, 0.5) - expected) / h
+        sigmoid = 1 / (1 + mpmath.exp(-x))
+    assert_close(d["loss"], float(expected), rtol=1e-15)
+    assert_close(d["gradient"], float(gradient), rtol=1e-12)
+    assert_close(d["sigmoid"], float(sigmoid), rtol=1e-15)
+    assert d["naive_loss"] is None  # -0.5 is no probability
+
+
+def test_explain_binary_says_why_the_stable_form_does_not_overflow(run: Run) -> None:
+    result = run("explain", "--task", "binary", "-l", "1000,-3", "-t", "0,1")
+    assert result.exit_code == 0
+    assert re.search(r"│ loss = w · \(sum\) = 1 · \(0 \+ 1000\)\s+│ 1000\.0\s+│", result.stdout)
+    assert "exp(|x|) = exp(1000) is inf in float64 (beyond 709.78)" in result.stdout

@@ -228,6 +228,8 @@ def explain(
     ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
     label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
     class_axis: ClassAxisOption = DEFAULT_CLASS_AXIS,
+    task: TaskOption = "multiclass",
+    pos_weight: PosWeightOption = None,
     sample: Annotated[
         str,
         typer.Option(
@@ -249,20 +251,30 @@ def explain(
     from ce_cli.derivation import derivation_warnings, derive
 
     with user_errors():
-        write = writer_for(explain_writers.WRITERS, output_format)
+        binary = task == "binary"
+        write = writer_for(binary_writers.EXPLAIN_WRITERS if binary else explain_writers.WRITERS, output_format)
         spec = InputSpec(
             logits=logits,
             targets=targets,
             target_column=target_column,
             drop_columns=column_names(drop_columns),
             weight=weight,
+            pos_weight=pos_weight,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
             class_axis=class_axis,
+            task=task,  # type: ignore[arg-type]  # one of TASKS, as Typer checked
         )
-        inputs = load(spec, silenced=no_warnings)
-        derivation = derive(inputs, sample_position(sample, inputs.sample_shape))
-        warn_all(derivation_warnings(derivation), no_warnings)
+        derivation: Any
+        if binary:
+            from ce_cli.binary_derivation import derive_binary
+
+            elements = load_binary(spec, silenced=no_warnings)
+            derivation = derive_binary(elements, sample_position(sample, elements.shape))
+        else:
+            inputs = load(spec, silenced=no_warnings)
+            derivation = derive(inputs, sample_position(sample, inputs.sample_shape))
+            warn_all(derivation_warnings(derivation), no_warnings)
         with results_to_stdout() as stdout:
             write(derivation, stdout, RenderOptions(max_rows=max_rows))
 

@@ -6,12 +6,14 @@ table shows one row per sample (for multi-label input, its mean over labels).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 import numpy as np
 
+from ce_cli.binary_derivation import BinaryDerivation
 from ce_cli.binary_report import BinaryReport
 from ce_cli.render import RenderOptions, Writer
 from ce_cli.render.numbers import (
@@ -161,4 +163,65 @@ LOSSES_FILE_ENCODERS: Mapping[str, Callable[[BinaryReport], bytes]] = {
     ".npy": _npy_bytes,
     ".csv": _text_bytes(write_csv),
     ".tsv": _text_bytes(write_tsv),
+}
+
+
+def derivation_json(d: BinaryDerivation) -> dict[str, Any]:
+    """Every intermediate value, keyed by the derivation's attribute names, in their order."""
+    out: dict[str, Any] = {"task": "binary"}
+    for field in dataclasses.fields(d):
+        value = getattr(d, field.name)
+        out[field.name] = list(value) if isinstance(value, tuple) else (None if value is None else json_number(value))
+    return out
+
+
+def write_derivation_json(d: BinaryDerivation, stream: TextIO, options: RenderOptions) -> None:
+    write_json_line(derivation_json(d), stream)
+
+
+def _n(value: float) -> str:
+    return f"{value:.10g}" if math.isfinite(value) else format_number(value)
+
+
+def write_derivation_text(d: BinaryDerivation, stream: TextIO, options: RenderOptions) -> None:
+    """One element's loss worked as on paper: the sigmoid, the stable softplus form, the terms, the gradient."""
+    from rich.table import Table
+
+    console = make_console(stream)
+    console.print(f"element {index_text(d.element)}: logit x = {_n(d.logit)}, target t = {_n(d.target)}")
+    steps = Table(title="steps", title_justify="left", show_header=False)
+    steps.add_column()
+    steps.add_column()
+    pw, t, w = _n(d.pos_weight), _n(d.target), _n(d.weight)
+    rows = [
+        ("sigmoid(x) = 1 / (1 + exp(-x))", _n(d.sigmoid)),
+        ("softplus(-x) = max(-x, 0) + log1p(exp(-|x|)) = -log sigmoid(x)", _n(d.softplus_minus_x)),
+        ("softplus(x) = max(x, 0) + log1p(exp(-|x|)) = -log(1 - sigmoid(x))", _n(d.softplus_x)),
+        (f"pw · t · softplus(-x) = {pw} · {t} · {_n(d.softplus_minus_x)}", _n(d.positive_term)),
+        (f"(1 - t) · softplus(x) = {_n(1 - d.target)} · {_n(d.softplus_x)}", _n(d.negative_term)),
+        (f"loss = w · (sum) = {w} · ({_n(d.positive_term)} + {_n(d.negative_term)})", format_number(d.loss)),
+        ("d loss / d x = w · ((1 - t + pw · t) · sigmoid(x) - pw · t)", _n(d.gradient)),
+    ]
+    for formula, value in rows:
+        steps.add_row(formula, value)
+    console.print(steps)
+    if d.naive_loss is None:
+        console.print(
+            f"naive: x = {_n(d.logit)} is no probability, so binary cross-entropy on it is an error, as in PyTorch."
+        )
+    else:
+        console.print(
+            f"naive: binary cross-entropy on x taken as a probability gives {_n(d.naive_loss)}; x is a logit, "
+            f"whose probability is sigmoid(x) = {_n(d.sigmoid)}."
+        )
+    if d.unstable_overflows:
+        console.print(
+            f"exp(|x|) = exp({_n(abs(d.logit))}) is inf in float64 (beyond 709.78), so log(1 + exp(x)) written as such "
+            "gives inf or NaN; the stable softplus takes exp only of -|x| <= 0, which is always finite."
+        )
+
+
+EXPLAIN_WRITERS: Mapping[str, Writer[BinaryDerivation]] = {
+    "table": write_derivation_text,
+    "json": write_derivation_json,
 }
