@@ -147,15 +147,26 @@ def build_binary_report(
     def one_block(start: int, stop: int) -> BinaryBlock:
         return binary_block(inputs, formula, clip, start, stop, strict)
 
-    blocks = list(run_blocks(inputs.values, one_block, progress=progress))
-    shape = inputs.shape
-    losses = (np.concatenate([b.losses for b in blocks]) if blocks else np.zeros(0)).reshape(shape)
-    correct = (np.concatenate([b.correct for b in blocks]) if blocks else np.zeros(0, dtype=bool)).reshape(shape)
+    # Each block is copied into the results as it comes, so its own arrays go at once (a list of
+    # blocks joined at the end would hold every loss twice).
+    losses = np.empty(inputs.num_elements)
+    correct = np.empty(inputs.num_elements, dtype=bool)
+    filled = non_finite = 0
+    all_in_unit = True
+    for block in run_blocks(inputs.values, one_block, progress=progress):
+        count = len(block.losses)
+        losses[filled : filled + count] = block.losses
+        correct[filled : filled + count] = block.correct
+        filled += count
+        all_in_unit = all_in_unit and block.all_in_unit
+        non_finite += block.non_finite
     warnings: list[DataWarning] = []
-    if blocks and formula.expects == "logits" and all(b.all_in_unit for b in blocks):
-        instead = next(s.name for s in REGISTRY.values() if s.binary == "probabilities")
+    if filled and formula.expects == "logits" and all_in_unit:
+        instead = next(spec.name for spec in REGISTRY.values() if spec.binary == "probabilities")
         warnings.append(SigmoidGivenProbabilities(formula.name, instead))
-    non_finite = sum(b.non_finite for b in blocks)
     if non_finite:
         warnings.append(NonFiniteLogits(non_finite, inputs.num_elements))
-    return BinaryReport(inputs, formula, reduction, clip, losses, correct, tuple(warnings))
+    shape = inputs.shape
+    return BinaryReport(
+        inputs, formula, reduction, clip, losses.reshape(shape), correct.reshape(shape), tuple(warnings)
+    )

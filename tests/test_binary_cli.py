@@ -169,3 +169,34 @@ def test_explain_binary_says_why_the_stable_form_does_not_overflow(run: Run) -> 
     assert result.exit_code == 0
     assert re.search(r"│ loss = w · \(sum\) = 1 · \(0 \+ 1000\)\s+│ 1000\.0\s+│", result.stdout)
     assert "exp(|x|) = exp(1000) is inf in float64 (beyond 709.78)" in result.stdout
+
+
+BINARY_STREAM = """
+import resource, sys
+import numpy as np
+from ce_cli.io.sources import load
+from ce_cli.binary_inputs import validate_binary
+from ce_cli.binary_report import build_binary_report
+from ce_cli.formulas import REGISTRY
+logits = load(sys.argv[1], "logits").array
+targets = np.zeros(logits.shape, dtype=np.float32)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+report = build_binary_report(validate_binary(logits, targets), REGISTRY["cross_entropy"])
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024, report.mean)
+"""
+
+
+def test_a_large_binary_file_streams_through_the_blocks(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    mapped = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=(4_000_000, 8))
+    mapped[...] = 0.0
+    mapped.flush()
+    del mapped  # 122 MiB of logits; the targets and the losses (float64, 244 MiB each) are the report's own
+    out = subprocess.run(
+        [sys.executable, "-c", BINARY_STREAM, str(tmp_path / "x.npy")], capture_output=True, text=True, check=True
+    ).stdout.split()
+    growth_mib, mean = int(out[0]), float(out[1])
+    assert mean == pytest.approx(math.log(2), rel=1e-12)
+    assert growth_mib < 560  # the per-element losses and flags, not the logits file on top (~680 MiB with it)
