@@ -79,6 +79,34 @@ def bench_kernel() -> None:
         line(f"({rows:,}, {classes:,})", ours, theirs, "torch", f"max rel. error vs float64 {error:.1e} (goal 1e-9)")
 
 
+def bench_binary() -> None:
+    """ce_cli.binary_cross_entropy_with_logits(reduction="none") on float32 against torch's, and its accuracy."""
+    from ce_cli import binary_cross_entropy_with_logits
+
+    torch = torch_or_none()
+    print("\n# binary: binary_cross_entropy_with_logits(x, t, reduction='none') on float32 (ratio = torch / ce-loss)")
+    if torch is None:
+        print("skipped: torch is not installed")
+        return
+    import torch.nn.functional as functional
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    rng = np.random.default_rng(3)
+    for shape in [(1_000_000,), (1_000_000, 10)]:
+        x = rng.standard_normal(shape, dtype=np.float32) * 3
+        t = (rng.random(shape) < 0.3).astype(np.float32)
+        xt, tt = torch.from_numpy(x), torch.from_numpy(t)
+        ours = best_of(lambda: binary_cross_entropy_with_logits(x, t, reduction="none"))  # noqa: B023
+        theirs = best_of(lambda: functional.binary_cross_entropy_with_logits(xt, tt, reduction="none"))  # noqa: B023
+        reference = functional.binary_cross_entropy_with_logits(xt.double(), tt.double(), reduction="none").numpy()
+        mine = binary_cross_entropy_with_logits(x, t, reduction="none")
+        # torch's own float64 arrangement loses relative accuracy on tiny losses (a confident correct logit):
+        # compare where the loss is above 1e-6 (ce-loss keeps the tiny ones, see tests/test_binary.py)
+        sizable = np.abs(reference) > 1e-6
+        error = float(np.max(np.abs(mine - reference)[sizable] / np.abs(reference)[sizable]))
+        line(f"{shape}", ours, theirs, "torch", f"max rel. error vs float64 {error:.1e} (losses > 1e-6)")
+
+
 # Runs a command and prints its wall time, its own peak resident memory and its exit status. A fresh,
 # small launcher: a child forked from this (large) process would count this process's memory as its own.
 LAUNCHER = """
@@ -184,7 +212,13 @@ def bench_csv(rows: int = 800_000, classes: int = 3) -> None:
         line("ce_cli.io.sources.load", ours, theirs, "loadtxt", "goal: ratio >= 1")
 
 
-BENCHMARKS = {"kernel": bench_kernel, "stream": bench_stream, "startup": bench_startup, "csv": bench_csv}
+BENCHMARKS = {
+    "kernel": bench_kernel,
+    "binary": bench_binary,
+    "stream": bench_stream,
+    "startup": bench_startup,
+    "csv": bench_csv,
+}
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ce_cli.array_types import Float64Array
-from ce_cli.binary import broadcast_option, check_targets, logits_losses, probability_losses
+from ce_cli.binary_inputs import validate_binary
+from ce_cli.binary_report import build_binary_report
 from ce_cli.errors import OptionError
 from ce_cli.formulas import REFERENCE, REGISTRY, formula_spec, probability_clip
 from ce_cli.losses import evaluate, reduction_named
@@ -196,18 +197,11 @@ def binary_cross_entropy_with_logits(
         0.220095
     """
     spec = formula_spec(formula)
-    x = np.asarray(input, dtype=np.float64)
-    t = check_targets(np.asarray(target), x.shape)
-    w = broadcast_option(weight, x.shape, "weight", "as PyTorch broadcasts it")
-    clip = probability_clip(eps, spec, np.asarray(input).dtype)
-    if spec.binary == "probabilities":
-        if pos_weight is not None:
-            raise OptionError("pos_weight applies to logits; naive takes the inputs as probabilities")
-        losses = probability_losses(x, t, clip)
-    else:
-        pw = broadcast_option(pos_weight, x.shape, "pos_weight", "over the last axis")
-        losses = logits_losses(x, t, pw, two_step=spec.binary == "two_step")
-    return _reduced(losses if w is None else losses * w, reduction)
+    if pos_weight is not None and spec.binary == "probabilities":
+        raise OptionError("pos_weight applies to logits; naive takes the inputs as probabilities")
+    inputs = validate_binary(input, target, weight=weight, pos_weight=pos_weight)
+    report = build_binary_report(inputs, spec, eps=eps)  # blocks on every core, as the command line evaluates
+    return _reduced(report.losses, reduction)
 
 
 @overload
