@@ -200,3 +200,30 @@ def test_a_large_binary_file_streams_through_the_blocks(tmp_path: Path) -> None:
     growth_mib, mean = int(out[0]), float(out[1])
     assert mean == pytest.approx(math.log(2), rel=1e-12)
     assert growth_mib < 560  # the per-element losses and flags, not the logits file on top (~680 MiB with it)
+
+
+def test_per_element_losses_keep_the_input_shape_in_every_output(tmp_path: Path, run: Run) -> None:
+    args = ["compute", "--task", "binary", "-l", "[[0.3,-1.2],[2,0.1]]", "-t", "[[1,0],[0,1]]"]
+    expected = [
+        [_mp_element_loss(mpmath.mpf(x), t, 1, 1) for x, t in row]
+        for row in (((0.3, 1), (-1.2, 0)), ((2, 0), (0.1, 1)))
+    ]
+    result = run(*args, "-o", str(tmp_path / "losses.npy"), "-f", "csv")
+    assert result.exit_code == 0, result.stderr
+    saved = np.load(tmp_path / "losses.npy")
+    assert saved.shape == (2, 2)
+    assert_close(saved, [[float(v) for v in row] for row in expected], rtol=1e-15)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "index,target,loss"
+    assert [line.split(",")[0:2] for line in lines[1:]] == [
+        ['"(0', ' 0)"'],
+        ['"(0', ' 1)"'],
+        ['"(1', ' 0)"'],
+        ['"(1', ' 1)"'],
+    ]
+
+
+def test_naive_with_eps_auto_in_the_binary_task(run: Run) -> None:
+    args = ["compute", "--task", "binary", "-l", "0,1", "-t", "1,0", "--formula", "naive", "-q"]
+    assert run(*args).stdout == "100.0\n"  # PyTorch's clamp of each log at -100
+    assert_close(float(run(*args, "--eps", "auto").stdout), -math.log(2.0**-52), rtol=1e-15)
