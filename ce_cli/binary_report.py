@@ -55,6 +55,21 @@ def binary_block(
 
 
 @dataclass(frozen=True)
+class LabelSummary:
+    """One label (an index of axis 1; the one label of ``(N,)`` input): its positives, loss, accuracy.
+
+    ``mean_loss`` is the mean of its element losses (weighted as shown), ``loss_share`` their sum over the
+    sum of every element's loss, ``accuracy`` the share of its elements predicted right at the threshold.
+    """
+
+    label: int
+    positives: int
+    mean_loss: float
+    loss_share: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
 class BinaryReport:
     """The result of one binary computation; per-element arrays have ``inputs.shape``.
 
@@ -66,6 +81,7 @@ class BinaryReport:
         losses: the per-element losses (weighted).
         correct: whether the prediction at the threshold matches the target.
         warnings: what a user should know about the data.
+        by_label: whether the per-label summary (``by_class``) was asked for.
     """
 
     inputs: BinaryInputs
@@ -75,6 +91,7 @@ class BinaryReport:
     losses: Float64Array
     correct: BoolArray
     warnings: tuple[DataWarning, ...]
+    by_label: bool = False
 
     @property
     def per_sample(self) -> Float64Array:
@@ -109,20 +126,24 @@ class BinaryReport:
         """Where a prediction turns positive: 0 for logits, 0.5 for probabilities."""
         return 0.5 if self.formula.binary == "probabilities" else 0.0
 
-    def per_label(self) -> list[tuple[int, int, float, float]]:
-        """``(label, positives, mean loss, accuracy)`` per index of axis 1 (multi-label input only)."""
-        if len(self.inputs.shape) < 2:
+    def per_label(self, *, single: bool = False) -> list[LabelSummary]:
+        """A :class:`LabelSummary` per index of axis 1 (multi-label input; with ``single``, ``(N,)`` as one label)."""
+        shape = self.inputs.shape
+        if len(shape) < 2 and not (single and self.losses.size):
             return []
-        labels = self.inputs.shape[1]
-        losses = np.moveaxis(self.losses, 1, 0).reshape(labels, -1)
-        correct = np.moveaxis(self.correct, 1, 0).reshape(labels, -1)
-        positive = np.moveaxis(self.inputs.targets.reshape(self.inputs.shape) >= 0.5, 1, 0).reshape(labels, -1)
-        with np.errstate(invalid="ignore", over="ignore"):
+        labels = shape[1] if len(shape) >= 2 else 1
+        axis = 1 if len(shape) >= 2 else 0
+        losses = np.moveaxis(self.losses.reshape(shape), axis, 0).reshape(labels, -1)
+        correct = np.moveaxis(self.correct.reshape(shape), axis, 0).reshape(labels, -1)
+        positive = np.moveaxis(self.inputs.targets.reshape(shape) >= 0.5, axis, 0).reshape(labels, -1)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            total = float(np.sum(self.losses))
             return [
-                (
+                LabelSummary(
                     label,
                     int(np.count_nonzero(positive[label])),
                     float(np.mean(losses[label])),
+                    float(np.sum(losses[label]) / np.float64(total)),
                     float(np.mean(correct[label])),
                 )
                 for label in range(labels)
@@ -136,11 +157,13 @@ def build_binary_report(
     *,
     eps: float | str | None = None,
     strict: bool = True,
+    by_label: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> BinaryReport:
     """Evaluate binary ``inputs`` under ``formula`` and gather what the renderers show.
 
-    ``strict=False`` gives NaN, not an error, for probabilities outside [0, 1] (for ``compare``).
+    ``strict=False`` gives NaN, not an error, for probabilities outside [0, 1] (for ``compare``);
+    ``by_label`` asks for the per-label summary.
     """
     clip = probability_clip(eps, formula, inputs.values.dtype)
 
@@ -168,5 +191,5 @@ def build_binary_report(
         warnings.append(NonFiniteLogits(non_finite, inputs.num_elements))
     shape = inputs.shape
     return BinaryReport(
-        inputs, formula, reduction, clip, losses.reshape(shape), correct.reshape(shape), tuple(warnings)
+        inputs, formula, reduction, clip, losses.reshape(shape), correct.reshape(shape), tuple(warnings), by_label
     )

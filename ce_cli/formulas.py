@@ -64,10 +64,18 @@ class BlockFunction(Protocol):
         all_classes: whether the losses need ``log p`` at every class, not only the target's.
         argmax: whether to find each row's largest value.
         clip: for a formula that takes probabilities, clip them into ``[clip, 1 - clip]`` first.
+        ranks: whether to find each target's rank among its row's values.
     """
 
     def __call__(
-        self, x: NDArray[Any], targets: IndexArray, *, all_classes: bool, argmax: bool, clip: float | None
+        self,
+        x: NDArray[Any],
+        targets: IndexArray,
+        *,
+        all_classes: bool,
+        argmax: bool,
+        clip: float | None,
+        ranks: bool = False,
     ) -> tuple[ShiftedBlock, BlockLogProbs]: ...
 
 
@@ -140,23 +148,41 @@ class _TabulatedLogProbs:
 
 
 def _fused(
-    x: NDArray[Any], targets: IndexArray, *, all_classes: bool, argmax: bool, clip: float | None
+    x: NDArray[Any],
+    targets: IndexArray,
+    *,
+    all_classes: bool,
+    argmax: bool,
+    clip: float | None,
+    ranks: bool = False,
 ) -> tuple[ShiftedBlock, BlockLogProbs]:
-    block = ShiftedBlock(x, targets, keep_z=all_classes, argmax=argmax)
+    block = ShiftedBlock(x, targets, keep_z=all_classes, argmax=argmax, ranks=ranks)
     return block, _FusedLogProbs(block)
 
 
 def _two_step(
-    x: NDArray[Any], targets: IndexArray, *, all_classes: bool, argmax: bool, clip: float | None
+    x: NDArray[Any],
+    targets: IndexArray,
+    *,
+    all_classes: bool,
+    argmax: bool,
+    clip: float | None,
+    ranks: bool = False,
 ) -> tuple[ShiftedBlock, BlockLogProbs]:
-    block = ShiftedBlock(x, targets, keep_z=True, argmax=argmax)
+    block = ShiftedBlock(x, targets, keep_z=True, argmax=argmax, ranks=ranks)
     return block, _TabulatedLogProbs(block, block.log_probs())
 
 
 def _naive(
-    x: NDArray[Any], targets: IndexArray, *, all_classes: bool, argmax: bool, clip: float | None
+    x: NDArray[Any],
+    targets: IndexArray,
+    *,
+    all_classes: bool,
+    argmax: bool,
+    clip: float | None,
+    ranks: bool = False,
 ) -> tuple[ShiftedBlock, BlockLogProbs]:
-    block = ShiftedBlock(x, targets, keep_z=False, argmax=argmax)  # for the maximum, the argmax and the layout
+    block = ShiftedBlock(x, targets, keep_z=False, argmax=argmax, ranks=ranks)  # maximum, argmax, layout
     q = np.asarray(x, dtype=np.float64)
     if clip is not None:
         q = np.clip(q, clip, 1.0 - clip)

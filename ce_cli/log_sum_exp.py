@@ -49,13 +49,17 @@ class ShiftedBlock:
         maximum: ``(B,)`` the row maxima ``m``.
         argmax: ``(B,)`` the first class holding each row's maximum (a NaN counts
             as the maximum, as in ``np.argmax``), or ``None`` when not asked for.
+        ranks: ``(B,)`` 1 + the number of classes whose logit is strictly greater than
+            the target's, or ``None`` when not asked for.
         targets: ``(B,)`` the class per row the block was built with.
         target_z: ``(B,)`` ``z`` at each row's target class; exactly 0 where the
             target's logit is the row maximum.
         lse_z: ``(B,)`` ``logsumexp(x) - m``.
     """
 
-    def __init__(self, x: NDArray[Any], targets: IndexArray, *, keep_z: bool, argmax: bool = False) -> None:
+    def __init__(
+        self, x: NDArray[Any], targets: IndexArray, *, keep_z: bool, argmax: bool = False, ranks: bool = False
+    ) -> None:
         """Shift and reduce ``x``.
 
         Args:
@@ -65,22 +69,28 @@ class ShiftedBlock:
                 ``z`` is exponentiated in place, which saves a block-sized array.
             argmax: compute :attr:`argmax` (free in the row layout, which finds
                 the maximum through it; a few vector passes class-major).
+            ranks: compute :attr:`ranks` (one pass over the block).
         """
         count, self.num_classes = x.shape
         self.row_index = np.arange(count)
         self.targets = targets
         self.class_major = self.num_classes <= SMALL_C
         self.argmax: IndexArray | None = None
+        self.ranks: IndexArray | None = None
         with np.errstate(invalid="ignore", over="ignore"):
             if self.class_major:
                 z = np.array(x.T, dtype=np.float64, order="C")  # (C, B)
                 m = np.max(z, axis=0)
                 if argmax:
                     self.argmax = _first_maximum(z, m)
+                if ranks:
+                    self.ranks = 1 + np.count_nonzero(z > self._pick(z, targets), axis=0)
                 np.subtract(z, m, out=z)
             else:
                 top = np.argmax(x, axis=1)  # as fast as np.max here, and the maximum is x[top]
                 self.argmax = top if argmax else None
+                if ranks:
+                    self.ranks = 1 + np.count_nonzero(x > x[self.row_index, targets][:, None], axis=1)
                 m = x[self.row_index, top].astype(np.float64)
                 z = np.subtract(x, m[:, None], dtype=np.float64)
             self.maximum: Float64Array = m

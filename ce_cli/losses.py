@@ -58,6 +58,8 @@ class Losses:
         predicted: the class with the largest logit (the first of a tie), or
             ``None`` when not asked for.
         checks: what the rows showed, for the warnings about the data.
+        ranks: 1 + the number of classes whose logit is strictly greater than the
+            target's (``target_class``'s), or ``None`` when not asked for.
     """
 
     per_sample: Float64Array
@@ -67,6 +69,7 @@ class Losses:
     target_is_max: BoolArray
     predicted: IndexArray | None
     checks: RowChecks
+    ranks: IndexArray | None = None
 
     @property
     def sum(self) -> float:
@@ -97,6 +100,7 @@ def block_terms(
     *,
     predictions: bool = False,
     clip: float | None = None,
+    ranks: bool = False,
 ) -> tuple[ShiftedBlock, WeightedLosses]:
     """The shifted block of rows ``start:stop`` and their losses under ``formula``, with the losses' parts.
 
@@ -107,7 +111,7 @@ def block_terms(
     x = inputs.rows[start:stop]
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         block, log_probs = formula.block(
-            x, classes, all_classes=needs_all_classes(inputs), argmax=predictions, clip=clip
+            x, classes, all_classes=needs_all_classes(inputs), argmax=predictions, clip=clip, ranks=ranks
         )
         return block, weighted_losses(log_probs, inputs, start, stop, classes, counted)
 
@@ -120,10 +124,11 @@ def block_losses(
     *,
     predictions: bool = False,
     clip: float | None = None,
+    ranks: bool = False,
 ) -> Losses:
     """Evaluate rows ``start:stop`` of ``inputs`` under ``formula``; arrays are ``(B,)``."""
     x = inputs.rows[start:stop]
-    block, weighted = block_terms(inputs, formula, start, stop, predictions=predictions, clip=clip)
+    block, weighted = block_terms(inputs, formula, start, stop, predictions=predictions, clip=clip, ranks=ranks)
     checks = check_rows(x, block.maximum, weighted.losses, formula.expects == "probabilities")
     given = block.targets if inputs.probability_targets else inputs.targets[start:stop].astype(np.intp)
     return Losses(
@@ -134,6 +139,7 @@ def block_losses(
         target_is_max=block.target_z == 0.0,  # z = x - max(x) is exactly 0 at the maximum
         predicted=block.argmax,
         checks=checks,
+        ranks=block.ranks,
     )
 
 
@@ -143,6 +149,7 @@ def evaluate(
     *,
     predictions: bool = False,
     clip: float | None = None,
+    ranks: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> Losses:
     """Per-sample losses of ``inputs`` under ``formula``, evaluated block by block on every core.
@@ -154,6 +161,7 @@ def evaluate(
         formula: a registered formula (:func:`ce_cli.formulas.formula_spec`).
         predictions: also find each sample's predicted class.
         clip: clip probabilities into ``[clip, 1 - clip]`` (a formula that takes probabilities only).
+        ranks: also find each target's rank among its row's logits.
         progress: called with the number of rows done, as blocks finish.
 
     Returns:
@@ -161,7 +169,7 @@ def evaluate(
     """
 
     def one_block(start: int, stop: int) -> Losses:
-        return block_losses(inputs, formula, start, stop, predictions=predictions, clip=clip)
+        return block_losses(inputs, formula, start, stop, predictions=predictions, clip=clip, ranks=ranks)
 
     blocks = list(run_blocks(inputs.rows, one_block, progress=progress))
     shape = inputs.sample_shape
@@ -170,6 +178,7 @@ def evaluate(
         return (np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)).reshape(shape)
 
     predicted = [b.predicted for b in blocks if b.predicted is not None]
+    rank_parts = [b.ranks for b in blocks if b.ranks is not None]
     return Losses(
         per_sample=joined([b.per_sample for b in blocks], np.float64),
         denominator=float(sum(b.denominator for b in blocks)),
@@ -178,4 +187,5 @@ def evaluate(
         target_is_max=joined([b.target_is_max for b in blocks], np.bool_),
         predicted=joined(predicted, np.intp) if predictions else None,
         checks=sum((b.checks for b in blocks), NO_ROWS),
+        ranks=joined(rank_parts, np.intp) if ranks else None,
     )

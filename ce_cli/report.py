@@ -16,9 +16,27 @@ import numpy as np
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.data_warnings import DataWarning, data_warnings
+from ce_cli.errors import OptionError
 from ce_cli.formulas import FormulaSpec, probability_clip
 from ce_cli.losses import Losses, Reduction, evaluate
 from ce_cli.validate import ValidatedInputs
+
+
+@dataclass(frozen=True)
+class SummaryRequest:
+    """The parts of the evaluation summary asked for beyond the default (see :mod:`ce_cli.summary`).
+
+    Attributes:
+        by_class: a row per class among the counted targets.
+        top_k: the K of each top-k accuracy (empty: no ranks are computed).
+        worst: how many of the highest-loss samples to list (0: none).
+        per_sequence: a row per sequence (index of the first sample axis).
+    """
+
+    by_class: bool = False
+    top_k: tuple[int, ...] = ()
+    worst: int = 0
+    per_sequence: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,7 @@ class Report:
         target_probability: the probability the formula gives the target
             class: ``softmax(x)[t]``, or ``q[t]`` for ``naive``; NaN if ignored.
         warnings: what a user should know about the data (never errors).
+        request: the summary figures asked for beyond the default.
     """
 
     inputs: ValidatedInputs
@@ -46,6 +65,7 @@ class Report:
     clip: float | None
     target_probability: Float64Array
     warnings: tuple[DataWarning, ...]
+    request: SummaryRequest = SummaryRequest()
 
     @property
     def counted(self) -> BoolArray:
@@ -91,20 +111,46 @@ class Report:
         return float(np.count_nonzero(self.losses.target_is_max.reshape(-1) & counted)) / number
 
 
+def check_request(request: SummaryRequest, inputs: ValidatedInputs) -> None:
+    """Refuse a summary the inputs cannot give, before anything is evaluated.
+
+    Raises:
+        OptionError: a top-k K outside ``1..C``, or ``per_sequence`` without a sequence axis.
+    """
+    for k in request.top_k:
+        if not 1 <= k <= inputs.num_classes:
+            raise OptionError(
+                f"--top-k {k} is out of range: there are {inputs.num_classes} classes, "
+                f"so K runs from 1 to {inputs.num_classes}"
+            )
+    if request.per_sequence and len(inputs.sample_shape) < 2:
+        raise OptionError(
+            "--per-sequence needs targets of shape (B, T), a batch of sequences, "
+            f"but these targets have shape {inputs.sample_shape}; "
+            "give logits (B, C, T) with (B, T) targets, or --class-axis -1 for (B, T, C)"
+        )
+
+
 def build_report(
     inputs: ValidatedInputs,
     formula: FormulaSpec,
     reduction: Reduction = "mean",
     *,
     eps: float | str | None = None,
+    request: SummaryRequest = SummaryRequest(),
     progress: Callable[[int], None] | None = None,
 ) -> Report:
     """Evaluate ``inputs`` under ``formula`` and gather what the renderers show.
 
     ``eps`` clips probabilities for a formula that takes them (:func:`ce_cli.formulas.probability_clip`).
+
+    Raises:
+        OptionError: ``request`` asks for what the inputs cannot give (:func:`check_request`).
     """
+    check_request(request, inputs)
     clip = probability_clip(eps, formula, inputs.rows.dtype)
-    losses = evaluate(inputs, formula, predictions=True, clip=clip, progress=progress)
+    ranks = bool(request.top_k)
+    losses = evaluate(inputs, formula, predictions=True, clip=clip, ranks=ranks, progress=progress)
     counted = inputs.counted.reshape(inputs.sample_shape)
     with np.errstate(over="ignore", invalid="ignore"):
         probability = np.where(counted, np.exp(losses.target_log_prob), np.nan)
@@ -116,4 +162,5 @@ def build_report(
         clip=clip,
         target_probability=probability,
         warnings=tuple(data_warnings(losses.checks, inputs, formula)),
+        request=request,
     )

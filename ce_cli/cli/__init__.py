@@ -14,7 +14,7 @@ is a bug and surfaces as one, with its traceback.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,7 @@ from ce_cli.cli.messages import user_errors, warn_all
 from ce_cli.cli.options import (
     INPUTS,
     OUTPUT,
+    ByClassOption,
     ClassAxisOption,
     DropColumnsOption,
     EpsOption,
@@ -33,6 +34,7 @@ from ce_cli.cli.options import (
     LogitsOption,
     MaxRowsOption,
     NoWarningsOption,
+    PerSequenceOption,
     PosWeightOption,
     ReductionOption,
     SmoothingOption,
@@ -40,7 +42,10 @@ from ce_cli.cli.options import (
     TargetColumnOption,
     TargetsOption,
     TaskOption,
+    TopKOption,
     WeightOption,
+    WorstOption,
+    top_k_values,
 )
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
 from ce_cli.cli.usage import OneLineUsageErrors
@@ -52,6 +57,9 @@ from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
 from ce_cli.render import binary as binary_writers
 from ce_cli.render import compare as compare_writers
 from ce_cli.render import compute as compute_writers
+
+if TYPE_CHECKING:
+    from ce_cli.report import SummaryRequest
 from ce_cli.render import explain as explain_writers
 from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 
@@ -116,18 +124,26 @@ def compute(
             rich_help_panel=OUTPUT,
         ),
     ] = None,
+    by_class: ByClassOption = False,
+    top_k: TopKOption = None,
+    worst: WorstOption = 0,
+    per_sequence: PerSequenceOption = False,
     no_warnings: NoWarningsOption = False,
 ) -> None:
     """Compute per-sample and reduced cross-entropy losses (--task binary: per element, as BCE with logits)."""
     from ce_cli.formulas import formula_spec
     from ce_cli.io.losses_file import check_output_path, suffix_of, write_atomically
     from ce_cli.progress import ProgressBar
+    from ce_cli.report import SummaryRequest
 
     binary = task == "binary"
     writers = binary_writers if binary else compute_writers
     with user_errors():
         write = writer_for(writers.WRITERS, output_format)
         clip = eps_value(eps, formula)
+        request = SummaryRequest(by_class=by_class, top_k=top_k_values(top_k), worst=worst, per_sequence=per_sequence)
+        if binary:
+            refuse_for_binary(request)
         if output is not None:
             read = [source_file(src) for src in (logits, targets, weight, pos_weight) if src is not None]
             files = [path for path in read if path is not None]
@@ -151,13 +167,17 @@ def compute(
 
             inputs = load_binary(spec, silenced=no_warnings)
             with ProgressBar(inputs.num_elements, sys.stderr, enabled=not quiet) as bar:
-                report = build_binary_report(inputs, chosen, reduction_named(reduction), eps=clip, progress=bar.update)
+                report = build_binary_report(
+                    inputs, chosen, reduction_named(reduction), eps=clip, by_label=by_class, progress=bar.update
+                )
         else:
             from ce_cli.report import build_report
 
             validated = load(spec, silenced=no_warnings)
             with ProgressBar(validated.num_samples, sys.stderr, enabled=not quiet) as bar:
-                report = build_report(validated, chosen, reduction_named(reduction), eps=clip, progress=bar.update)
+                report = build_report(
+                    validated, chosen, reduction_named(reduction), eps=clip, request=request, progress=bar.update
+                )
         warn_all(report.warnings, no_warnings)
         if output is not None:
             encode = writers.LOSSES_FILE_ENCODERS[suffix_of(output)]
@@ -167,6 +187,21 @@ def compute(
                 writers.write_quiet(report, stdout)
             else:
                 write(report, stdout, RenderOptions(max_rows=max_rows))
+
+
+def refuse_for_binary(request: SummaryRequest) -> None:
+    """Refuse the summary options the binary family has no meaning for.
+
+    Raises:
+        OptionError: --top-k, --worst or --per-sequence with --task binary.
+    """
+    from ce_cli.errors import OptionError
+
+    if request.top_k:
+        raise OptionError("--top-k ranks classes of one softmax; --task binary has no classes to rank (use --by-class)")
+    if request.worst or request.per_sequence:
+        name = "--worst" if request.worst else "--per-sequence"
+        raise OptionError(f"{name} is for --task multiclass; with --task binary, use --by-class for each label")
 
 
 @app.command()

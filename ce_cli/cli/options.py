@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 import typer
 
 from ce_cli.binary_inputs import TASKS
+from ce_cli.errors import OptionError
 from ce_cli.formulas import FORMULAS, REGISTRY
 from ce_cli.losses import REDUCTIONS
 from ce_cli.render import compute as compute_writers
@@ -154,3 +155,56 @@ PosWeightOption = Annotated[
         rich_help_panel=PYTORCH,
     ),
 ]
+SUMMARY = "Evaluation summary"
+ByClassOption = Annotated[
+    bool,
+    typer.Option(
+        "--by-class",
+        help="A row per class (per label with --task binary): count, mean loss, share of the loss, accuracy.",
+        rich_help_panel=SUMMARY,
+    ),
+]
+TopKOption = Annotated[
+    str | None,
+    typer.Option(
+        "--top-k",
+        metavar="K[,K...]",
+        help="Top-k accuracy for each K (e.g. 1,5), and a rank column: 1 + classes with a larger logit.",
+        rich_help_panel=SUMMARY,
+    ),
+]
+WorstOption = Annotated[
+    int,
+    typer.Option(
+        "--worst",
+        min=0,
+        metavar="K",
+        help="Show the K highest-loss samples instead of the first and last.",
+        rich_help_panel=SUMMARY,
+    ),
+]
+PerSequenceOption = Annotated[
+    bool,
+    typer.Option(
+        "--per-sequence",
+        help="For (B, T) targets: each sequence's mean loss, perplexity and counted tokens.",
+        rich_help_panel=SUMMARY,
+    ),
+]
+
+
+def top_k_values(text: str | None) -> tuple[int, ...]:
+    """``"1,5"`` as ``(1, 5)`` (sorted, without repeats); ``None`` as ``()``.
+
+    Raises:
+        OptionError: a value that is not a whole number.
+    """
+    if text is None:
+        return ()
+    values = []
+    for part in text.split(","):
+        try:
+            values.append(int(part.strip()))
+        except ValueError:
+            raise OptionError(f"--top-k takes whole numbers separated by commas, like 1,5; got {text!r}") from None
+    return tuple(sorted(set(values)))

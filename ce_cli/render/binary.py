@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from ce_cli.binary_derivation import BinaryDerivation
-from ce_cli.binary_report import BinaryReport
+from ce_cli.binary_report import BinaryReport, LabelSummary
 from ce_cli.render import RenderOptions, Writer
 from ce_cli.render.numbers import (
     format_number,
@@ -26,6 +26,7 @@ from ce_cli.render.numbers import (
     write_json_line,
 )
 from ce_cli.render.tables import add_sample_rows, make_console
+from ce_cli.summary import quantiles
 
 
 def report_json(report: BinaryReport) -> dict[str, Any]:
@@ -46,13 +47,31 @@ def report_json(report: BinaryReport) -> dict[str, Any]:
         "accuracy": json_number(report.accuracy),
         "eps": report.clip,
     }
+    out["numerator"] = json_number(report.sum)
+    out["denominator"] = report.losses.size
+    out["quantiles"] = {k: json_number(v) for k, v in quantiles(report.losses.reshape(-1)).items()}
     labels = report.per_label()
     if labels:
-        out["per_label"] = [
-            {"label": label, "positives": positives, "mean_loss": json_number(mean), "accuracy": json_number(accuracy)}
-            for label, positives, mean, accuracy in labels
-        ]
+        out["per_label"] = [_label_json(label) for label in labels]
+    if report.by_label:
+        shares = report.per_label(single=True)
+        out["by_class"] = [_label_json(label) for label in sorted(shares, key=_by_share)]
     return out
+
+
+def _label_json(label: LabelSummary) -> dict[str, Any]:
+    return {
+        "label": label.label,
+        "positives": label.positives,
+        "mean_loss": json_number(label.mean_loss),
+        "loss_share": json_number(label.loss_share),
+        "accuracy": json_number(label.accuracy),
+    }
+
+
+def _by_share(label: LabelSummary) -> tuple[float, int]:
+    share = label.loss_share
+    return (-share if not math.isnan(share) else math.inf, label.label)
 
 
 def write_json(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
@@ -121,9 +140,12 @@ def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) ->
     accuracy = report.accuracy
     threshold = "logit > 0" if report.threshold == 0.0 else "p > 0.5"
     summary.add_row(f"accuracy ({threshold})", "-" if math.isnan(accuracy) else f"{accuracy:.2%}")
-    for label, positives, mean, label_accuracy in report.per_label():
+    labels = report.per_label(single=report.by_label)
+    for label in sorted(labels, key=_by_share) if report.by_label else labels:
+        share = "" if not report.by_label else f", {label.loss_share:.2%} of the loss"
         summary.add_row(
-            f"label {label}", f"{positives} positives, mean {short_number(mean)}, accuracy {label_accuracy:.2%}"
+            f"label {label.label}",
+            f"{label.positives} positives, mean {short_number(label.mean_loss)}{share}, accuracy {label.accuracy:.2%}",
         )
     console = make_console(stream)
     if samples and options.max_rows > 0:

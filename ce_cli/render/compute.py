@@ -18,8 +18,17 @@ from ce_cli.render.numbers import (
     short_number,
     write_json_line,
 )
+from ce_cli.render.summary import (
+    add_summary_rows,
+    by_class_table,
+    denominator_sentence,
+    distribution_lines,
+    per_sequence_table,
+    summary_json,
+)
 from ce_cli.render.tables import add_sample_rows, make_console
 from ce_cli.report import Report
+from ce_cli.summary import worst
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -41,6 +50,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "denominator": json_number(losses.denominator),
         "perplexity": json_number(report.perplexity),
         "accuracy": json_number(report.accuracy),
+        **summary_json(report),
     }
 
 
@@ -58,18 +68,20 @@ def write_quiet(report: Report, stream: TextIO) -> None:
 
 
 def _write_delimited(report: Report, stream: TextIO, delimiter: str) -> None:
-    """A header row, then ``index, target, predicted, p_target, loss`` per sample."""
+    """A header row, then ``index, target, predicted, p_target, loss`` (and ``rank`` with top-k) per sample."""
     import csv
 
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(["index", "target", "predicted", "p_target", "loss"])
+    ranks = None if report.losses.ranks is None else report.losses.ranks.reshape(-1).tolist()
+    writer.writerow(["index", "target", "predicted", "p_target", "loss"] + (["rank"] if ranks else []))
     target = report.losses.target_class.reshape(-1).tolist()
     predicted = report.predicted.reshape(-1).tolist()
     probability = report.target_probability.reshape(-1).tolist()
     losses = report.losses.per_sample.reshape(-1).tolist()
     for flat, index in enumerate(np.ndindex(report.inputs.sample_shape)):
         row = [index_text(index), target[flat], predicted[flat], format_number(probability[flat])]
-        writer.writerow([*row, format_number(losses[flat])])
+        rank = [] if ranks is None else [ranks[flat] if report.inputs.counted[flat] else ""]
+        writer.writerow([*row, format_number(losses[flat]), *rank])
 
 
 def write_csv(report: Report, stream: TextIO, options: RenderOptions) -> None:
@@ -104,17 +116,27 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
     table.add_column("predicted", justify="right")
     table.add_column("p(target)", justify="right")
     table.add_column("loss", justify="right")
+    ranks = None if losses.ranks is None else losses.ranks.reshape(-1)
+    if ranks is not None:
+        table.add_column("rank", justify="right")
 
     def add(position: int) -> None:
         index = sample_index(position, inputs.sample_shape)
         if not counted[position]:
             ignored = f"{int(target[position])} (ignored)"
-            table.add_row(index, ignored, str(int(predicted[position])), "-", short_number(0.0))
+            rank = [] if ranks is None else ["-"]
+            table.add_row(index, ignored, str(int(predicted[position])), "-", short_number(0.0), *rank)
             return
         cells = [str(int(target[position])), str(int(predicted[position])), short_number(probability[position])]
-        table.add_row(index, *cells, short_number(per_sample[position]))
+        rank = [] if ranks is None else [str(int(ranks[position]))]
+        table.add_row(index, *cells, short_number(per_sample[position]), *rank)
 
-    add_sample_rows(table, report.n_samples, options.max_rows, add)
+    if report.request.worst:
+        table.title = f"the {report.request.worst} highest {report.formula.name} losses"
+        for position in worst(report, report.request.worst):
+            add(position)
+    else:
+        add_sample_rows(table, report.n_samples, options.max_rows, add)
 
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
@@ -134,11 +156,20 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
     summary.add_row("perplexity exp(mean)", short_number(report.perplexity))
     accuracy = report.accuracy
     summary.add_row("accuracy", "-" if math.isnan(accuracy) else f"{accuracy:.2%}")
+    add_summary_rows(summary, report)
 
     console = make_console(stream)
-    if report.n_samples and options.max_rows > 0:
+    if report.n_samples and (options.max_rows > 0 or report.request.worst):
         console.print(table)
+    if report.request.by_class and report.n_samples:
+        console.print(by_class_table(report, options.max_rows))
+    if report.request.per_sequence:
+        sequences, sentence = per_sequence_table(report, options.max_rows)
+        console.print(sequences)
+        console.print(sentence)
     console.print(summary)
+    for line in [*distribution_lines(report), denominator_sentence(report)]:
+        console.print(line)
 
 
 WRITERS: Mapping[str, Writer[Report]] = {"table": write_table, "json": write_json, "csv": write_csv, "tsv": write_tsv}
