@@ -57,11 +57,11 @@ from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
 from ce_cli.render import binary as binary_writers
 from ce_cli.render import compare as compare_writers
 from ce_cli.render import compute as compute_writers
+from ce_cli.render import explain as explain_writers
+from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 
 if TYPE_CHECKING:
     from ce_cli.report import SummaryRequest
-from ce_cli.render import explain as explain_writers
-from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 
 app = typer.Typer(
     name="ce-loss",

@@ -73,7 +73,7 @@ def _write_delimited(report: Report, stream: TextIO, delimiter: str) -> None:
 
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
     ranks = None if report.losses.ranks is None else report.losses.ranks.reshape(-1).tolist()
-    writer.writerow(["index", "target", "predicted", "p_target", "loss"] + (["rank"] if ranks else []))
+    writer.writerow(["index", "target", "predicted", "p_target", "loss"] + (["rank"] if ranks is not None else []))
     target = report.losses.target_class.reshape(-1).tolist()
     predicted = report.predicted.reshape(-1).tolist()
     probability = report.target_probability.reshape(-1).tolist()
