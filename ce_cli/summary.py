@@ -164,11 +164,21 @@ def mean_of_perplexities(sequences: list[SequenceSummary]) -> float:
 
 
 def histogram(values: Float64Array, bins: int = 24) -> str:
-    """A one-line histogram of the finite values between their min and max, in block characters."""
+    """A one-line histogram of the finite values in ``bins`` equal bins from their min to their max.
+
+    Binned by hand, halving before subtracting, so that any finite range works (``np.histogram``
+    refuses a range too small for its bins, and ``max - min`` can overflow).
+    """
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return ""
-    counts, _ = np.histogram(finite, bins=bins)
+    low, high = float(finite.min()), float(finite.max())
+    half_span = high / 2 - low / 2
+    if half_span > 0.0:
+        position = np.floor((finite / 2 - low / 2) / half_span * bins).astype(np.intp)
+    else:
+        position = np.zeros(finite.size, dtype=np.intp)
+    counts = np.bincount(np.minimum(position, bins - 1), minlength=bins)
     levels = " ▁▂▃▄▅▆▇█"
     top = int(counts.max())
     return "".join(levels[math.ceil(int(c) * (len(levels) - 1) / top)] for c in counts)

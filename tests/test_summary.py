@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from ce_cli.formulas import formula_spec
 from ce_cli.report import SummaryRequest, build_report
+from ce_cli.summary import histogram
 from ce_cli.validate import validate_inputs
 from tests.conftest import Run, mp_loss
 
@@ -323,3 +324,23 @@ def test_ranks_count_the_strictly_larger_logits(classes: int, data: st.DataObjec
     assert report.losses.ranks.tolist() == [rank(r, t) for r, t in zip(rows, targets, strict=True)]
     plain = build_report(inputs, formula_spec("cross_entropy"))
     assert plain.losses.ranks is None  # not asked for, not computed
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([0.0, 1e-300], "█" + " " * 22 + "█"),  # a range too small for np.histogram
+        ([-1e308, 1e308], "█" + " " * 22 + "█"),  # max - min overflows
+        ([2.0, 2.0, 2.0], "█" + " " * 23),  # no range: every value in the first bin
+        ([0.0, 1.0, 1.0, math.inf, math.nan], "▄" + " " * 22 + "█"),  # non-finite values left out
+        ([math.nan], ""),
+    ],
+)
+def test_histogram_bins_any_finite_range(values: list[float], expected: str) -> None:
+    assert histogram(np.array(values)) == expected
+
+
+def test_histogram_counts_in_equal_bins() -> None:
+    # 0..23 and one more at 23: bin i holds i; the last bin twice as many, so the rest are half height
+    drawn = histogram(np.arange(25.0).clip(max=23.0))
+    assert drawn == "▄" * 23 + "█"
