@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
+
+from numpy.typing import NDArray
 
 from ce_cli.errors import choose
 
@@ -31,6 +33,34 @@ class RenderOptions:
 
 
 Writer = Callable[[R, TextIO, RenderOptions], None]
+
+
+def losses_file_encoders(
+    losses: Callable[[R], NDArray[Any]], write_csv: Writer[R], write_tsv: Writer[R]
+) -> Mapping[str, Callable[[R], bytes]]:
+    """What ``--output`` writes, by the file's suffix: ``.npy`` the float64 ``losses(result)``
+    in their shape, ``.csv``/``.tsv`` what ``--format csv``/``tsv`` prints."""
+
+    def npy_bytes(result: R) -> bytes:
+        import io
+
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(losses(result), dtype=np.float64), allow_pickle=False)
+        return buffer.getvalue()
+
+    def text_bytes(write: Writer[R]) -> Callable[[R], bytes]:
+        def encode(result: R) -> bytes:
+            import io
+
+            text = io.StringIO()
+            write(result, text, RenderOptions())
+            return text.getvalue().encode("utf-8")
+
+        return encode
+
+    return {".npy": npy_bytes, ".csv": text_bytes(write_csv), ".tsv": text_bytes(write_tsv)}
 
 
 def writer_for(writers: Mapping[str, Writer[R]], name: str) -> Writer[R]:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import numpy as np
 
 from ce_cli.binary_derivation import BinaryDerivation
 from ce_cli.binary_report import BinaryReport, LabelSummary
-from ce_cli.render import RenderOptions, Writer
+from ce_cli.render import RenderOptions, Writer, losses_file_encoders
 from ce_cli.render.numbers import (
     format_number,
     index_text,
@@ -162,30 +162,8 @@ WRITERS: Mapping[str, Writer[BinaryReport]] = {
 }
 
 
-def _npy_bytes(report: BinaryReport) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(report.losses, dtype=np.float64), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _text_bytes(write: Writer[BinaryReport]) -> Callable[[BinaryReport], bytes]:
-    def encode(report: BinaryReport) -> bytes:
-        import io
-
-        text = io.StringIO()
-        write(report, text, RenderOptions())
-        return text.getvalue().encode("utf-8")
-
-    return encode
-
-
-LOSSES_FILE_ENCODERS: Mapping[str, Callable[[BinaryReport], bytes]] = {
-    ".npy": _npy_bytes,
-    ".csv": _text_bytes(write_csv),
-    ".tsv": _text_bytes(write_tsv),
-}
+# --output: the per-element losses in the input's shape.
+LOSSES_FILE_ENCODERS = losses_file_encoders(lambda report: report.losses, write_csv, write_tsv)
 
 
 def derivation_json(d: BinaryDerivation) -> dict[str, Any]:

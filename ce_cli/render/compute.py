@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import numpy as np
 
-from ce_cli.render import RenderOptions, Writer
+from ce_cli.render import RenderOptions, Writer, losses_file_encoders
 from ce_cli.render.numbers import (
     format_number,
     index_text,
@@ -175,28 +175,5 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
 WRITERS: Mapping[str, Writer[Report]] = {"table": write_table, "json": write_json, "csv": write_csv, "tsv": write_tsv}
 
 
-def _npy_bytes(report: Report) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(report.losses.per_sample, dtype=np.float64), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _text_bytes(write: Writer[Report]) -> Callable[[Report], bytes]:
-    def encode(report: Report) -> bytes:
-        import io
-
-        text = io.StringIO()
-        write(report, text, RenderOptions())
-        return text.getvalue().encode("utf-8")
-
-    return encode
-
-
 # --output: the file's suffix chooses its content (.npy: the float64 losses in the sample shape).
-LOSSES_FILE_ENCODERS: Mapping[str, Callable[[Report], bytes]] = {
-    ".npy": _npy_bytes,
-    ".csv": _text_bytes(write_csv),
-    ".tsv": _text_bytes(write_tsv),
-}
+LOSSES_FILE_ENCODERS = losses_file_encoders(lambda report: report.losses.per_sample, write_csv, write_tsv)
