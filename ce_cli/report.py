@@ -22,6 +22,14 @@ from ce_cli.losses import Losses, Reduction, evaluate
 from ce_cli.validate import ValidatedInputs
 
 
+def exp_or_inf(value: float) -> float:
+    """``exp(value)``, infinite where it overflows (a perplexity; NaN stays NaN)."""
+    try:
+        return math.exp(value)
+    except OverflowError:
+        return math.inf
+
+
 @dataclass(frozen=True)
 class SummaryRequest:
     """The parts of the evaluation summary asked for beyond the default (see :mod:`ce_cli.summary`).
@@ -96,10 +104,7 @@ class Report:
     @property
     def perplexity(self) -> float:
         """``exp(mean)``; infinite when the mean overflows it."""
-        try:
-            return math.exp(self.losses.mean)
-        except OverflowError:
-            return math.inf
+        return exp_or_inf(self.losses.mean)
 
     @property
     def accuracy(self) -> float:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ce_cli.array_types import Float64Array, IndexArray
-from ce_cli.report import Report
+from ce_cli.report import Report, exp_or_inf
 
 QUANTILES = (("min", 0.0), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
 LN2 = math.log(2.0)
@@ -146,15 +146,8 @@ def per_sequence(report: Report) -> list[SequenceSummary]:
         for index in range(shape[0]):
             mean = float(np.sum(losses[index]) / np.sum(denominators[index]))
             tokens = int(np.count_nonzero(counted[index]))
-            out.append(SequenceSummary(index, mean, _exp(mean), tokens, float(np.sum(denominators[index]))))
+            out.append(SequenceSummary(index, mean, exp_or_inf(mean), tokens, float(np.sum(denominators[index]))))
     return out
-
-
-def _exp(value: float) -> float:
-    try:
-        return math.exp(value)
-    except OverflowError:
-        return math.inf
 
 
 def mean_of_perplexities(sequences: list[SequenceSummary]) -> float:
