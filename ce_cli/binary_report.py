@@ -21,6 +21,10 @@ from ce_cli.blocks import run_blocks
 from ce_cli.data_warnings import DataWarning, NonFiniteLogits, SigmoidGivenProbabilities
 from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
 from ce_cli.losses import Reduction
+from ce_cli.native import active as active_kernel
+from ce_cli.native_blocks import accepts
+from ce_cli.native_blocks import binary_logits as native_logits
+from ce_cli.native_blocks import binary_probabilities as native_probabilities
 
 
 @dataclass(frozen=True)
@@ -36,21 +40,33 @@ class BinaryBlock:
 def binary_block(
     inputs: BinaryInputs, formula: FormulaSpec, clip: float | None, start: int, stop: int, strict: bool = True
 ) -> BinaryBlock:
-    """Evaluate elements ``start:stop`` under ``formula``'s binary form (:mod:`ce_cli.binary`)."""
-    x = np.asarray(inputs.values[start:stop], dtype=np.float64).reshape(-1)
+    """Evaluate elements ``start:stop`` under ``formula``'s binary form (:mod:`ce_cli.binary`), by the
+    compiled kernel where it runs (:mod:`ce_cli.native`), else by numpy."""
+    raw = np.asarray(inputs.values[start:stop]).reshape(-1)
     t = inputs.targets[start:stop]
     pw = None if inputs.pos_weight is None else inputs.pos_weight[start:stop]
+    kernel = active_kernel()
+    losses: Float64Array | None = None
     if formula.binary == "probabilities":
-        losses = probability_losses(x, t, clip, inputs.name, strict=strict)
-        predicted = x > 0.5
+        if kernel.native and accepts(raw):
+            losses, outside = native_probabilities(kernel, raw, t, clip)
+            losses = None if outside >= 0 else losses  # numpy words the error (or gives NaN, not strict)
+        if losses is None:
+            losses = probability_losses(np.asarray(raw, dtype=np.float64), t, clip, inputs.name, strict=strict)
+        predicted = raw > 0.5
     else:
-        losses = logits_losses(x, t, pw, two_step=formula.binary == "two_step")
-        predicted = x > 0.0
+        if kernel.native and accepts(raw):
+            losses = native_logits(kernel, raw, t, pw)  # the fused and two-step forms agree to rounding
+        else:
+            losses = logits_losses(np.asarray(raw, dtype=np.float64), t, pw, two_step=formula.binary == "two_step")
+        predicted = raw > 0.0
     if inputs.weight is not None:
         losses = losses * inputs.weight[start:stop]
     with np.errstate(invalid="ignore"):
-        all_in_unit = bool(np.all((x >= 0.0) & (x <= 1.0)))
-        non_finite = int(np.count_nonzero(~np.isfinite(x) & ~np.isfinite(losses)))
+        all_in_unit = bool(raw.size == 0 or (np.min(raw) >= 0.0 and np.max(raw) <= 1.0))  # NaN: not in [0, 1]
+        non_finite = 0
+        if not np.isfinite(losses).all():
+            non_finite = int(np.count_nonzero(~np.isfinite(raw) & ~np.isfinite(losses)))
     return BinaryBlock(losses, predicted == (t >= 0.5), all_in_unit, non_finite)
 
 

@@ -21,6 +21,7 @@ T = TypeVar("T")
 # per-block numpy calls dominate; 2 MiB was the best of 1-8 MiB across the benchmark shapes.
 CHUNK_BYTES = 1 << 21
 MAX_CHUNK_ROWS = 1 << 18
+IN_FLIGHT = 2  # blocks per thread submitted ahead of the caller
 
 
 def default_threads() -> int:
@@ -70,10 +71,24 @@ def run_blocks(
                 progress(stop)
             yield result
         return
-    from concurrent.futures import ThreadPoolExecutor  # imported here: small inputs never need it
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor  # imported here: small inputs never need it
 
+    # At most IN_FLIGHT blocks per thread are submitted ahead of the one the caller waits for, so
+    # finished blocks never pile up in memory when the caller consumes them slower than they come.
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ce-loss") as pool:
-        for (_, stop), result in zip(ranges, pool.map(work, ranges), strict=True):
+        pending: deque[tuple[int, Future[T]]] = deque()
+        upcoming = iter(ranges)
+        for bounds in upcoming:
+            pending.append((bounds[1], pool.submit(work, bounds)))
+            if len(pending) >= IN_FLIGHT * threads:
+                break
+        while pending:
+            stop, future = pending.popleft()
+            result = future.result()
+            for bounds in upcoming:
+                pending.append((bounds[1], pool.submit(work, bounds)))
+                break
             if progress is not None:
                 progress(stop)
             yield result

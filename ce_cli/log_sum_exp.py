@@ -7,11 +7,10 @@ float64 whatever the input dtype,
   exactly 0; a row holding NaN or +inf, or only -inf, gives NaN throughout,
   as PyTorch's log-softmax does);
 - ``lse_z = log(sum_j exp(z_j)) = logsumexp(x) - m``, as ``log1p(s)`` where
-  ``s`` is the sum of the terms other than the maximum's (which is exactly 1).
-  ``s`` is first taken as ``sum - 1``, exact to about 1e-16 absolute; rows
-  where that is below ``TINY`` (a confident prediction, whose loss is about
-  ``s``) are summed again without the maximum's term, so their loss keeps its
-  relative accuracy however small it is.
+  ``s`` is the sum of the terms other than one maximum's (which is exactly 1),
+  summed apart from it: ``sum - 1`` would cost ``s`` an absolute 1e-16, which is
+  1e-13 relative at ``s = 1e-3``, and all of a confident prediction's loss
+  (about ``s``). The compiled kernel (``ce_cli/native``) sums the same way.
 
 :class:`ShiftedBlock` does this for the formulas (:mod:`ce_cli.formulas`);
 :func:`logsumexp` and :func:`log_softmax` do the same along any axis of any
@@ -33,7 +32,6 @@ from numpy.typing import ArrayLike, NDArray
 from ce_cli.array_types import Float64Array, IndexArray
 
 SMALL_C = 16  # up to this many classes, work class-major (C, B)
-TINY = 1e-3  # below this, sum - 1 is recomputed without the maximum's term
 EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))  # exp(x) is inf in float64 beyond ~709.78
 
 
@@ -95,12 +93,16 @@ class ShiftedBlock:
                 z = np.subtract(x, m[:, None], dtype=np.float64)
             self.maximum: Float64Array = m
             self.target_z: Float64Array = self._pick(z, targets)
+            # The terms other than one maximum's (which is exactly 1), summed apart from it.
+            at_maximum = (z == 0.0) if self.class_major else None
             terms = np.exp(z, out=None if keep_z else z)
             self._z: Float64Array | None = z if keep_z else None
-            rest = self.row_sum(terms) - 1.0
-            tiny = rest < TINY
-            if tiny.any():
-                rest[tiny] = self._sum_without_maximum(terms, np.flatnonzero(tiny))
+            if at_maximum is None:
+                np.put_along_axis(terms, top[:, None], 0.0, axis=1)
+                rest = self.row_sum(terms)
+            else:  # every maximum's term left out, and all but one added back as whole ones
+                np.copyto(terms, 0.0, where=at_maximum)
+                rest = self.row_sum(terms) + (np.count_nonzero(at_maximum, axis=0) - 1.0)
             self.lse_z: Float64Array = np.log1p(rest)
 
     @property
@@ -113,12 +115,6 @@ class ShiftedBlock:
     def _pick(self, values: Float64Array, classes: IndexArray) -> Float64Array:
         picked: Float64Array = values[classes, self.row_index] if self.class_major else values[self.row_index, classes]
         return picked
-
-    def _sum_without_maximum(self, terms: Float64Array, rows: IndexArray) -> Float64Array:
-        """``sum_j exp(z_j)`` minus the maximum's term (one term of 1), for some rows, exactly."""
-        axis = 0 if self.class_major else 1
-        subset = terms[:, rows] if self.class_major else terms[rows]  # a copy: fancy indexing
-        return np.squeeze(_sum_leaving_out(subset, np.argmax(subset, axis=axis, keepdims=True), axis), axis=axis)
 
     def take(self, classes: IndexArray, values: Float64Array | None = None) -> Float64Array:
         """``values[i, classes[i]]`` per row (``values`` defaults to ``z``)."""

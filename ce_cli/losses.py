@@ -17,8 +17,10 @@ from numpy.typing import NDArray
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.blocks import run_blocks
 from ce_cli.errors import unknown_choice
-from ce_cli.formulas import FormulaSpec
+from ce_cli.formulas import BlockLogProbs, FormulaSpec
 from ce_cli.log_sum_exp import ShiftedBlock
+from ce_cli.native import active as active_kernel
+from ce_cli.native_blocks import NativeBlock, accepts, native_block
 from ce_cli.row_checks import NO_ROWS, RowChecks, check_rows
 from ce_cli.validate import ValidatedInputs
 from ce_cli.weighting import WeightedLosses, needs_all_classes, target_classes, weighted_losses
@@ -101,18 +103,27 @@ def block_terms(
     predictions: bool = False,
     clip: float | None = None,
     ranks: bool = False,
-) -> tuple[ShiftedBlock, WeightedLosses]:
-    """The shifted block of rows ``start:stop`` and their losses under ``formula``, with the losses' parts.
+) -> tuple[ShiftedBlock | NativeBlock, WeightedLosses]:
+    """The shifted block of rows ``start:stop`` and their losses under ``formula``, with the losses' parts,
+    by the compiled kernel where it runs (:mod:`ce_cli.native`), else by numpy.
 
     ``clip`` (for a formula that takes probabilities, see :func:`ce_cli.formulas.probability_clip`)
     clips the probabilities into ``[clip, 1 - clip]`` before the log.
     """
     classes, counted = target_classes(inputs, start, stop)
     x = inputs.rows[start:stop]
+    kernel = active_kernel()
+    block: ShiftedBlock | NativeBlock
+    log_probs: BlockLogProbs
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        block, log_probs = formula.block(
-            x, classes, all_classes=needs_all_classes(inputs), argmax=predictions, clip=clip, ranks=ranks
-        )
+        if kernel.native and accepts(x):
+            block, log_probs = native_block(
+                kernel, formula.binary, x, classes, argmax=predictions, clip=clip, ranks=ranks
+            )
+        else:
+            block, log_probs = formula.block(
+                x, classes, all_classes=needs_all_classes(inputs), argmax=predictions, clip=clip, ranks=ranks
+            )
         return block, weighted_losses(log_probs, inputs, start, stop, classes, counted)
 
 

@@ -102,7 +102,7 @@ def check_rows(x: NDArray[Any], maximum: Float64Array, losses: Float64Array, tak
     which counts the rows that are not) have their rows summed.
     """
     with np.errstate(invalid="ignore", over="ignore"):
-        maybe_all = bool(np.all((maximum >= 0.0) & (maximum <= 1.0)))
+        maybe_all = maximum.size == 0 or bool(np.min(maximum) >= 0.0 and np.max(maximum) <= 1.0)  # NaN: False
         all_probability_like, zeros, not_probability = maybe_all, 0, 0
         if maybe_all or takes_probabilities:
             is_probability, has_zero = probability_rows(x, maximum)

@@ -45,7 +45,8 @@ def target_classes(inputs: ValidatedInputs, start: int, stop: int) -> tuple[Inde
     if inputs.probability_targets:
         return np.argmax(targets, axis=1), np.ones(stop - start, dtype=bool)
     counted = targets != inputs.ignore_index
-    return np.where(counted, targets, 0), counted
+    classes: IndexArray = targets if counted.all() else np.where(counted, targets, 0)
+    return classes, counted
 
 
 def smoothed_targets(targets: Float64Array, inputs: ValidatedInputs) -> Float64Array:
@@ -111,12 +112,17 @@ def weighted_losses(
         coefficients = probability_coefficients(inputs.targets[start:stop], inputs)
         losses = -log_probs.coefficient_sum(coefficients) + 0.0  # + 0.0 turns -0.0 into 0.0
         return WeightedLosses(losses, target_log_prob, float(stop - start))
-    weight_at_target = np.ones(len(classes)) if weight is None else weight[classes]
-    weighted_nll = -weight_at_target * target_log_prob
+    everyone = bool(counted.all())
+    if weight is None:  # w[t] = 1: no array of ones, and the denominator is a count
+        weighted_nll = -target_log_prob
+        denominator = float(len(classes) if everyone else np.count_nonzero(counted))
+    else:
+        weight_at_target = weight[classes]
+        weighted_nll = -weight_at_target * target_log_prob
+        denominator = float(np.sum(weight_at_target if everyone else weight_at_target[counted]))
     losses, smoothing_term = weighted_nll, None
     if smoothing > 0.0:
         smoothing_term = (smoothing / inputs.num_classes) * -log_probs.weighted_sum(weight)
         losses = (1.0 - smoothing) * weighted_nll + smoothing_term
-    losses = np.where(counted, losses, 0.0) + 0.0
-    denominator = float(np.sum(weight_at_target[counted]))
+    losses = (losses if everyone else np.where(counted, losses, 0.0)) + 0.0  # + 0.0 turns -0.0 into 0.0
     return WeightedLosses(losses, target_log_prob, denominator, weighted_nll, smoothing_term)

@@ -199,7 +199,7 @@ def test_a_large_binary_file_streams_through_the_blocks(tmp_path: Path) -> None:
     ).stdout.split()
     growth_mib, mean = int(out[0]), float(out[1])
     assert mean == pytest.approx(math.log(2), rel=1e-12)
-    assert growth_mib < 560  # the per-element losses and flags, not the logits file on top (~680 MiB with it)
+    assert growth_mib < 590  # the per-element losses and flags, not the logits file on top (~680 MiB with it)
 
 
 def test_per_element_losses_keep_the_input_shape_in_every_output(tmp_path: Path, run: Run) -> None:

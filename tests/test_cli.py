@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import ce_cli
+from ce_cli.native import version_line
 from tests.conftest import WORKED_INLINE, WORKED_LOGITS, WORKED_TARGETS, Run, assert_close, mp_loss
 
 WORKED = ["compute", "--logits", WORKED_INLINE, "--targets", "0,1,2", "--no-warnings"]
@@ -28,14 +29,14 @@ FULL_PRECISION = re.compile(r"-?\d+\.\d+(e-?\d+)?")
 def test_version(run: Run) -> None:
     result = run("--version")
     assert result.exit_code == 0
-    assert result.stdout == f"ce-loss {ce_cli.__version__}\n"
+    assert result.stdout == f"ce-loss {ce_cli.__version__}\n{version_line()}\n"
     assert result.stderr == ""
 
 
 def test_python_dash_m_runs_the_same_app() -> None:
     out = subprocess.run([sys.executable, "-m", "ce_cli", "--version"], capture_output=True, text=True, check=False)
     assert out.returncode == 0
-    assert out.stdout == f"ce-loss {ce_cli.__version__}\n"
+    assert out.stdout == f"ce-loss {ce_cli.__version__}\n{version_line()}\n"
 
 
 def test_json_output(run: Run) -> None:

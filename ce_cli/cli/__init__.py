@@ -75,7 +75,10 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from ce_cli.native import version_line
+
         typer.echo(f"ce-loss {__version__}")
+        typer.echo(version_line())
         raise typer.Exit()
 
 

@@ -1,0 +1,385 @@
+/* ce_cli._kernel: the compiled kernels of ce-loss, with runtime CPU dispatch.
+ *
+ * Every kernel (kernels.h) is compiled several times in this one file: a baseline copy
+ * for any CPU of the architecture and, on x86-64, copies for AVX2+FMA and AVX-512 under
+ * target pragmas. The caller (ce_cli/native.py) picks a copy by index, checked against
+ * what the CPU supports (cpu_supports). Never -march=native: a build made on one machine
+ * runs on any other of its architecture. Arrays come in through the buffer protocol
+ * (float16/32/64, any strides), so the build needs no numpy headers; the GIL is released
+ * while a kernel runs, so Python threads run blocks on every core.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmath.h"
+
+#define TILE 256
+#define SMALL_C 16
+enum { CE_F64, CE_F32, CE_F16 };
+enum { CE_TERM_SHIFTED, CE_TERM_TWO_STEP, CE_TERM_LOG };
+
+typedef struct {
+    const char *data;
+    Py_ssize_t count, classes;          /* rows and classes (a 1-D array: count elements, classes 1) */
+    Py_ssize_t row_stride, class_stride; /* bytes */
+    int format;
+} CeRows;
+
+typedef struct {
+    int (*softmax_rows)(const CeRows *, const int64_t *, double *, double *, double *, int64_t *, int64_t *);
+    int (*row_sums)(const CeRows *, const double *, const double *, const CeRows *, const double *, int, double,
+                    double, double *, double *);
+    Py_ssize_t (*binary_logits)(const CeRows *, const double *, const CeRows *, double *);
+    Py_ssize_t (*binary_probabilities)(const CeRows *, const double *, double, double, double *);
+    void (*map)(int, Py_ssize_t, const double *, double *);
+} CeKernels;
+
+static inline double ce_half(uint16_t h) {
+    uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    double value;
+    if (exponent == 0) {
+        value = (double)mantissa * 0x1p-24;
+    } else if (exponent == 31) {
+        value = mantissa ? CE_NAN : CE_INF;
+    } else {
+        value = (double)(1024 + mantissa) * ce_double((uint64_t)(exponent - 25 + 1023) << 52);
+    }
+    return (h & 0x8000) ? -value : value;
+}
+
+/* n values at p, stride bytes apart, as float64; one loop per format, so that each is simple. */
+static inline void ce_load(const char *p, Py_ssize_t stride, int format, Py_ssize_t n, double *out) {
+    if (format == CE_F64) {
+        if (stride == sizeof(double)) {
+            memcpy(out, p, sizeof(double) * (size_t)n);
+        } else {
+            for (Py_ssize_t j = 0; j < n; j++) memcpy(out + j, p + j * stride, sizeof(double));
+        }
+    } else if (format == CE_F32) {
+        for (Py_ssize_t j = 0; j < n; j++) {
+            float v;
+            memcpy(&v, p + j * stride, sizeof v);
+            out[j] = (double)v;
+        }
+    } else {
+        for (Py_ssize_t j = 0; j < n; j++) {
+            uint16_t h;
+            memcpy(&h, p + j * stride, sizeof h);
+            out[j] = ce_half(h);
+        }
+    }
+}
+
+/* The baseline copy, for any CPU of the architecture. */
+#define CE_V(name) name##_baseline
+#include "kernels.h"
+#undef CE_V
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CE_X86_VARIANTS 1
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+#define CE_V(name) name##_avx2
+#include "kernels.h"
+#undef CE_V
+#if defined(__clang__)
+#pragma clang attribute pop
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"))), apply_to = function)
+#else
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,prefer-vector-width=512")
+#endif
+#define CE_V(name) name##_avx512
+#include "kernels.h"
+#undef CE_V
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
+
+static const char *const variant_names[] = {
+    "baseline",
+#ifdef CE_X86_VARIANTS
+    "avx2",
+    "avx512",
+#endif
+};
+static const CeKernels *const variant_kernels[] = {
+    &kernels_baseline,
+#ifdef CE_X86_VARIANTS
+    &kernels_avx2,
+    &kernels_avx512,
+#endif
+};
+#define VARIANTS ((int)(sizeof variant_names / sizeof variant_names[0]))
+
+static int cpu_can_run(int variant) {
+#ifdef CE_X86_VARIANTS
+    __builtin_cpu_init();
+    if (variant == 1) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (variant == 2)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+#endif
+    return variant == 0;
+}
+
+static const CeKernels *kernels_for(int variant) {
+    if (variant < 0 || variant >= VARIANTS || !cpu_can_run(variant)) {
+        PyErr_Format(PyExc_ValueError, "CPU variant %d is not available on this machine", variant);
+        return NULL;
+    }
+    return variant_kernels[variant];
+}
+
+/* A float array of 1 or 2 dimensions as rows; the view is released by the caller. */
+static int rows_from(PyObject *object, Py_buffer *view, CeRows *rows, int writable) {
+    if (PyObject_GetBuffer(object, view, PyBUF_RECORDS_RO | (writable ? PyBUF_WRITABLE : 0)) < 0) return -1;
+    const char *f = view->format ? view->format : "B";
+    if (*f == '=' || *f == '<' || *f == '@') f++;
+    int format = -1;
+    if (f[0] && !f[1]) format = f[0] == 'd' ? CE_F64 : f[0] == 'f' ? CE_F32 : f[0] == 'e' ? CE_F16 : -1;
+    if (format < 0 || view->ndim < 1 || view->ndim > 2) {
+        PyErr_Format(PyExc_TypeError, "expected a 1-D or 2-D float16/32/64 array, got format %s and %d dimensions",
+                     view->format ? view->format : "B", view->ndim);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    rows->data = view->buf;
+    rows->format = format;
+    rows->count = view->shape[0];
+    rows->row_stride = view->strides[0];
+    rows->classes = view->ndim == 2 ? view->shape[1] : 1;
+    rows->class_stride = view->ndim == 2 ? view->strides[1] : view->itemsize;
+    return 0;
+}
+
+/* A C-contiguous array of n items of the given size (float64 or int64), or NULL for None. */
+static int flat_from(PyObject *object, Py_buffer *view, Py_ssize_t n, Py_ssize_t itemsize, int writable, void **out) {
+    *out = NULL;
+    view->obj = NULL;
+    if (object == Py_None) return 0;
+    if (PyObject_GetBuffer(object, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    if (view->itemsize != itemsize || view->len != n * itemsize) {
+        PyErr_Format(PyExc_ValueError, "expected %zd contiguous items of %zd bytes", n, itemsize);
+        PyBuffer_Release(view);
+        view->obj = NULL;
+        return -1;
+    }
+    *out = view->buf;
+    return 0;
+}
+
+static void release(Py_buffer *views, int n) {
+    for (int i = 0; i < n; i++) {
+        if (views[i].obj) PyBuffer_Release(&views[i]);
+    }
+}
+
+static PyObject *softmax_rows(PyObject *self, PyObject *args) {
+    int variant;
+    PyObject *x, *t, *m, *tz, *lse, *am, *rk;
+    if (!PyArg_ParseTuple(args, "iOOOOOOO", &variant, &x, &t, &m, &tz, &lse, &am, &rk)) return NULL;
+    const CeKernels *k = kernels_for(variant);
+    if (!k) return NULL;
+    Py_buffer views[7];
+    memset(views, 0, sizeof views);
+    CeRows rows;
+    if (rows_from(x, &views[0], &rows, 0) < 0) return NULL;
+    void *targets, *maximum, *target_z, *lse_z, *argmax, *rank;
+    Py_ssize_t n = rows.count;
+    if (flat_from(t, &views[1], n, 8, 0, &targets) < 0 || flat_from(m, &views[2], n, 8, 1, &maximum) < 0 ||
+        flat_from(tz, &views[3], n, 8, 1, &target_z) < 0 || flat_from(lse, &views[4], n, 8, 1, &lse_z) < 0 ||
+        flat_from(am, &views[5], n, 8, 1, &argmax) < 0 || flat_from(rk, &views[6], n, 8, 1, &rank) < 0) {
+        release(views, 7);
+        return NULL;
+    }
+    if (!targets || !maximum || !target_z || !lse_z || rows.classes < 1) {
+        release(views, 7);
+        PyErr_SetString(PyExc_ValueError, "targets, maximum, target_z and lse_z are required, and classes >= 1");
+        return NULL;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = k->softmax_rows(&rows, targets, maximum, target_z, lse_z, argmax, rank);
+    Py_END_ALLOW_THREADS
+    release(views, 7);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *row_sums(PyObject *self, PyObject *args) {
+    int variant, mode;
+    double low, high;
+    PyObject *x, *m, *lse, *coefficients, *weight, *term, *coefficient;
+    if (!PyArg_ParseTuple(args, "iOOOOOiddOO", &variant, &x, &m, &lse, &coefficients, &weight, &mode, &low, &high,
+                          &term, &coefficient))
+        return NULL;
+    const CeKernels *k = kernels_for(variant);
+    if (!k) return NULL;
+    Py_buffer views[7];
+    memset(views, 0, sizeof views);
+    CeRows rows, coefficient_rows;
+    if (rows_from(x, &views[0], &rows, 0) < 0) return NULL;
+    if (coefficients != Py_None && rows_from(coefficients, &views[1], &coefficient_rows, 0) < 0) {
+        release(views, 7);
+        return NULL;
+    }
+    void *maximum, *lse_z, *w, *term_sum, *coefficient_sum;
+    Py_ssize_t n = rows.count;
+    if (flat_from(m, &views[2], n, 8, 0, &maximum) < 0 || flat_from(lse, &views[3], n, 8, 0, &lse_z) < 0 ||
+        flat_from(weight, &views[4], rows.classes, 8, 0, &w) < 0 ||
+        flat_from(term, &views[5], n, 8, 1, &term_sum) < 0 ||
+        flat_from(coefficient, &views[6], n, 8, 1, &coefficient_sum) < 0) {
+        release(views, 7);
+        return NULL;
+    }
+    int shapes_ok = coefficients == Py_None ||
+                    (coefficient_rows.count == n && coefficient_rows.classes == rows.classes &&
+                     coefficient_rows.format == CE_F64);
+    if (!maximum || !term_sum || !coefficient_sum || !shapes_ok || mode < CE_TERM_SHIFTED || mode > CE_TERM_LOG ||
+        (mode == CE_TERM_TWO_STEP && !lse_z)) {
+        release(views, 7);
+        PyErr_SetString(PyExc_ValueError, "row_sums: inconsistent arguments");
+        return NULL;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = k->row_sums(&rows, maximum, lse_z, coefficients == Py_None ? NULL : &coefficient_rows, w, mode, low, high,
+                         term_sum, coefficient_sum);
+    Py_END_ALLOW_THREADS
+    release(views, 7);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *binary_logits(PyObject *self, PyObject *args) {
+    int variant;
+    PyObject *x, *t, *pw, *out;
+    if (!PyArg_ParseTuple(args, "iOOOO", &variant, &x, &t, &pw, &out)) return NULL;
+    const CeKernels *k = kernels_for(variant);
+    if (!k) return NULL;
+    Py_buffer views[4];
+    memset(views, 0, sizeof views);
+    CeRows rows, weights;
+    if (rows_from(x, &views[0], &rows, 0) < 0) return NULL;
+    if (pw != Py_None && rows_from(pw, &views[1], &weights, 0) < 0) {
+        release(views, 4);
+        return NULL;
+    }
+    void *targets, *losses;
+    Py_ssize_t n = rows.count;
+    if (flat_from(t, &views[2], n, 8, 0, &targets) < 0 || flat_from(out, &views[3], n, 8, 1, &losses) < 0) {
+        release(views, 4);
+        return NULL;
+    }
+    if (rows.classes != 1 || !targets || !losses ||
+        (pw != Py_None && (weights.count != n || weights.classes != 1 || weights.format != CE_F64))) {
+        release(views, 4);
+        PyErr_SetString(PyExc_ValueError, "binary_logits: expected 1-D x, t, pos_weight and out of one length");
+        return NULL;
+    }
+    Py_ssize_t infinite;
+    Py_BEGIN_ALLOW_THREADS
+    infinite = k->binary_logits(&rows, targets, pw == Py_None ? NULL : &weights, losses);
+    Py_END_ALLOW_THREADS
+    release(views, 4);
+    return PyLong_FromSsize_t(infinite);
+}
+
+static PyObject *binary_probabilities(PyObject *self, PyObject *args) {
+    int variant;
+    double low, high;
+    PyObject *p, *t, *out;
+    if (!PyArg_ParseTuple(args, "iOOddO", &variant, &p, &t, &low, &high, &out)) return NULL;
+    const CeKernels *k = kernels_for(variant);
+    if (!k) return NULL;
+    Py_buffer views[3];
+    memset(views, 0, sizeof views);
+    CeRows rows;
+    if (rows_from(p, &views[0], &rows, 0) < 0) return NULL;
+    void *targets, *losses;
+    Py_ssize_t n = rows.count;
+    if (flat_from(t, &views[1], n, 8, 0, &targets) < 0 || flat_from(out, &views[2], n, 8, 1, &losses) < 0) {
+        release(views, 3);
+        return NULL;
+    }
+    if (rows.classes != 1 || !targets || !losses) {
+        release(views, 3);
+        PyErr_SetString(PyExc_ValueError, "binary_probabilities: expected 1-D p, t and out of one length");
+        return NULL;
+    }
+    Py_ssize_t outside;
+    Py_BEGIN_ALLOW_THREADS
+    outside = k->binary_probabilities(&rows, targets, low, high, losses);
+    Py_END_ALLOW_THREADS
+    release(views, 3);
+    return PyLong_FromSsize_t(outside);
+}
+
+static PyObject *map_function(PyObject *self, PyObject *args) {
+    int variant, which;
+    PyObject *x, *out;
+    if (!PyArg_ParseTuple(args, "iiOO", &variant, &which, &x, &out)) return NULL;
+    const CeKernels *k = kernels_for(variant);
+    if (!k) return NULL;
+    Py_buffer views[2];
+    memset(views, 0, sizeof views);
+    if (PyObject_GetBuffer(x, &views[0], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    Py_ssize_t n = views[0].len / 8;
+    void *result;
+    if (views[0].itemsize != 8 || strcmp(views[0].format, "d") != 0 || flat_from(out, &views[1], n, 8, 1, &result) < 0 ||
+        which < 0 || which > 2) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "map: expected contiguous float64 arrays, which in 0..2");
+        release(views, 2);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    k->map(which, n, views[0].buf, result);
+    Py_END_ALLOW_THREADS
+    release(views, 2);
+    Py_RETURN_NONE;
+}
+
+static PyObject *variants(PyObject *self, PyObject *unused) {
+    PyObject *names = PyTuple_New(VARIANTS);
+    if (!names) return NULL;
+    for (int i = 0; i < VARIANTS; i++) PyTuple_SET_ITEM(names, i, PyUnicode_FromString(variant_names[i]));
+    return names;
+}
+
+static PyObject *cpu_supports(PyObject *self, PyObject *arg) {
+    long variant = PyLong_AsLong(arg);
+    if (variant == -1 && PyErr_Occurred()) return NULL;
+    return PyBool_FromLong(variant >= 0 && variant < VARIANTS && cpu_can_run((int)variant));
+}
+
+static PyMethodDef methods[] = {
+    {"softmax_rows", softmax_rows, METH_VARARGS,
+     "softmax_rows(variant, x, targets, maximum, target_z, lse_z, argmax, ranks): fill the per-row outputs."},
+    {"row_sums", row_sums, METH_VARARGS,
+     "row_sums(variant, x, maximum, lse_z, coefficients, weight, mode, low, high, term_sum, coefficient_sum)."},
+    {"binary_logits", binary_logits, METH_VARARGS,
+     "binary_logits(variant, x, t, pos_weight, out) -> the number of infinite logits."},
+    {"binary_probabilities", binary_probabilities, METH_VARARGS,
+     "binary_probabilities(variant, p, t, low, high, out) -> the index of the first p outside [0, 1], or -1."},
+    {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1) or log (2) elementwise."},
+    {"variants", variants, METH_NOARGS, "The CPU variants compiled into this build, by index."},
+    {"cpu_supports", cpu_supports, METH_O, "Whether this CPU can run the variant of that index."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernel", "ce-loss's compiled kernels.", -1, methods};
+
+PyMODINIT_FUNC PyInit__kernel(void) { return PyModule_Create(&module); }

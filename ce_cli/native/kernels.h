@@ -1,0 +1,289 @@
+/* The kernels, compiled once per CPU variant: kernel.c includes this file with CE_V(name)
+ * defined to give each copy its own names, under a target pragma for that variant.
+ *
+ * Softmax rows (see ce_cli/log_sum_exp.py for the mathematics, which this follows):
+ *   m = max_j x_j (NaN if the row holds a NaN), z_j = x_j - m,
+ *   lse_z = log1p(s), s = sum over j with z_j != 0 of exp(z_j) + (count of z_j == 0) - 1,
+ * i.e. the sum of every term but one maximum's, which is exactly 1, so that a confident
+ * row keeps the relative accuracy of its tiny loss. A row holding NaN or +inf, or only
+ * -inf, gives NaN, as PyTorch's log-softmax does, with no special case: one z is NaN.
+ *
+ * Rows of few classes are worked in tiles of TILE rows stored class-major, so that every
+ * loop runs across rows (vectorised however few the classes); rows of many classes one
+ * at a time, with the loops along the row.
+ */
+
+#define LANES 64 /* partial results per row, one per lane: elementwise loops the compiler vectorises */
+
+static void CE_V(load_run)(const CeRows *rows, Py_ssize_t i, double *out) {
+    const char *p = rows->data + i * rows->row_stride;
+    ce_load(p, rows->class_stride, rows->format, rows->classes, out);
+}
+
+/* The first j with v[j] == key (or the first NaN where key is NaN); n when none. */
+static Py_ssize_t CE_V(find)(const double *v, Py_ssize_t n, double key) {
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (v[j] == key || (key != key && v[j] != v[j])) return j;
+    }
+    return n;
+}
+
+/* sum(lanes), halving: a fixed order, vectorised. */
+static double CE_V(total)(double *lanes) {
+    for (int width = LANES / 2; width >= 1; width /= 2) {
+        for (int k = 0; k < width; k++) lanes[k] += lanes[k + width];
+    }
+    return lanes[0];
+}
+
+static void CE_V(one_row)(const double *v, Py_ssize_t n, int64_t target, double *maximum, double *target_z,
+                          double *lse_z, int64_t *argmax, int64_t *rank) {
+    double top[LANES], bad[LANES], sum[LANES], zeros[LANES];
+    for (int k = 0; k < LANES; k++) top[k] = -CE_INF, bad[k] = 0.0, sum[k] = 0.0, zeros[k] = 0.0;
+    for (Py_ssize_t j = 0; j < n; j += LANES) {
+        int width = n - j < LANES ? (int)(n - j) : LANES;
+        const double *w = v + j;
+        for (int k = 0; k < width; k++) {
+            double x = w[k];
+            top[k] = x > top[k] ? x : top[k];
+            bad[k] = x != x ? 1.0 : bad[k];
+        }
+    }
+    double m = top[0], any_bad = bad[0];
+    for (int k = 1; k < LANES; k++) m = top[k] > m ? top[k] : m, any_bad += bad[k];
+    m = any_bad > 0.0 ? CE_NAN : m;
+    for (Py_ssize_t j = 0; j < n; j += LANES) {
+        int width = n - j < LANES ? (int)(n - j) : LANES;
+        const double *w = v + j;
+        for (int k = 0; k < width; k++) {
+            double z = w[k] - m;
+            double e = ce_exp(z);
+            sum[k] += z == 0.0 ? 0.0 : e;
+            zeros[k] += z == 0.0 ? 1.0 : 0.0;
+        }
+    }
+    double s = CE_V(total)(sum), count = CE_V(total)(zeros);
+    *maximum = m;
+    *target_z = v[target] - m;
+    *lse_z = ce_log1p(s + (count - 1.0));
+    if (argmax) *argmax = (int64_t)CE_V(find)(v, n, m);
+    if (rank) {
+        double above[LANES], key = v[target];
+        for (int k = 0; k < LANES; k++) above[k] = 0.0;
+        for (Py_ssize_t j = 0; j < n; j += LANES) {
+            int width = n - j < LANES ? (int)(n - j) : LANES;
+            const double *w = v + j;
+            for (int k = 0; k < width; k++) above[k] += w[k] > key ? 1.0 : 0.0;
+        }
+        *rank = 1 + (int64_t)CE_V(total)(above);
+    }
+}
+
+static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, const int64_t *targets,
+                       double *scratch, double *maximum, double *target_z, double *lse_z, int64_t *argmax,
+                       int64_t *rank) {
+    Py_ssize_t classes = rows->classes;
+    double *m = scratch + classes * TILE, *bad = m + TILE, *sum = bad + TILE, *zeros = sum + TILE;
+    for (Py_ssize_t c = 0; c < classes; c++) {
+        const char *p = rows->data + first * rows->row_stride + c * rows->class_stride;
+        ce_load(p, rows->row_stride, rows->format, count, scratch + c * TILE);
+    }
+    for (Py_ssize_t i = 0; i < count; i++) m[i] = -CE_INF, bad[i] = 0.0, sum[i] = 0.0, zeros[i] = 0.0;
+    for (Py_ssize_t c = 0; c < classes; c++) {
+        const double *col = scratch + c * TILE;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double x = col[i];
+            m[i] = x > m[i] ? x : m[i];
+            bad[i] = x != x ? 1.0 : bad[i];
+        }
+    }
+    for (Py_ssize_t i = 0; i < count; i++) m[i] = bad[i] > 0.0 ? CE_NAN : m[i];
+    for (Py_ssize_t c = 0; c < classes; c++) {
+        const double *col = scratch + c * TILE;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double z = col[i] - m[i];
+            double e = ce_exp(z);
+            sum[i] += z == 0.0 ? 0.0 : e;
+            zeros[i] += z == 0.0 ? 1.0 : 0.0;
+        }
+    }
+    for (Py_ssize_t i = 0; i < count; i++) lse_z[first + i] = ce_log1p(sum[i] + (zeros[i] - 1.0));
+    for (Py_ssize_t i = 0; i < count; i++) {
+        double key = scratch[targets[first + i] * TILE + i];
+        maximum[first + i] = m[i];
+        target_z[first + i] = key - m[i];
+        if (argmax) {
+            Py_ssize_t c = 0;
+            while (c < classes) {
+                double x = scratch[c * TILE + i];
+                if (x == m[i] || (m[i] != m[i] && x != x)) break;
+                c++;
+            }
+            argmax[first + i] = (int64_t)c;
+        }
+        if (rank) {
+            int64_t above = 0;
+            for (Py_ssize_t c = 0; c < classes; c++) above += scratch[c * TILE + i] > key;
+            rank[first + i] = 1 + above;
+        }
+    }
+}
+
+static int CE_V(softmax_rows)(const CeRows *rows, const int64_t *targets, double *maximum, double *target_z,
+                              double *lse_z, int64_t *argmax, int64_t *rank) {
+    Py_ssize_t classes = rows->classes;
+    if (classes <= SMALL_C) {
+        double *scratch = malloc(sizeof(double) * (size_t)(classes + 4) * TILE);
+        if (!scratch) return -1;
+        for (Py_ssize_t first = 0; first < rows->count; first += TILE) {
+            Py_ssize_t count = rows->count - first < TILE ? rows->count - first : TILE;
+            CE_V(tile)(rows, first, count, targets, scratch, maximum, target_z, lse_z, argmax, rank);
+        }
+        free(scratch);
+        return 0;
+    }
+    int direct = rows->format == CE_F64 && rows->class_stride == sizeof(double);
+    double *scratch = direct ? NULL : malloc(sizeof(double) * (size_t)classes);
+    if (!direct && !scratch) return -1;
+    for (Py_ssize_t i = 0; i < rows->count; i++) {
+        const double *v = direct ? (const double *)(rows->data + i * rows->row_stride) : scratch;
+        if (!direct) CE_V(load_run)(rows, i, scratch);
+        CE_V(one_row)(v, classes, targets[i], maximum + i, target_z + i, lse_z + i, argmax ? argmax + i : NULL,
+                      rank ? rank + i : NULL);
+    }
+    free(scratch);
+    return 0;
+}
+
+/* The value summed for class j of a row: z_j (fused), z_j - lse_z (two steps), log q_j (naive). */
+static inline double CE_V(term)(double x, double m, double lse, int mode, double low, double high) {
+    if (mode == CE_TERM_LOG) {
+        double q = x < low ? low : x;
+        q = q > high ? high : q;
+        return ce_log(q);
+    }
+    double z = x - m;
+    return mode == CE_TERM_TWO_STEP ? z - lse : z;
+}
+
+/* One row's sums for one mode; inlined with mode a constant, so that each loop holds one term only. */
+static inline __attribute__((always_inline)) void CE_V(sums_row)(const double *v, const double *coef, Py_ssize_t n,
+                                                                 double m, double l, const int mode, double low,
+                                                                 double high, double *term_sum, double *coef_sum) {
+    double acc[LANES], cacc[LANES];
+    for (int k = 0; k < LANES; k++) acc[k] = 0.0, cacc[k] = 0.0;
+    for (Py_ssize_t j = 0; j < n; j += LANES) {
+        int width = n - j < LANES ? (int)(n - j) : LANES;
+        for (int k = 0; k < width; k++) {
+            double c = coef[j + k];
+            acc[k] += c * CE_V(term)(v[j + k], m, l, mode, low, high);
+            cacc[k] += c;
+        }
+    }
+    *term_sum = CE_V(total)(acc);
+    *coef_sum = CE_V(total)(cacc);
+}
+
+/* Per row: sum_j v_j term_j and sum_j v_j, for coefficients v that are all ones (weight NULL),
+ * a (C,) weight or a (B, C) matrix. */
+static int CE_V(row_sums)(const CeRows *rows, const double *maximum, const double *lse, const CeRows *coefficients,
+                          const double *weight, int mode, double low, double high, double *term_sum,
+                          double *coefficient_sum) {
+    Py_ssize_t n = rows->classes;
+    double *scratch = malloc(sizeof(double) * (size_t)(2 * n + 1));
+    if (!scratch) return -1;
+    double *v = scratch, *w = scratch + n;
+    if (!coefficients) {
+        for (Py_ssize_t j = 0; j < n; j++) w[j] = weight ? weight[j] : 1.0;
+    }
+    for (Py_ssize_t i = 0; i < rows->count; i++) {
+        CE_V(load_run)(rows, i, v);
+        if (coefficients) CE_V(load_run)(coefficients, i, w);
+        double m = maximum[i], l = lse ? lse[i] : 0.0;
+        if (mode == CE_TERM_LOG) {
+            CE_V(sums_row)(v, w, n, m, l, CE_TERM_LOG, low, high, term_sum + i, coefficient_sum + i);
+        } else if (mode == CE_TERM_TWO_STEP) {
+            CE_V(sums_row)(v, w, n, m, l, CE_TERM_TWO_STEP, low, high, term_sum + i, coefficient_sum + i);
+        } else {
+            CE_V(sums_row)(v, w, n, m, l, CE_TERM_SHIFTED, low, high, term_sum + i, coefficient_sum + i);
+        }
+    }
+    free(scratch);
+    return 0;
+}
+
+/* Binary cross-entropy with logits, element by element (ce_cli/binary.py):
+ * loss = pw t softplus(-x) + (1 - t) softplus(x), softplus(z) = max(z, 0) + log1p(exp(-|z|)).
+ * Returns the number of infinite logits, whose losses the caller takes from PyTorch's arrangement. */
+static Py_ssize_t CE_V(binary_logits)(const CeRows *x, const double *t, const CeRows *pos_weight, double *out) {
+    Py_ssize_t n = x->count, infinite = 0;
+    double chunk[TILE], pw[TILE], decay[TILE];
+    for (Py_ssize_t first = 0; first < n; first += TILE) {
+        Py_ssize_t count = n - first < TILE ? n - first : TILE;
+        ce_load(x->data + first * x->row_stride, x->row_stride, x->format, count, chunk);
+        if (pos_weight) {
+            ce_load(pos_weight->data + first * pos_weight->row_stride, pos_weight->row_stride, CE_F64, count, pw);
+        } else {
+            for (Py_ssize_t i = 0; i < count; i++) pw[i] = 1.0;
+        }
+        int64_t inf_count = 0; /* an integer: a float sum would not vectorise without reassociation */
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double a = chunk[i] < 0.0 ? -chunk[i] : chunk[i];
+            inf_count += a == CE_INF;
+            decay[i] = ce_exp(-a);
+        }
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double v = chunk[i], target = t[first + i];
+            double log_term = ce_log1p(decay[i]);
+            double positive = pw[i] * target;
+            double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
+            double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
+            out[first + i] = positive * sp_minus + (1.0 - target) * sp_plus + 0.0;
+        }
+        infinite += (Py_ssize_t)inf_count;
+    }
+    return infinite;
+}
+
+/* Binary cross-entropy on probabilities, with PyTorch's clamp of each log at -100:
+ * loss = (t - 1) max(log(1 - p), -100) - t max(log p, -100), p clipped into [low, high] first.
+ * Returns the index of the first p outside [0, 1], or -1. */
+static Py_ssize_t CE_V(binary_probabilities)(const CeRows *p, const double *t, double low, double high, double *out) {
+    Py_ssize_t n = p->count;
+    double chunk[TILE];
+    for (Py_ssize_t first = 0; first < n; first += TILE) {
+        Py_ssize_t count = n - first < TILE ? n - first : TILE;
+        ce_load(p->data + first * p->row_stride, p->row_stride, p->format, count, chunk);
+        int64_t outside = 0;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double v = chunk[i], target = t[first + i];
+            outside += !(v >= 0.0 && v <= 1.0);
+            double q = v < low ? low : v;
+            q = q > high ? high : q;
+            double log_p = ce_log(q), log_not_p = ce_log1p(-q);
+            log_p = log_p > -100.0 ? log_p : -100.0;
+            log_not_p = log_not_p > -100.0 ? log_not_p : -100.0;
+            out[first + i] = (target - 1.0) * log_not_p - target * log_p + 0.0;
+        }
+        if (outside) {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                if (!(chunk[i] >= 0.0 && chunk[i] <= 1.0)) return first + i;
+            }
+        }
+    }
+    return -1;
+}
+
+static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
+    if (which == 0) {
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_exp(in[i]);
+    } else if (which == 1) {
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p(in[i]);
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log(in[i]);
+    }
+}
+
+static const CeKernels CE_V(kernels) = {
+    CE_V(softmax_rows), CE_V(row_sums), CE_V(binary_logits), CE_V(binary_probabilities), CE_V(map),
+};

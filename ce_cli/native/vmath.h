@@ -1,0 +1,117 @@
+/* Branch-free float64 exp, log and log1p that the compiler can vectorise.
+ *
+ * Selects instead of branches, so that a loop calling them becomes vector code
+ * (with -fno-trapping-math); no libm calls, no global state. Built without
+ * -ffast-math: NaN propagates, subnormal results are kept (never flushed).
+ *
+ * exp: Cody-Waite reduction x = n ln2 + r (|r| <= ln2/2), the Taylor polynomial
+ *      of degree 13 (truncation below 5e-18 relative), and 2^n applied as two
+ *      powers of two so that subnormal results round once. Within 1 ulp.
+ * log, log1p: the reduction and the polynomial of fdlibm's e_log.c and
+ *      s_log1p.c (Sun Microsystems, freely distributable), written branch-free:
+ *      u = 2^k m with m in [sqrt(2)/2, sqrt(2)), f = m - 1, s = f / (2 + f),
+ *      log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)); log1p adds the rounding
+ *      error of 1 + x back as c / u. Within 1 ulp.
+ */
+#ifndef CE_VMATH_H
+#define CE_VMATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+static inline uint64_t ce_bits(double x) {
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline double ce_double(uint64_t u) {
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+#define CE_INF (__builtin_inf())
+#define CE_NAN (__builtin_nan(""))
+
+static inline double ce_exp(double x) {
+    const double inv_ln2 = 1.4426950408889634;
+    const double shift = 0x1.8p52;
+    const double ln2_hi = 6.93147180369123816490e-01; /* 32 significant bits: n * ln2_hi is exact */
+    const double ln2_lo = 1.90821492927058770002e-10;
+    double y = x < -746.0 ? -746.0 : x; /* exp(-746) rounds to 0, exp(710) overflows; NaN stays NaN */
+    y = y > 710.0 ? 710.0 : y;
+    double shifted = y * inv_ln2 + shift;
+    double kd = shifted - shift; /* n = round(y / ln2), as a double */
+    double r = (y - kd * ln2_hi) - kd * ln2_lo;
+    /* n + 2048 from the bits of the shifted value (its last bits hold n); 64-bit integer
+     * operations only, which every x86-64 vector unit has. 2^n = 2^n1 * 2^n2, n1 = floor(n / 2). */
+    uint64_t biased = ce_bits(shifted) - ce_bits(shift) + 2048u;
+    uint64_t half = biased >> 1;                      /* n1 + 1024 */
+    double s1 = ce_double((half - 1u) << 52);         /* 2^n1 */
+    double s2 = ce_double((biased - half - 1u) << 52); /* 2^(n - n1) */
+    double q = 1.0 / 6227020800.0;
+    q = q * r + 1.0 / 479001600.0;
+    q = q * r + 1.0 / 39916800.0;
+    q = q * r + 1.0 / 3628800.0;
+    q = q * r + 1.0 / 362880.0;
+    q = q * r + 1.0 / 40320.0;
+    q = q * r + 1.0 / 5040.0;
+    q = q * r + 1.0 / 720.0;
+    q = q * r + 1.0 / 120.0;
+    q = q * r + 1.0 / 24.0;
+    q = q * r + 1.0 / 6.0;
+    q = q * r + 0.5;
+    double p = 1.0 + (r + (r * r) * q);
+    return (p * s1) * s2;
+}
+
+/* log(u) + c / u for u = 2^k * (1 + f) reduced as in fdlibm; u positive and normal. */
+static inline double ce_log_reduced(double u, double c, double k_extra) {
+    const double ln2_hi = 6.93147180369123816490e-01;
+    const double ln2_lo = 1.90821492927058770002e-10;
+    const double lg1 = 6.666666666666735130e-01, lg2 = 3.999999999940941908e-01;
+    const double lg3 = 2.857142874366239149e-01, lg4 = 2.222219843214978396e-01;
+    const double lg5 = 1.818357216161805012e-01, lg6 = 1.531383769920937332e-01;
+    const double lg7 = 1.479819860511658591e-01;
+    /* u = 2^k * m with m in [sqrt(2)/2, sqrt(2)): fdlibm's high-word arithmetic on the whole
+     * 64 bits, and k read as a double through the bits of 2^52 + k + 1023 (no int-to-double
+     * conversion, which AVX2 lacks for 64-bit integers). */
+    uint64_t iu = ce_bits(u) + ((uint64_t)(0x3ff00000u - 0x3fe6a09eu) << 32);
+    double k = ce_double(0x4330000000000000u | (iu >> 52)) - (0x1p52 + 1023.0) + k_extra;
+    double m = ce_double((iu & 0x000fffffffffffffu) + ((uint64_t)0x3fe6a09eu << 32));
+    double f = m - 1.0;
+    double hfsq = 0.5 * f * f;
+    double s = f / (2.0 + f);
+    double z = s * s;
+    double w = z * z;
+    double t1 = w * (lg2 + w * (lg4 + w * lg6));
+    double t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)));
+    double big_r = t2 + t1;
+    return s * (hfsq + big_r) + (k * ln2_lo + c) - hfsq + f + k * ln2_hi;
+}
+
+static inline double ce_log1p(double x) {
+    double u = 1.0 + x;
+    /* the rounding error of 1 + x: exact either way (Sterbenz) */
+    double c = u >= 2.0 ? 1.0 - (u - x) : x - (u - 1.0);
+    double uu = u > 0.0 && u < CE_INF ? u : 1.0; /* keep the reduction on a normal number */
+    double out = ce_log_reduced(uu, c / uu, 0.0);
+    out = x == -1.0 ? -CE_INF : out;
+    out = x < -1.0 ? CE_NAN : out;
+    out = x == CE_INF ? CE_INF : out;
+    return x == x ? out : x;
+}
+
+static inline double ce_log(double x) {
+    int tiny = x < 0x1p-1022;
+    double u = tiny ? x * 0x1p54 : x; /* subnormal: scale into the normal range */
+    double uu = u > 0.0 && u < CE_INF ? u : 1.0;
+    double out = ce_log_reduced(uu, 0.0, tiny ? -54.0 : 0.0);
+    out = x == 0.0 ? -CE_INF : out;
+    out = x < 0.0 ? CE_NAN : out;
+    out = x == CE_INF ? CE_INF : out;
+    return x == x ? out : x;
+}
+
+#endif
