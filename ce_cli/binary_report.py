@@ -17,7 +17,7 @@ import numpy as np
 from ce_cli.array_types import BoolArray, Float64Array
 from ce_cli.binary import logits_losses, probability_losses
 from ce_cli.binary_inputs import BinaryInputs
-from ce_cli.blocks import run_blocks
+from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
 from ce_cli.data_warnings import DataWarning, NonFiniteLogits, SigmoidGivenProbabilities
 from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
 from ce_cli.losses import Reduction
@@ -192,7 +192,8 @@ def build_binary_report(
     correct = np.empty(inputs.num_elements, dtype=bool)
     filled = non_finite = 0
     all_in_unit = True
-    for block in run_blocks(inputs.values, one_block, progress=progress):
+    chunk_bytes = NATIVE_CHUNK_BYTES if active_kernel().native else CHUNK_BYTES
+    for block in run_blocks(inputs.values, one_block, progress=progress, chunk_bytes=chunk_bytes):
         count = len(block.losses)
         losses[filled : filled + count] = block.losses
         correct[filled : filled + count] = block.correct

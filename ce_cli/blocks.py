@@ -17,10 +17,14 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# float64 work per block. Measured on 2 cores (benchmarks/bench.py): below 1 MiB the
-# per-block numpy calls dominate; 2 MiB was the best of 1-8 MiB across the benchmark shapes.
+# float64 work per block. Measured on 2 cores (benchmarks/bench.py): for the numpy path, below
+# 1 MiB the per-block numpy calls dominate and 2 MiB was the best of 1-8 MiB across the benchmark
+# shapes; the compiled kernel, which holds one row at a time, does best with 8 MiB blocks.
 CHUNK_BYTES = 1 << 21
+NATIVE_CHUNK_BYTES = 1 << 23
 MAX_CHUNK_ROWS = 1 << 18
+BLOCKS_PER_THREAD = 4  # at least this many blocks per thread when the rows allow, to keep every core busy
+MIN_CHUNK_ROWS = 4096
 IN_FLIGHT = 2  # blocks per thread submitted ahead of the caller
 
 
@@ -32,9 +36,10 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def rows_per_chunk(num_classes: int) -> int:
-    """Rows per block so that a block holds about ``CHUNK_BYTES`` of float64 values."""
-    return max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // (8 * max(1, num_classes))))
+def rows_per_chunk(num_classes: int, chunk_bytes: int | None = None) -> int:
+    """Rows per block so that a block holds about ``chunk_bytes`` (default ``CHUNK_BYTES``) of float64 values."""
+    size = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+    return max(1, min(MAX_CHUNK_ROWS, size // (8 * max(1, num_classes))))
 
 
 def chunks(num_rows: int, size: int) -> list[tuple[int, int]]:
@@ -48,6 +53,7 @@ def run_blocks(
     *,
     threads: int | None = None,
     progress: Callable[[int], None] | None = None,
+    chunk_bytes: int | None = None,
 ) -> Iterator[T]:
     """Evaluate ``rows`` block by block; yield the results in row order.
 
@@ -56,10 +62,14 @@ def run_blocks(
         evaluate: ``(start, stop) -> result`` for one block; called from worker threads.
         threads: worker threads (default: the cores available).
         progress: called in the caller's thread with the number of rows done so far.
+        chunk_bytes: float64 work per block (default ``CHUNK_BYTES``).
     """
     num_rows, num_classes = rows.shape
-    ranges = chunks(num_rows, rows_per_chunk(num_classes))
     threads = default_threads() if threads is None else threads
+    size = rows_per_chunk(num_classes, chunk_bytes)
+    if threads > 1:  # enough blocks for every thread, unless that makes them tiny
+        size = min(size, max(MIN_CHUNK_ROWS, -(-num_rows // (BLOCKS_PER_THREAD * threads))))
+    ranges = chunks(num_rows, size)
 
     def work(bounds: tuple[int, int]) -> T:
         return evaluate(*bounds)

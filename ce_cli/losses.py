@@ -15,10 +15,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
-from ce_cli.blocks import run_blocks
+from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
 from ce_cli.errors import unknown_choice
 from ce_cli.formulas import BlockLogProbs, FormulaSpec
 from ce_cli.log_sum_exp import ShiftedBlock
+from ce_cli.native import Kernel
 from ce_cli.native import active as active_kernel
 from ce_cli.native_blocks import NativeBlock, accepts, native_block
 from ce_cli.row_checks import NO_ROWS, RowChecks, check_rows
@@ -179,10 +180,17 @@ def evaluate(
         :class:`Losses` whose per-sample arrays have ``inputs.sample_shape``.
     """
 
+    kernel = active_kernel()
+    if kernel.native and formula.binary != "probabilities" and not needs_all_classes(inputs):
+        x = inputs.rows[0:1]
+        if accepts(x) or inputs.num_samples == 0:
+            return _native_index_losses(kernel, inputs, predictions=predictions, ranks=ranks, progress=progress)
+
     def one_block(start: int, stop: int) -> Losses:
         return block_losses(inputs, formula, start, stop, predictions=predictions, clip=clip, ranks=ranks)
 
-    blocks = list(run_blocks(inputs.rows, one_block, progress=progress))
+    chunk_bytes = NATIVE_CHUNK_BYTES if kernel.native else CHUNK_BYTES
+    blocks = list(run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=chunk_bytes))
     shape = inputs.sample_shape
 
     def joined(parts: list[NDArray[Any]], dtype: Any) -> NDArray[Any]:
@@ -199,4 +207,64 @@ def evaluate(
         predicted=joined(predicted, np.intp) if predictions else None,
         checks=sum((b.checks for b in blocks), NO_ROWS),
         ranks=joined(rank_parts, np.intp) if ranks else None,
+    )
+
+
+def _native_index_losses(
+    kernel: Kernel,
+    inputs: ValidatedInputs,
+    *,
+    predictions: bool,
+    ranks: bool,
+    progress: Callable[[int], None] | None,
+) -> Losses:
+    """:func:`evaluate` for index targets without label smoothing, by the compiled kernel alone.
+
+    The kernel writes each block's results into the output arrays directly (one
+    allocation each, no joining), with the weights and ignored targets applied as
+    :func:`ce_cli.weighting.weighted_losses` applies them. The fused and the
+    two-step formulas give the same ``z[t] - lse_z`` here (``log_softmax`` is only
+    read at the target), so both run this way.
+    """
+    count = inputs.num_samples
+    per_sample, log_prob, maximum = (np.empty(count) for _ in range(3))
+    classes = np.empty(count, dtype=np.int64)
+    is_max = np.empty(count, dtype=np.bool_)
+    predicted = np.empty(count, dtype=np.int64) if predictions else None
+    rank = np.empty(count, dtype=np.int64) if ranks else None
+    targets = np.ascontiguousarray(inputs.targets, dtype=np.int64)
+    weight = None if inputs.weight is None else np.ascontiguousarray(inputs.weight, dtype=np.float64)
+    assert kernel.module is not None
+    module = kernel.module
+
+    def one_block(start: int, stop: int) -> tuple[float, RowChecks]:
+        part = slice(start, stop)
+        x = inputs.rows[start:stop]
+        denominator = module.index_losses(
+            kernel.index,
+            x,
+            targets[part],
+            inputs.ignore_index,
+            weight,
+            per_sample[part],
+            log_prob[part],
+            is_max[part],
+            maximum[part],
+            None if predicted is None else predicted[part],
+            None if rank is None else rank[part],
+            classes[part],
+        )
+        return float(denominator), check_rows(x, maximum[part], per_sample[part], False)
+
+    totals = list(run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=NATIVE_CHUNK_BYTES))
+    shape = inputs.sample_shape
+    return Losses(
+        per_sample=per_sample.reshape(shape),
+        denominator=float(sum(d for d, _ in totals)),
+        target_class=targets.astype(np.intp, copy=False).reshape(shape),
+        target_log_prob=log_prob.reshape(shape),
+        target_is_max=is_max.reshape(shape),
+        predicted=None if predicted is None else predicted.astype(np.intp, copy=False).reshape(shape),
+        checks=sum((c for _, c in totals), NO_ROWS),
+        ranks=None if rank is None else rank.astype(np.intp, copy=False).reshape(shape),
     )

@@ -58,6 +58,9 @@ static inline void ce_load(const char *p, Py_ssize_t stride, int format, Py_ssiz
         } else {
             for (Py_ssize_t j = 0; j < n; j++) memcpy(out + j, p + j * stride, sizeof(double));
         }
+    } else if (format == CE_F32 && stride == sizeof(float)) {
+        const float *f = (const float *)(const void *)p;
+        for (Py_ssize_t j = 0; j < n; j++) out[j] = (double)f[j];
     } else if (format == CE_F32) {
         for (Py_ssize_t j = 0; j < n; j++) {
             float v;
@@ -219,6 +222,64 @@ static PyObject *softmax_rows(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* Index targets, as ce_cli/weighting.py computes them (no label smoothing): per row
+ *   log_prob = z[t] - lse_z, loss = -w[t] * log_prob (0 where t is the ignore index),
+ * with t taken as class 0 where ignored (as the numpy path does), and the mean's
+ * denominator sum w[t] over the rows that count. log_prob and per_sample first hold
+ * z[t] and lse_z from the softmax kernel, so no memory beyond the outputs is used. */
+static PyObject *index_losses(PyObject *self, PyObject *args) {
+    int variant;
+    long long ignore_index;
+    PyObject *x, *t, *weight, *losses, *log_prob, *is_max, *m, *am, *rk, *cls;
+    if (!PyArg_ParseTuple(args, "iOOLOOOOOOOO", &variant, &x, &t, &ignore_index, &weight, &losses, &log_prob, &is_max,
+                          &m, &am, &rk, &cls))
+        return NULL;
+    const CeKernels *k = kernels_for(variant);
+    if (!k) return NULL;
+    Py_buffer views[10];
+    memset(views, 0, sizeof views);
+    CeRows rows;
+    if (rows_from(x, &views[0], &rows, 0) < 0) return NULL;
+    void *targets, *w, *out, *lp, *top, *maximum, *argmax, *rank, *classes;
+    Py_ssize_t n = rows.count;
+    if (flat_from(t, &views[1], n, 8, 0, &targets) < 0 || flat_from(weight, &views[2], rows.classes, 8, 0, &w) < 0 ||
+        flat_from(losses, &views[3], n, 8, 1, &out) < 0 || flat_from(log_prob, &views[4], n, 8, 1, &lp) < 0 ||
+        flat_from(is_max, &views[5], n, 1, 1, &top) < 0 || flat_from(m, &views[6], n, 8, 1, &maximum) < 0 ||
+        flat_from(am, &views[7], n, 8, 1, &argmax) < 0 || flat_from(rk, &views[8], n, 8, 1, &rank) < 0 ||
+        flat_from(cls, &views[9], n, 8, 1, &classes) < 0) {
+        release(views, 10);
+        return NULL;
+    }
+    if (!targets || !out || !lp || !top || !maximum || !classes || rows.classes < 1) {
+        release(views, 10);
+        PyErr_SetString(PyExc_ValueError, "index_losses: every output but argmax and ranks is required");
+        return NULL;
+    }
+    const int64_t *given = targets;
+    int64_t *c = classes;
+    double *loss = out, *log_p = lp, *weights = w, denominator = 0.0;
+    unsigned char *at_top = top;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) c[i] = given[i] == ignore_index ? 0 : given[i];
+    status = k->softmax_rows(&rows, c, maximum, log_p, loss, argmax, rank);
+    if (status == 0) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int counted = given[i] != ignore_index;
+            double target_z = log_p[i], lp_i = target_z - loss[i];
+            double wt = weights ? weights[c[i]] : 1.0;
+            log_p[i] = lp_i;
+            at_top[i] = target_z == 0.0;
+            loss[i] = (counted ? -wt * lp_i : 0.0) + 0.0;
+            denominator += counted ? wt : 0.0;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(views, 10);
+    if (status < 0) return PyErr_NoMemory();
+    return PyFloat_FromDouble(denominator);
+}
+
 static PyObject *row_sums(PyObject *self, PyObject *args) {
     int variant, mode;
     double low, high;
@@ -368,6 +429,9 @@ static PyObject *cpu_supports(PyObject *self, PyObject *arg) {
 static PyMethodDef methods[] = {
     {"softmax_rows", softmax_rows, METH_VARARGS,
      "softmax_rows(variant, x, targets, maximum, target_z, lse_z, argmax, ranks): fill the per-row outputs."},
+    {"index_losses", index_losses, METH_VARARGS,
+     "index_losses(variant, x, targets, ignore_index, weight, losses, log_prob, is_max, maximum, argmax, ranks, "
+     "classes) -> the mean's denominator: the losses of index targets without label smoothing."},
     {"row_sums", row_sums, METH_VARARGS,
      "row_sums(variant, x, maximum, lse_z, coefficients, weight, mode, low, high, term_sum, coefficient_sum)."},
     {"binary_logits", binary_logits, METH_VARARGS,

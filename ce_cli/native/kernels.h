@@ -2,31 +2,20 @@
  * defined to give each copy its own names, under a target pragma for that variant.
  *
  * Softmax rows (see ce_cli/log_sum_exp.py for the mathematics, which this follows):
- *   m = max_j x_j (NaN if the row holds a NaN), z_j = x_j - m,
- *   lse_z = log1p(s), s = sum over j with z_j != 0 of exp(z_j) + (count of z_j == 0) - 1,
- * i.e. the sum of every term but one maximum's, which is exactly 1, so that a confident
- * row keeps the relative accuracy of its tiny loss. A row holding NaN or +inf, or only
- * -inf, gives NaN, as PyTorch's log-softmax does, with no special case: one z is NaN.
+ *   m = max_j x_j (NaN if the row holds a NaN), a = the first j holding it, z_j = x_j - m,
+ *   lse_z = log1p(s), s = sum over j != a of exp(z_j),
+ * the sum of every term but one maximum's (which is exactly 1), so that a confident row
+ * keeps the relative accuracy of its tiny loss. The maximum's own entry is set to -inf in
+ * the working copy for the sum, so the loop over the classes holds no test. A row holding
+ * NaN or +inf, or only -inf, gives NaN, as PyTorch's log-softmax does.
  *
  * Rows of few classes are worked in tiles of TILE rows stored class-major, so that every
  * loop runs across rows (vectorised however few the classes); rows of many classes one
- * at a time, with the loops along the row.
+ * at a time, with the loops along the row. Loops are written elementwise over arrays of
+ * partial results (LANES of them), which the compiler vectorises without reassociating.
  */
 
-#define LANES 64 /* partial results per row, one per lane: elementwise loops the compiler vectorises */
-
-static void CE_V(load_run)(const CeRows *rows, Py_ssize_t i, double *out) {
-    const char *p = rows->data + i * rows->row_stride;
-    ce_load(p, rows->class_stride, rows->format, rows->classes, out);
-}
-
-/* The first j with v[j] == key (or the first NaN where key is NaN); n when none. */
-static Py_ssize_t CE_V(find)(const double *v, Py_ssize_t n, double key) {
-    for (Py_ssize_t j = 0; j < n; j++) {
-        if (v[j] == key || (key != key && v[j] != v[j])) return j;
-    }
-    return n;
-}
+#define LANES 64
 
 /* sum(lanes), halving: a fixed order, vectorised. */
 static double CE_V(total)(double *lanes) {
@@ -36,10 +25,34 @@ static double CE_V(total)(double *lanes) {
     return lanes[0];
 }
 
-static void CE_V(one_row)(const double *v, Py_ssize_t n, int64_t target, double *maximum, double *target_z,
+/* The first j with v[j] != v[j] (a NaN); n when none. */
+static Py_ssize_t CE_V(first_nan)(const double *v, Py_ssize_t n, Py_ssize_t stride) {
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (v[j * stride] != v[j * stride]) return j;
+    }
+    return n;
+}
+
+/* The first j with v[j] == key, found a chunk at a time (the test of a chunk is vectorised); n when none. */
+static Py_ssize_t CE_V(find)(const double *v, Py_ssize_t n, double key) {
+    for (Py_ssize_t j = 0; j < n; j += LANES) {
+        int width = n - j < LANES ? (int)(n - j) : LANES;
+        int hit = 0;
+        for (int k = 0; k < width; k++) hit |= v[j + k] == key;
+        if (hit) {
+            for (int k = 0; k < width; k++) {
+                if (v[j + k] == key) return j + k;
+            }
+        }
+    }
+    return n;
+}
+
+/* One row of n classes, v a working copy (changed and restored). */
+static void CE_V(one_row)(double *v, Py_ssize_t n, int64_t target, double *maximum, double *target_z,
                           double *lse_z, int64_t *argmax, int64_t *rank) {
-    double top[LANES], bad[LANES], sum[LANES], zeros[LANES];
-    for (int k = 0; k < LANES; k++) top[k] = -CE_INF, bad[k] = 0.0, sum[k] = 0.0, zeros[k] = 0.0;
+    double top[LANES], bad[LANES], sum[LANES];
+    for (int k = 0; k < LANES; k++) top[k] = -CE_INF, bad[k] = 0.0, sum[k] = 0.0;
     for (Py_ssize_t j = 0; j < n; j += LANES) {
         int width = n - j < LANES ? (int)(n - j) : LANES;
         const double *w = v + j;
@@ -51,81 +64,83 @@ static void CE_V(one_row)(const double *v, Py_ssize_t n, int64_t target, double 
     }
     double m = top[0], any_bad = bad[0];
     for (int k = 1; k < LANES; k++) m = top[k] > m ? top[k] : m, any_bad += bad[k];
+    Py_ssize_t a = any_bad > 0.0 ? CE_V(first_nan)(v, n, 1) : CE_V(find)(v, n, m);
     m = any_bad > 0.0 ? CE_NAN : m;
+    double key = v[target], kept = v[a];
+    v[a] = -CE_INF;
     for (Py_ssize_t j = 0; j < n; j += LANES) {
         int width = n - j < LANES ? (int)(n - j) : LANES;
         const double *w = v + j;
-        for (int k = 0; k < width; k++) {
-            double z = w[k] - m;
-            double e = ce_exp(z);
-            sum[k] += z == 0.0 ? 0.0 : e;
-            zeros[k] += z == 0.0 ? 1.0 : 0.0;
-        }
+        for (int k = 0; k < width; k++) sum[k] += ce_exp(w[k] - m);
     }
-    double s = CE_V(total)(sum), count = CE_V(total)(zeros);
+    v[a] = kept;
     *maximum = m;
-    *target_z = v[target] - m;
-    *lse_z = ce_log1p(s + (count - 1.0));
-    if (argmax) *argmax = (int64_t)CE_V(find)(v, n, m);
+    *target_z = key - m;
+    *lse_z = m == CE_INF ? CE_NAN : ce_log1p(CE_V(total)(sum));
+    if (argmax) *argmax = (int64_t)a;
     if (rank) {
-        double above[LANES], key = v[target];
-        for (int k = 0; k < LANES; k++) above[k] = 0.0;
+        double count[LANES];
+        for (int k = 0; k < LANES; k++) count[k] = 0.0;
         for (Py_ssize_t j = 0; j < n; j += LANES) {
             int width = n - j < LANES ? (int)(n - j) : LANES;
             const double *w = v + j;
-            for (int k = 0; k < width; k++) above[k] += w[k] > key ? 1.0 : 0.0;
+            for (int k = 0; k < width; k++) count[k] += w[k] > key ? 1.0 : 0.0;
         }
-        *rank = 1 + (int64_t)CE_V(total)(above);
+        *rank = 1 + (int64_t)CE_V(total)(count);
     }
 }
 
+/* TILE rows (count of them) from first, stored class-major in scratch. */
 static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, const int64_t *targets,
                        double *scratch, double *maximum, double *target_z, double *lse_z, int64_t *argmax,
                        int64_t *rank) {
     Py_ssize_t classes = rows->classes;
-    double *m = scratch + classes * TILE, *bad = m + TILE, *sum = bad + TILE, *zeros = sum + TILE;
+    double *m = scratch + classes * TILE, *at = m + TILE, *bad = at + TILE, *sum = bad + TILE, *key = sum + TILE;
     for (Py_ssize_t c = 0; c < classes; c++) {
         const char *p = rows->data + first * rows->row_stride + c * rows->class_stride;
         ce_load(p, rows->row_stride, rows->format, count, scratch + c * TILE);
     }
-    for (Py_ssize_t i = 0; i < count; i++) m[i] = -CE_INF, bad[i] = 0.0, sum[i] = 0.0, zeros[i] = 0.0;
+    for (Py_ssize_t i = 0; i < count; i++) m[i] = -CE_INF, at[i] = 0.0, bad[i] = 0.0, sum[i] = 0.0;
     for (Py_ssize_t c = 0; c < classes; c++) {
         const double *col = scratch + c * TILE;
+        double position = (double)c;
         for (Py_ssize_t i = 0; i < count; i++) {
             double x = col[i];
-            m[i] = x > m[i] ? x : m[i];
+            int above = x > m[i];
+            m[i] = above ? x : m[i];
+            at[i] = above ? position : at[i];
             bad[i] = x != x ? 1.0 : bad[i];
         }
     }
-    for (Py_ssize_t i = 0; i < count; i++) m[i] = bad[i] > 0.0 ? CE_NAN : m[i];
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (bad[i] > 0.0) {
+            m[i] = CE_NAN;
+            at[i] = (double)CE_V(first_nan)(scratch + i, classes, TILE);
+        }
+        key[i] = scratch[targets[first + i] * TILE + i];
+        scratch[(Py_ssize_t)at[i] * TILE + i] = -CE_INF;
+    }
     for (Py_ssize_t c = 0; c < classes; c++) {
         const double *col = scratch + c * TILE;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            double z = col[i] - m[i];
-            double e = ce_exp(z);
-            sum[i] += z == 0.0 ? 0.0 : e;
-            zeros[i] += z == 0.0 ? 1.0 : 0.0;
-        }
+        for (Py_ssize_t i = 0; i < count; i++) sum[i] += ce_exp(col[i] - m[i]);
     }
-    for (Py_ssize_t i = 0; i < count; i++) lse_z[first + i] = ce_log1p(sum[i] + (zeros[i] - 1.0));
     for (Py_ssize_t i = 0; i < count; i++) {
-        double key = scratch[targets[first + i] * TILE + i];
+        double l = ce_log1p(sum[i]);
+        lse_z[first + i] = m[i] == CE_INF ? CE_NAN : l;
         maximum[first + i] = m[i];
-        target_z[first + i] = key - m[i];
-        if (argmax) {
-            Py_ssize_t c = 0;
-            while (c < classes) {
-                double x = scratch[c * TILE + i];
-                if (x == m[i] || (m[i] != m[i] && x != x)) break;
-                c++;
-            }
-            argmax[first + i] = (int64_t)c;
+        target_z[first + i] = key[i] - m[i];
+    }
+    if (argmax) {
+        for (Py_ssize_t i = 0; i < count; i++) argmax[first + i] = (int64_t)at[i];
+    }
+    if (rank) {
+        for (Py_ssize_t i = 0; i < count; i++) scratch[(Py_ssize_t)at[i] * TILE + i] = m[i];
+        for (Py_ssize_t i = 0; i < count; i++) sum[i] = 1.0;
+        for (Py_ssize_t c = 0; c < classes; c++) {
+            const double *col = scratch + c * TILE;
+            for (Py_ssize_t i = 0; i < count; i++) sum[i] += col[i] > key[i] ? 1.0 : 0.0;
         }
-        if (rank) {
-            int64_t above = 0;
-            for (Py_ssize_t c = 0; c < classes; c++) above += scratch[c * TILE + i] > key;
-            rank[first + i] = 1 + above;
-        }
+        for (Py_ssize_t i = 0; i < count; i++) rank[first + i] = (int64_t)sum[i];
     }
 }
 
@@ -133,7 +148,7 @@ static int CE_V(softmax_rows)(const CeRows *rows, const int64_t *targets, double
                               double *lse_z, int64_t *argmax, int64_t *rank) {
     Py_ssize_t classes = rows->classes;
     if (classes <= SMALL_C) {
-        double *scratch = malloc(sizeof(double) * (size_t)(classes + 4) * TILE);
+        double *scratch = malloc(sizeof(double) * (size_t)(classes + 5) * TILE);
         if (!scratch) return -1;
         for (Py_ssize_t first = 0; first < rows->count; first += TILE) {
             Py_ssize_t count = rows->count - first < TILE ? rows->count - first : TILE;
@@ -142,17 +157,20 @@ static int CE_V(softmax_rows)(const CeRows *rows, const int64_t *targets, double
         free(scratch);
         return 0;
     }
-    int direct = rows->format == CE_F64 && rows->class_stride == sizeof(double);
-    double *scratch = direct ? NULL : malloc(sizeof(double) * (size_t)classes);
-    if (!direct && !scratch) return -1;
+    double *scratch = malloc(sizeof(double) * (size_t)classes);
+    if (!scratch) return -1;
     for (Py_ssize_t i = 0; i < rows->count; i++) {
-        const double *v = direct ? (const double *)(rows->data + i * rows->row_stride) : scratch;
-        if (!direct) CE_V(load_run)(rows, i, scratch);
-        CE_V(one_row)(v, classes, targets[i], maximum + i, target_z + i, lse_z + i, argmax ? argmax + i : NULL,
+        ce_load(rows->data + i * rows->row_stride, rows->class_stride, rows->format, classes, scratch);
+        CE_V(one_row)(scratch, classes, targets[i], maximum + i, target_z + i, lse_z + i, argmax ? argmax + i : NULL,
                       rank ? rank + i : NULL);
     }
     free(scratch);
     return 0;
+}
+
+static void CE_V(load_run)(const CeRows *rows, Py_ssize_t i, double *out) {
+    const char *p = rows->data + i * rows->row_stride;
+    ce_load(p, rows->class_stride, rows->format, rows->classes, out);
 }
 
 /* The value summed for class j of a row: z_j (fused), z_j - lse_z (two steps), log q_j (naive). */

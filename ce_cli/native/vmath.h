@@ -4,9 +4,9 @@
  * (with -fno-trapping-math); no libm calls, no global state. Built without
  * -ffast-math: NaN propagates, subnormal results are kept (never flushed).
  *
- * exp: Cody-Waite reduction x = n ln2 + r (|r| <= ln2/2), the Taylor polynomial
- *      of degree 13 (truncation below 5e-18 relative), and 2^n applied as two
- *      powers of two so that subnormal results round once. Within 1 ulp.
+ * exp (of x <= 0): Cody-Waite reduction x = n ln2 + r (|r| <= ln2/2), the Taylor
+ *      polynomial of degree 13 (truncation below 5e-18 relative), and 2^n applied as
+ *      2^(n + 64) * 2^-64 so that a subnormal result rounds once. Within 1 ulp.
  * log, log1p: the reduction and the polynomial of fdlibm's e_log.c and
  *      s_log1p.c (Sun Microsystems, freely distributable), written branch-free:
  *      u = 2^k m with m in [sqrt(2)/2, sqrt(2)), f = m - 1, s = f / (2 + f),
@@ -34,22 +34,20 @@ static inline double ce_double(uint64_t u) {
 #define CE_INF (__builtin_inf())
 #define CE_NAN (__builtin_nan(""))
 
+/* exp(x) for x <= 0 (and -inf, NaN): the only arguments the kernels have (x - max(x), -|x|). */
 static inline double ce_exp(double x) {
     const double inv_ln2 = 1.4426950408889634;
-    const double shift = 0x1.8p52;
+    /* 1.5 * 2^52 + 1087: adding it rounds to an integer whose last 11 bits are n + 1087 */
+    const double shift = 0x1.8p52 + 1087.0;
     const double ln2_hi = 6.93147180369123816490e-01; /* 32 significant bits: n * ln2_hi is exact */
     const double ln2_lo = 1.90821492927058770002e-10;
-    double y = x < -746.0 ? -746.0 : x; /* exp(-746) rounds to 0, exp(710) overflows; NaN stays NaN */
-    y = y > 710.0 ? 710.0 : y;
+    double y = x < -746.0 ? -746.0 : x; /* exp(-746) rounds to 0; NaN stays NaN */
     double shifted = y * inv_ln2 + shift;
-    double kd = shifted - shift; /* n = round(y / ln2), as a double */
+    double kd = shifted - shift; /* n = round(y / ln2), in [-1076, 0] */
     double r = (y - kd * ln2_hi) - kd * ln2_lo;
-    /* n + 2048 from the bits of the shifted value (its last bits hold n); 64-bit integer
-     * operations only, which every x86-64 vector unit has. 2^n = 2^n1 * 2^n2, n1 = floor(n / 2). */
-    uint64_t biased = ce_bits(shifted) - ce_bits(shift) + 2048u;
-    uint64_t half = biased >> 1;                      /* n1 + 1024 */
-    double s1 = ce_double((half - 1u) << 52);         /* 2^n1 */
-    double s2 = ce_double((biased - half - 1u) << 52); /* 2^(n - n1) */
+    /* 2^(n + 64), a normal number for every n here, from the last bits of shifted; multiplying by
+     * 2^-64 last rounds a subnormal result once (and is exact otherwise). */
+    double scale = ce_double(ce_bits(shifted) << 52);
     double q = 1.0 / 6227020800.0;
     q = q * r + 1.0 / 479001600.0;
     q = q * r + 1.0 / 39916800.0;
@@ -63,7 +61,7 @@ static inline double ce_exp(double x) {
     q = q * r + 1.0 / 6.0;
     q = q * r + 0.5;
     double p = 1.0 + (r + (r * r) * q);
-    return (p * s1) * s2;
+    return (p * scale) * 0x1p-64;
 }
 
 /* log(u) + c / u for u = 2^k * (1 + f) reduced as in fdlibm; u positive and normal. */
