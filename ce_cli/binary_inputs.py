@@ -31,7 +31,7 @@ class BinaryInputs:
     Attributes:
         values: ``(M, 1)`` the input's elements (logits or probabilities) in their dtype,
             made block by block where the input is a file.
-        targets: ``(M,)`` float64 targets in [0, 1].
+        targets: ``(M,)`` targets in [0, 1], in their floating dtype (float64 unless given in another).
         weight: ``(M,)`` float64 weights (broadcast), or ``None``.
         pos_weight: ``(M,)`` float64 positive weights (broadcast), or ``None``.
         shape: the input's shape.
@@ -39,7 +39,7 @@ class BinaryInputs:
     """
 
     values: Any
-    targets: Float64Array
+    targets: NDArray[np.floating[Any]]
     weight: Float64Array | None
     pos_weight: Float64Array | None
     shape: tuple[int, ...]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ce_cli.array_types import BoolArray, Float64Array
 from ce_cli.binary import logits_losses, probability_losses
@@ -22,9 +24,7 @@ from ce_cli.data_warnings import DataWarning, NonFiniteLogits, SigmoidGivenProba
 from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
 from ce_cli.losses import Reduction
 from ce_cli.native import active as active_kernel
-from ce_cli.native_blocks import accepts
-from ce_cli.native_blocks import binary_logits as native_logits
-from ce_cli.native_blocks import binary_probabilities as native_probabilities
+from ce_cli.native_blocks import accepts, binary_elements
 
 
 @dataclass(frozen=True)
@@ -40,33 +40,21 @@ class BinaryBlock:
 def binary_block(
     inputs: BinaryInputs, formula: FormulaSpec, clip: float | None, start: int, stop: int, strict: bool = True
 ) -> BinaryBlock:
-    """Evaluate elements ``start:stop`` under ``formula``'s binary form (:mod:`ce_cli.binary`), by the
-    compiled kernel where it runs (:mod:`ce_cli.native`), else by numpy."""
-    raw = np.asarray(inputs.values[start:stop]).reshape(-1)
-    t = inputs.targets[start:stop]
+    """Evaluate elements ``start:stop`` under ``formula``'s binary form (:mod:`ce_cli.binary`) with numpy."""
+    x = np.asarray(inputs.values[start:stop], dtype=np.float64).reshape(-1)
+    t = np.asarray(inputs.targets[start:stop], dtype=np.float64)
     pw = None if inputs.pos_weight is None else inputs.pos_weight[start:stop]
-    kernel = active_kernel()
-    losses: Float64Array | None = None
     if formula.binary == "probabilities":
-        if kernel.native and accepts(raw):
-            losses, outside = native_probabilities(kernel, raw, t, clip)
-            losses = None if outside >= 0 else losses  # numpy words the error (or gives NaN, not strict)
-        if losses is None:
-            losses = probability_losses(np.asarray(raw, dtype=np.float64), t, clip, inputs.name, strict=strict)
-        predicted = raw > 0.5
+        losses = probability_losses(x, t, clip, inputs.name, strict=strict)
+        predicted = x > 0.5
     else:
-        if kernel.native and accepts(raw):
-            losses = native_logits(kernel, raw, t, pw)  # the fused and two-step forms agree to rounding
-        else:
-            losses = logits_losses(np.asarray(raw, dtype=np.float64), t, pw, two_step=formula.binary == "two_step")
-        predicted = raw > 0.0
+        losses = logits_losses(x, t, pw, two_step=formula.binary == "two_step")
+        predicted = x > 0.0
     if inputs.weight is not None:
         losses = losses * inputs.weight[start:stop]
     with np.errstate(invalid="ignore"):
-        all_in_unit = bool(raw.size == 0 or (np.min(raw) >= 0.0 and np.max(raw) <= 1.0))  # NaN: not in [0, 1]
-        non_finite = 0
-        if not np.isfinite(losses).all():
-            non_finite = int(np.count_nonzero(~np.isfinite(raw) & ~np.isfinite(losses)))
+        all_in_unit = bool(np.all((x >= 0.0) & (x <= 1.0)))
+        non_finite = int(np.count_nonzero(~np.isfinite(x) & ~np.isfinite(losses)))
     return BinaryBlock(losses, predicted == (t >= 0.5), all_in_unit, non_finite)
 
 
@@ -115,7 +103,7 @@ class BinaryReport:
         return self.losses
 
     @property
-    def target_class(self) -> Float64Array:
+    def target_class(self) -> NDArray[np.floating[Any]]:
         """The targets, in the input's shape."""
         return self.inputs.targets.reshape(self.inputs.shape)
 
@@ -183,23 +171,35 @@ def build_binary_report(
     """
     clip = probability_clip(eps, formula, inputs.values.dtype)
 
-    def one_block(start: int, stop: int) -> BinaryBlock:
-        return binary_block(inputs, formula, clip, start, stop, strict)
-
-    # Each block is copied into the results as it comes, so its own arrays go at once (a list of
-    # blocks joined at the end would hold every loss twice).
+    # Each block's results go into these as it comes, so its own arrays go at once (a list of
+    # blocks joined at the end would hold every loss twice); the compiled kernel writes them itself.
     losses = np.empty(inputs.num_elements)
     correct = np.empty(inputs.num_elements, dtype=bool)
-    filled = non_finite = 0
-    all_in_unit = True
-    chunk_bytes = NATIVE_CHUNK_BYTES if active_kernel().native else CHUNK_BYTES
-    for block in run_blocks(inputs.values, one_block, progress=progress, chunk_bytes=chunk_bytes):
-        count = len(block.losses)
-        losses[filled : filled + count] = block.losses
-        correct[filled : filled + count] = block.correct
-        filled += count
-        all_in_unit = all_in_unit and block.all_in_unit
-        non_finite += block.non_finite
+    kernel = active_kernel()
+    native = kernel.native and accepts(np.asarray(inputs.values[0:1]).reshape(-1))
+
+    def one_block(start: int, stop: int) -> tuple[bool, int]:
+        part = slice(start, stop)
+        if native:
+            pw = None if inputs.pos_weight is None else inputs.pos_weight[part]
+            w = None if inputs.weight is None else inputs.weight[part]
+            raw = np.asarray(inputs.values[part]).reshape(-1)
+            probabilities = formula.binary == "probabilities"
+            t = inputs.targets[part]
+            outside, in_unit, non_finite = binary_elements(
+                kernel, probabilities, raw, t, pw, w, clip, losses[part], correct[part]
+            )
+            if outside < 0:
+                return in_unit, non_finite
+        block = binary_block(inputs, formula, clip, start, stop, strict)  # numpy words the error, or gives NaN
+        losses[part], correct[part] = block.losses, block.correct
+        return block.all_in_unit, block.non_finite
+
+    chunk_bytes = NATIVE_CHUNK_BYTES if native else CHUNK_BYTES
+    found = list(run_blocks(inputs.values, one_block, progress=progress, chunk_bytes=chunk_bytes))
+    filled = inputs.num_elements
+    all_in_unit = all(in_unit for in_unit, _ in found)
+    non_finite = sum(count for _, count in found)
     warnings: list[DataWarning] = []
     if filled and formula.expects == "logits" and all_in_unit:
         instead = next(spec.name for spec in REGISTRY.values() if spec.binary == "probabilities")

@@ -132,28 +132,40 @@ def native_block(
     return block, NativeLogProbs(block, form, clip)
 
 
-def binary_logits(kernel: Kernel, x: NDArray[Any], t: Float64Array, pos_weight: Float64Array | None) -> Float64Array:
-    """Per-element logits losses before the weight, as :func:`ce_cli.binary.logits_losses` gives them
-    (infinite logits, which follow PyTorch's arrangement, are taken from there)."""
-    out = np.empty(x.shape[0])
+def binary_elements(
+    kernel: Kernel,
+    probabilities: bool,
+    x: NDArray[Any],
+    t: NDArray[np.floating[Any]],
+    pos_weight: Float64Array | None,
+    weight: Float64Array | None,
+    clip: float | None,
+    losses: Float64Array,
+    correct: NDArray[np.bool_],
+) -> tuple[int, bool, int]:
+    """Weighted per-element losses of the binary family into ``losses``, the predictions' hits into ``correct``.
+
+    As :func:`ce_cli.binary_report.binary_block` computes them with numpy; infinite logits
+    take PyTorch's arrangement (:func:`ce_cli.binary.logits_losses`) here.
+
+    Returns:
+        ``(outside, all_in_unit, non_finite)``: the first probability outside [0, 1] (-1: none;
+        the losses are then not filled), whether every ``x`` is in [0, 1], and the elements whose
+        ``x`` and loss are both non-finite.
+    """
     assert kernel.module is not None
-    pw = None if pos_weight is None else np.asarray(pos_weight, dtype=np.float64)
-    infinite = kernel.module.binary_logits(kernel.index, x, np.ascontiguousarray(t, dtype=np.float64), pw, out)
-    if infinite:
-        where = np.flatnonzero(np.isinf(x))
-        out[where] = logits_losses(np.asarray(x[where], dtype=np.float64), t[where], None if pw is None else pw[where])
-    return out
-
-
-def binary_probabilities(
-    kernel: Kernel, p: NDArray[Any], t: Float64Array, clip: float | None
-) -> tuple[Float64Array, int]:
-    """Per-element probability losses before the weight (:func:`ce_cli.binary.probability_losses`) and the
-    index of the first ``p`` outside [0, 1] (-1: none)."""
-    out = np.empty(p.shape[0])
     low, high = (-np.inf, np.inf) if clip is None else (clip, 1.0 - clip)
-    assert kernel.module is not None
-    outside = kernel.module.binary_probabilities(
-        kernel.index, p, np.ascontiguousarray(t, dtype=np.float64), low, high, out
+    special, not_in_unit, non_finite = kernel.module.binary(
+        kernel.index, int(probabilities), x, t, pos_weight, weight, low, high, losses, correct
     )
-    return out, int(outside)
+    if probabilities:
+        return int(special), not_in_unit == 0, int(non_finite)
+    if special:  # infinite logits
+        where = np.flatnonzero(np.isinf(x))
+        patched = logits_losses(
+            x[where].astype(np.float64), t[where].astype(np.float64), None if pos_weight is None else pos_weight[where]
+        )
+        losses[where] = patched if weight is None else patched * weight[where]
+        with np.errstate(invalid="ignore"):
+            non_finite = np.count_nonzero(~np.isfinite(x) & ~np.isfinite(losses))
+    return -1, not_in_unit == 0, int(non_finite)

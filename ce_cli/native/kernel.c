@@ -29,11 +29,23 @@ typedef struct {
 } CeRows;
 
 typedef struct {
+    const CeRows *x, *t, *pos_weight, *weight; /* pos_weight and weight: NULL when not given */
+    double low, high; /* probabilities are clipped into [low, high] */
+    double *out;
+    unsigned char *correct;
+    int probabilities;
+} CeBinary;
+
+typedef struct {
+    Py_ssize_t special; /* logits: how many are infinite; probabilities: the first outside [0, 1], or -1 */
+    int64_t not_in_unit, non_finite;
+} CeBinaryStats;
+
+typedef struct {
     int (*softmax_rows)(const CeRows *, const int64_t *, double *, double *, double *, int64_t *, int64_t *);
     int (*row_sums)(const CeRows *, const double *, const double *, const CeRows *, const double *, int, double,
                     double, double *, double *);
-    Py_ssize_t (*binary_logits)(const CeRows *, const double *, const CeRows *, double *);
-    Py_ssize_t (*binary_probabilities)(const CeRows *, const double *, double, double, double *);
+    void (*binary)(const CeBinary *, CeBinaryStats *);
     void (*map)(int, Py_ssize_t, const double *, double *);
 } CeKernels;
 
@@ -325,68 +337,45 @@ static PyObject *row_sums(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static PyObject *binary_logits(PyObject *self, PyObject *args) {
-    int variant;
-    PyObject *x, *t, *pw, *out;
-    if (!PyArg_ParseTuple(args, "iOOOO", &variant, &x, &t, &pw, &out)) return NULL;
-    const CeKernels *k = kernels_for(variant);
-    if (!k) return NULL;
-    Py_buffer views[4];
-    memset(views, 0, sizeof views);
-    CeRows rows, weights;
-    if (rows_from(x, &views[0], &rows, 0) < 0) return NULL;
-    if (pw != Py_None && rows_from(pw, &views[1], &weights, 0) < 0) {
-        release(views, 4);
-        return NULL;
-    }
-    void *targets, *losses;
-    Py_ssize_t n = rows.count;
-    if (flat_from(t, &views[2], n, 8, 0, &targets) < 0 || flat_from(out, &views[3], n, 8, 1, &losses) < 0) {
-        release(views, 4);
-        return NULL;
-    }
-    if (rows.classes != 1 || !targets || !losses ||
-        (pw != Py_None && (weights.count != n || weights.classes != 1 || weights.format != CE_F64))) {
-        release(views, 4);
-        PyErr_SetString(PyExc_ValueError, "binary_logits: expected 1-D x, t, pos_weight and out of one length");
-        return NULL;
-    }
-    Py_ssize_t infinite;
-    Py_BEGIN_ALLOW_THREADS
-    infinite = k->binary_logits(&rows, targets, pw == Py_None ? NULL : &weights, losses);
-    Py_END_ALLOW_THREADS
-    release(views, 4);
-    return PyLong_FromSsize_t(infinite);
-}
-
-static PyObject *binary_probabilities(PyObject *self, PyObject *args) {
-    int variant;
+static PyObject *binary(PyObject *self, PyObject *args) {
+    int variant, probabilities;
     double low, high;
-    PyObject *p, *t, *out;
-    if (!PyArg_ParseTuple(args, "iOOddO", &variant, &p, &t, &low, &high, &out)) return NULL;
+    PyObject *x, *t, *pw, *w, *out, *ok;
+    if (!PyArg_ParseTuple(args, "iiOOOOddOO", &variant, &probabilities, &x, &t, &pw, &w, &low, &high, &out, &ok))
+        return NULL;
     const CeKernels *k = kernels_for(variant);
     if (!k) return NULL;
-    Py_buffer views[3];
+    Py_buffer views[6];
     memset(views, 0, sizeof views);
-    CeRows rows;
-    if (rows_from(p, &views[0], &rows, 0) < 0) return NULL;
-    void *targets, *losses;
+    CeRows rows, targets, pos_weights, weights;
+    if (rows_from(x, &views[0], &rows, 0) < 0) return NULL;
+    if (rows_from(t, &views[3], &targets, 0) < 0 || (pw != Py_None && rows_from(pw, &views[1], &pos_weights, 0) < 0) ||
+        (w != Py_None && rows_from(w, &views[2], &weights, 0) < 0)) {
+        release(views, 6);
+        return NULL;
+    }
+    void *losses, *correct;
     Py_ssize_t n = rows.count;
-    if (flat_from(t, &views[1], n, 8, 0, &targets) < 0 || flat_from(out, &views[2], n, 8, 1, &losses) < 0) {
-        release(views, 3);
+    if (flat_from(out, &views[4], n, 8, 1, &losses) < 0 ||
+        flat_from(ok, &views[5], n, 1, 1, &correct) < 0) {
+        release(views, 6);
         return NULL;
     }
-    if (rows.classes != 1 || !targets || !losses) {
-        release(views, 3);
-        PyErr_SetString(PyExc_ValueError, "binary_probabilities: expected 1-D p, t and out of one length");
+    int pw_ok = pw == Py_None || (pos_weights.count == n && pos_weights.classes == 1 && pos_weights.format == CE_F64);
+    int w_ok = w == Py_None || (weights.count == n && weights.classes == 1 && weights.format == CE_F64);
+    if (rows.classes != 1 || targets.count != n || targets.classes != 1 || !losses || !correct || !pw_ok || !w_ok) {
+        release(views, 6);
+        PyErr_SetString(PyExc_ValueError, "binary: expected 1-D x, t, pos_weight, weight, out and correct of one length");
         return NULL;
     }
-    Py_ssize_t outside;
+    CeBinary job = {&rows, &targets, pw == Py_None ? NULL : &pos_weights, w == Py_None ? NULL : &weights, low, high,
+                    losses, correct, probabilities};
+    CeBinaryStats stats;
     Py_BEGIN_ALLOW_THREADS
-    outside = k->binary_probabilities(&rows, targets, low, high, losses);
+    k->binary(&job, &stats);
     Py_END_ALLOW_THREADS
-    release(views, 3);
-    return PyLong_FromSsize_t(outside);
+    release(views, 6);
+    return Py_BuildValue("nLL", stats.special, (long long)stats.not_in_unit, (long long)stats.non_finite);
 }
 
 static PyObject *map_function(PyObject *self, PyObject *args) {
@@ -434,10 +423,9 @@ static PyMethodDef methods[] = {
      "classes) -> the mean's denominator: the losses of index targets without label smoothing."},
     {"row_sums", row_sums, METH_VARARGS,
      "row_sums(variant, x, maximum, lse_z, coefficients, weight, mode, low, high, term_sum, coefficient_sum)."},
-    {"binary_logits", binary_logits, METH_VARARGS,
-     "binary_logits(variant, x, t, pos_weight, out) -> the number of infinite logits."},
-    {"binary_probabilities", binary_probabilities, METH_VARARGS,
-     "binary_probabilities(variant, p, t, low, high, out) -> the index of the first p outside [0, 1], or -1."},
+    {"binary", binary, METH_VARARGS,
+     "binary(variant, probabilities, x, t, pos_weight, weight, low, high, out, correct) -> (special, not_in_unit, "
+     "non_finite): special is the number of infinite logits, or the first probability outside [0, 1] (-1: none)."},
     {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1) or log (2) elementwise."},
     {"variants", variants, METH_NOARGS, "The CPU variants compiled into this build, by index."},
     {"cpu_supports", cpu_supports, METH_O, "Whether this CPU can run the variant of that index."},

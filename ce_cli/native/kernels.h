@@ -230,66 +230,82 @@ static int CE_V(row_sums)(const CeRows *rows, const double *maximum, const doubl
     return 0;
 }
 
-/* Binary cross-entropy with logits, element by element (ce_cli/binary.py):
- * loss = pw t softplus(-x) + (1 - t) softplus(x), softplus(z) = max(z, 0) + log1p(exp(-|z|)).
- * Returns the number of infinite logits, whose losses the caller takes from PyTorch's arrangement. */
-static Py_ssize_t CE_V(binary_logits)(const CeRows *x, const double *t, const CeRows *pos_weight, double *out) {
-    Py_ssize_t n = x->count, infinite = 0;
-    double chunk[TILE], pw[TILE], decay[TILE];
+/* The binary family, element by element (ce_cli/binary.py), weighted, with the prediction
+ * (x above the threshold) checked against the target (t >= 0.5):
+ *   logits:        loss = pw t softplus(-x) + (1 - t) softplus(x),
+ *                  softplus(z) = max(z, 0) + log1p(exp(-|z|)); infinite logits are counted, and the
+ *                  caller takes their losses from PyTorch's arrangement;
+ *   probabilities: loss = (t - 1) max(log(1 - p), -100) - t max(log p, -100), PyTorch's clamp,
+ *                  p clipped into [low, high] first; the first p outside [0, 1] is reported. */
+static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
+    const CeRows *x = job->x;
+    Py_ssize_t n = x->count;
+    double chunk[TILE], t[TILE], pw[TILE], w[TILE], decay[TILE];
+    stats->special = job->probabilities ? -1 : 0;
+    stats->not_in_unit = 0;
+    stats->non_finite = 0;
+    double threshold = job->probabilities ? 0.5 : 0.0;
     for (Py_ssize_t first = 0; first < n; first += TILE) {
         Py_ssize_t count = n - first < TILE ? n - first : TILE;
+        ce_load(job->t->data + first * job->t->row_stride, job->t->row_stride, job->t->format, count, t);
+        double *out = job->out + first;
+        unsigned char *correct = job->correct + first;
         ce_load(x->data + first * x->row_stride, x->row_stride, x->format, count, chunk);
-        if (pos_weight) {
-            ce_load(pos_weight->data + first * pos_weight->row_stride, pos_weight->row_stride, CE_F64, count, pw);
+        if (job->pos_weight) {
+            ce_load(job->pos_weight->data + first * job->pos_weight->row_stride, job->pos_weight->row_stride, CE_F64,
+                    count, pw);
         } else {
             for (Py_ssize_t i = 0; i < count; i++) pw[i] = 1.0;
         }
-        int64_t inf_count = 0; /* an integer: a float sum would not vectorise without reassociation */
-        for (Py_ssize_t i = 0; i < count; i++) {
-            double a = chunk[i] < 0.0 ? -chunk[i] : chunk[i];
-            inf_count += a == CE_INF;
-            decay[i] = ce_exp(-a);
+        if (job->weight) {
+            ce_load(job->weight->data + first * job->weight->row_stride, job->weight->row_stride, CE_F64, count, w);
+        } else {
+            for (Py_ssize_t i = 0; i < count; i++) w[i] = 1.0;
         }
-        for (Py_ssize_t i = 0; i < count; i++) {
-            double v = chunk[i], target = t[first + i];
-            double log_term = ce_log1p(decay[i]);
-            double positive = pw[i] * target;
-            double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
-            double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
-            out[first + i] = positive * sp_minus + (1.0 - target) * sp_plus + 0.0;
-        }
-        infinite += (Py_ssize_t)inf_count;
-    }
-    return infinite;
-}
-
-/* Binary cross-entropy on probabilities, with PyTorch's clamp of each log at -100:
- * loss = (t - 1) max(log(1 - p), -100) - t max(log p, -100), p clipped into [low, high] first.
- * Returns the index of the first p outside [0, 1], or -1. */
-static Py_ssize_t CE_V(binary_probabilities)(const CeRows *p, const double *t, double low, double high, double *out) {
-    Py_ssize_t n = p->count;
-    double chunk[TILE];
-    for (Py_ssize_t first = 0; first < n; first += TILE) {
-        Py_ssize_t count = n - first < TILE ? n - first : TILE;
-        ce_load(p->data + first * p->row_stride, p->row_stride, p->format, count, chunk);
-        int64_t outside = 0;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            double v = chunk[i], target = t[first + i];
-            outside += !(v >= 0.0 && v <= 1.0);
-            double q = v < low ? low : v;
-            q = q > high ? high : q;
-            double log_p = ce_log(q), log_not_p = ce_log1p(-q);
-            log_p = log_p > -100.0 ? log_p : -100.0;
-            log_not_p = log_not_p > -100.0 ? log_not_p : -100.0;
-            out[first + i] = (target - 1.0) * log_not_p - target * log_p + 0.0;
-        }
-        if (outside) {
+        int64_t special = 0, outside = 0, non_finite = 0; /* integers: float sums would not vectorise */
+        if (job->probabilities) {
             for (Py_ssize_t i = 0; i < count; i++) {
-                if (!(chunk[i] >= 0.0 && chunk[i] <= 1.0)) return first + i;
+                double v = chunk[i], target = t[i];
+                double q = v < job->low ? job->low : v;
+                q = q > job->high ? job->high : q;
+                double log_p = ce_log(q), log_not_p = ce_log1p(-q);
+                log_p = log_p > -100.0 ? log_p : -100.0;
+                log_not_p = log_not_p > -100.0 ? log_not_p : -100.0;
+                out[i] = ((target - 1.0) * log_not_p - target * log_p + 0.0) * w[i];
+            }
+        } else {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                double a = chunk[i] < 0.0 ? -chunk[i] : chunk[i];
+                special += a == CE_INF;
+                decay[i] = ce_exp(-a);
+            }
+            for (Py_ssize_t i = 0; i < count; i++) {
+                double v = chunk[i], target = t[i];
+                double log_term = ce_log1p(decay[i]);
+                double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
+                double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
+                out[i] = (pw[i] * target * sp_minus + (1.0 - target) * sp_plus + 0.0) * w[i];
+            }
+        }
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double v = chunk[i];
+            outside += !(v >= 0.0 && v <= 1.0);
+            non_finite += !(v - v == 0.0) & !(out[i] - out[i] == 0.0);
+            correct[i] = (v > threshold) == (t[i] >= 0.5);
+        }
+        stats->not_in_unit += outside;
+        stats->non_finite += non_finite;
+        if (!job->probabilities) {
+            stats->special += special;
+        } else if (outside && stats->special < 0) {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                if (!(chunk[i] >= 0.0 && chunk[i] <= 1.0)) {
+                    stats->special = first + i;
+                    break;
+                }
             }
         }
     }
-    return -1;
 }
 
 static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
@@ -303,5 +319,5 @@ static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
 }
 
 static const CeKernels CE_V(kernels) = {
-    CE_V(softmax_rows), CE_V(row_sums), CE_V(binary_logits), CE_V(binary_probabilities), CE_V(map),
+    CE_V(softmax_rows), CE_V(row_sums), CE_V(binary), CE_V(map),
 };
