@@ -66,10 +66,14 @@ def run_blocks(
     """
     num_rows, num_classes = rows.shape
     threads = default_threads() if threads is None else threads
-    size = rows_per_chunk(num_classes, chunk_bytes)
-    if threads > 1:  # enough blocks for every thread, unless that makes them tiny
-        size = min(size, max(MIN_CHUNK_ROWS, -(-num_rows // (BLOCKS_PER_THREAD * threads))))
-    ranges = chunks(num_rows, size)
+    bounds = getattr(rows, "block_bounds", None)  # rows read in chunks of their own (a text table) say where
+    if callable(bounds):
+        ranges: list[tuple[int, int]] = bounds()
+    else:
+        size = rows_per_chunk(num_classes, chunk_bytes)
+        if threads > 1:  # enough blocks for every thread, unless that makes them tiny
+            size = min(size, max(MIN_CHUNK_ROWS, -(-num_rows // (BLOCKS_PER_THREAD * threads))))
+        ranges = chunks(num_rows, size)
 
     def work(bounds: tuple[int, int]) -> T:
         return evaluate(*bounds)

@@ -82,6 +82,13 @@ class LayoutRows:
     def __len__(self) -> int:
         return self.shape[0]
 
+    def __getattr__(self, name: str) -> Any:
+        """``block_bounds`` of a source read in chunks of its own, whose rows are these rows."""
+        bounds = getattr(self._source, "block_bounds", None) if name == "block_bounds" else None
+        if bounds is None or self._per_leading != 1:
+            raise AttributeError(name)
+        return bounds
+
 
 class ElementRows:
     """Every element of an array as a row of one, ``(M, 1)`` in C order, made only for the rows asked
@@ -105,3 +112,15 @@ class ElementRows:
         first, last = start // per, -(-stop // per)
         slab = self._source.leading(first, last).reshape(-1)
         return slab[start - first * per : stop - first * per].reshape(-1, 1)
+
+    def __getattr__(self, name: str) -> Any:
+        """``block_bounds`` of a source read in chunks of its own, in elements."""
+        bounds = getattr(self._source, "block_bounds", None) if name == "block_bounds" else None
+        if bounds is None:
+            raise AttributeError(name)
+        per = self._per_leading
+
+        def element_bounds() -> list[tuple[int, int]]:
+            return [(a * per, b * per) for a, b in bounds()]
+
+        return element_bounds

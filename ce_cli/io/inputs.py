@@ -16,6 +16,7 @@ from ce_cli.binary_inputs import BinaryInputs, Task, validate_binary
 from ce_cli.errors import OptionError
 from ce_cli.io.numpy_files import NpyFile
 from ce_cli.io.sources import load, split_column
+from ce_cli.io.text_stream import TextRows
 from ce_cli.validate import (
     DEFAULT_CLASS_AXIS,
     DEFAULT_IGNORE_INDEX,
@@ -82,10 +83,10 @@ class SourcesRead:
         notices: what the reading assumed, for the user.
     """
 
-    logits: NDArray[Any] | NpyFile
-    targets: NDArray[Any] | NpyFile
-    weight: NDArray[Any] | NpyFile | None
-    pos_weight: NDArray[Any] | NpyFile | None
+    logits: NDArray[Any] | NpyFile | TextRows
+    targets: NDArray[Any] | NpyFile | TextRows
+    weight: NDArray[Any] | NpyFile | TextRows | None
+    pos_weight: NDArray[Any] | NpyFile | TextRows | None
     names: tuple[str, str, str, str]
     notices: tuple[InputNotice, ...]
 
@@ -105,8 +106,8 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None) -> SourcesRead:
         raise OptionError("only one source can read stdin ('-')")
     logits = load(spec.logits, "logits", stdin, drop=spec.drop_columns)
     read = [logits]
-    logit_values: NDArray[Any] | NpyFile
-    target_values: NDArray[Any] | NpyFile
+    logit_values: NDArray[Any] | NpyFile | TextRows
+    target_values: NDArray[Any] | NpyFile | TextRows
     if spec.target_column is not None:
         logit_values, target_values = split_column(logits, spec.target_column)
         if spec.task == "binary" and logit_values.ndim == 2 and logit_values.shape[1] == 1:

@@ -30,8 +30,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
+from ce_cli.io import text_stream
 from ce_cli.io.numpy_files import NPY_MAGIC, NpyFile, open_npy, read_npy, read_npz
-from ce_cli.io.text_tables import NUMBER, TextTable, not_text, parse_table, sniff_delimiter
+from ce_cli.io.text_stream import TextRows
+from ce_cli.io.text_tables import NUMBER, TextTable, not_text, parse_table, plan_table, sniff_delimiter
 
 ZIP_MAGIC = b"PK\x03\x04"
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # text suffixes and their cell delimiter
@@ -56,7 +58,7 @@ class SourceArray:
         parsed_as_text: read from text (columns to leave out were left out while parsing).
     """
 
-    array: NDArray[Any] | NpyFile
+    array: NDArray[Any] | NpyFile | TextRows
     label: str
     columns: tuple[str, ...] | None = None
     skipped_index: bool = False
@@ -227,6 +229,13 @@ def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str, d
     if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
     text = _decoded_head(head, True, label)
+    if os.path.getsize(path) > text_stream.STREAM_TEXT_BYTES:  # read a chunk at a time as it is scored
+        plan = plan_table(text.replace("\r\n", "\n"), delimiter, label, allow_header=True, drop=drop)
+        rows = text_stream.open_text_rows(path, plan, delimiter, label)
+        if rows is not None:
+            return SourceArray(
+                rows, label, plan.header, plan.skipped_index, plan.suspicious_header, parsed_as_text=True
+            )
     return _from_text(parse_table(text, delimiter, label, allow_header=True, path=path, drop=drop), label)
 
 

@@ -83,6 +83,66 @@ def _column(name: str, header: tuple[str, ...] | None, width: int, label: str) -
     raise OptionError(f"{label} has no column {name!r} to leave out; {known}")
 
 
+@dataclass(frozen=True)
+class TablePlan:
+    """How a table's rows are read, from its first row: its header and the columns kept.
+
+    Attributes:
+        header: the names of the columns kept, or ``None`` without a header row.
+        skip: the lines before the first data row (the header and any blank or comment lines before it).
+        usecols: the 0-based columns kept, or ``None`` for all of them.
+        width: the number of columns of the first row.
+        first: the first row's line, or ``None`` for a table without one.
+        skipped_index, suspicious_header: as :class:`TextTable` says.
+    """
+
+    header: tuple[str, ...] | None
+    skip: int
+    usecols: list[int] | None
+    width: int
+    first: str | None
+    skipped_index: bool
+    suspicious_header: str | None
+
+    @property
+    def kept(self) -> int:
+        return self.width if self.usecols is None else len(self.usecols)
+
+
+def plan_table(
+    text: str, delimiter: str | None, label: str, *, allow_header: bool, drop: tuple[str, ...] = ()
+) -> TablePlan:
+    """Read the header rules off the beginning of a table (see :func:`parse_table`).
+
+    Raises:
+        OptionError: a column in ``drop`` that the table does not have, or dropping every column.
+    """
+    first = _first_row(text)
+    header: tuple[str, ...] | None = None
+    skip = 0
+    cells = split_cells(first[1], delimiter) if first is not None else []
+    # A comment ends a row for numpy's parser, so it ends it for the header rule too.
+    data_cells = split_cells(first[1].split("#", 1)[0], delimiter) if first is not None else []
+    suspicious_header = None
+    if allow_header and first is not None and not all(is_number(cell) for cell in data_cells):
+        header, skip = tuple(cells), first[0] + 1
+        typos = [cell for cell in cells if almost_number(cell)]
+        if typos:  # a data row with a typo, rather than names
+            suspicious_header = typos[0]
+        elif not _names_like_numbers(cells):
+            suspicious_header = next(cell for cell in cells if not is_number(cell))
+    skipped_index = header is not None and len(header) > 1 and header[0] == ""
+    left_out = {0} if skipped_index else set()
+    left_out |= {_column(name, header, len(cells), label) for name in drop}
+    usecols = [i for i in range(len(cells)) if i not in left_out] if left_out else None
+    if usecols == []:
+        raise OptionError(f"{label}: leaving out {len(left_out)} columns leaves none")
+    if header is not None and usecols is not None:
+        header = tuple(header[i] for i in usecols)
+    line = None if first is None else first[1]
+    return TablePlan(header, skip, usecols, len(cells), line, skipped_index, suspicious_header)
+
+
 def parse_table(
     text: str,
     delimiter: str | None,
@@ -112,36 +172,18 @@ def parse_table(
         OptionError: a column in ``drop`` that the table does not have.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # numpy's reader takes CR-only line ends too
-    first = _first_row(text)
-    if first is None and path is None:
+    plan = plan_table(text, delimiter, label, allow_header=allow_header, drop=drop)
+    if plan.first is None and path is None:
         raise InputError(f"{label} holds no numbers")
-    header: tuple[str, ...] | None = None
-    skip = 0
-    cells = split_cells(first[1], delimiter) if first is not None else []
-    # A comment ends a row for numpy's parser, so it ends it for the header rule too.
-    data_cells = split_cells(first[1].split("#", 1)[0], delimiter) if first is not None else []
-    suspicious_header = None
-    if allow_header and first is not None and not all(is_number(cell) for cell in data_cells):
-        header, skip = tuple(cells), first[0] + 1
-        typos = [cell for cell in cells if almost_number(cell)]
-        if typos:  # a data row with a typo, rather than names
-            suspicious_header = typos[0]
-        elif not _names_like_numbers(cells):
-            suspicious_header = next(cell for cell in cells if not is_number(cell))
-    skipped_index = header is not None and len(header) > 1 and header[0] == ""
-    left_out = {0} if skipped_index else set()
-    left_out |= {_column(name, header, len(cells), label) for name in drop}
-    usecols = [i for i in range(len(cells)) if i not in left_out] if left_out else None
-    if usecols == []:
-        raise OptionError(f"{label}: leaving out {len(left_out)} columns leaves none")
-    if header is not None and usecols is not None:
-        header = tuple(header[i] for i in usecols)
+    header, skip, usecols = plan.header, plan.skip, plan.usecols
+    cells = split_cells(plan.first, delimiter) if plan.first is not None else []
+    skipped_index, suspicious_header = plan.skipped_index, plan.suspicious_header
     try:
         if data is not None:  # bytes from stdin: parsed a block of rows at a time, never decoded whole
             with io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig") as body:
                 array = _read_rows(body, skip, delimiter, usecols, data.count(b"\n") + 1)
         else:  # a file (numpy's parser reads it itself, into about its array) or a short text
-            array = _loadtxt(path if path is not None else io.StringIO(text), skip, delimiter, usecols, None)
+            array = loadtxt_rows(path if path is not None else io.StringIO(text), skip, delimiter, usecols, None)
     except UnicodeDecodeError:
         raise not_text(label) from None
     except ValueError:
@@ -152,7 +194,7 @@ def parse_table(
         lines = whole.replace("\r\n", "\n").replace("\r", "\n").splitlines()
         numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
         names = tuple(cells) if skip else None
-        _raise_first_bad_cell(numbered[1:] if skip else numbered, delimiter, label, names, usecols)
+        raise_first_bad_cell(numbered[1:] if skip else numbered, delimiter, label, names, usecols)
         raise InputError(f"{label} could not be parsed as a table of numbers") from None
     if array.size == 0:
         raise InputError(f"{label} has a header but no rows of numbers" if header else f"{label} holds no numbers")
@@ -166,7 +208,7 @@ def parse_table(
 _ROWS_PER_READ = 1 << 16  # rows numpy's parser reads at a time into the table, from bytes in memory
 
 
-def _loadtxt(
+def loadtxt_rows(
     source: Any, skip: int, delimiter: str | None, usecols: list[int] | None, max_rows: int | None
 ) -> NDArray[np.float64]:
     """numpy's parser on a path, or on an open text stream from where it stands."""
@@ -200,7 +242,7 @@ def _read_rows(
     out: NDArray[np.float64] | None = None
     filled = 0
     while True:
-        block = _loadtxt(body, 0, delimiter, usecols, _ROWS_PER_READ)
+        block = loadtxt_rows(body, 0, delimiter, usecols, _ROWS_PER_READ)
         if block.shape[0] == 0:
             break
         if out is None:
@@ -255,7 +297,7 @@ def _names_like_numbers(cells: list[str]) -> bool:
     return values == list(range(values[0], values[0] + len(values))) if values else True
 
 
-def _raise_first_bad_cell(
+def raise_first_bad_cell(
     numbered: list[tuple[int, str]],
     delimiter: str | None,
     label: str,

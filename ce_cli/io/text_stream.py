@@ -1,0 +1,197 @@
+"""A large text table read a chunk of lines at a time, as its rows are scored: bounded memory.
+
+:func:`open_text_rows` makes one quick pass over the file, counting the data
+rows of each chunk of about ``CHUNK_TEXT_BYTES`` (cut at line ends), so that
+the table's shape is known before anything is parsed. :class:`TextRows` is
+then a :class:`ce_cli.layout.LeadingReader`: the evaluation asks for rows a
+block at a time (one block per chunk, :meth:`TextRows.block_bounds`), and each
+chunk is parsed when asked for, in the worker thread that scores it. The
+compiled kernel parses the common case (no quotes) with the GIL released, so
+chunks parse on every core; anything else, and every chunk without the
+compiled kernel, goes to numpy's parser, which also names a bad cell.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ce_cli.errors import InputError
+from ce_cli.io.text_tables import TablePlan, loadtxt_rows, not_text, raise_first_bad_cell, split_cells
+from ce_cli.native import active as active_kernel
+
+STREAM_TEXT_BYTES = 1 << 26  # text files larger than this (64 MiB) are read a chunk at a time as they are scored
+CHUNK_TEXT_BYTES = 1 << 23  # text per chunk (8 MiB): about a block of the evaluation
+PARSED_CHUNKS_KEPT = 4  # parsed chunks kept for a block that asks for rows of a chunk again
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    """A run of whole lines of the file: where it is, and which rows and lines it holds."""
+
+    offset: int
+    size: int
+    first_row: int
+    rows: int
+    first_line: int  # lines of the file before it
+
+
+def _count_rows(data: bytes, delimiter: str | None, kernel_module: Any) -> int:
+    """The lines of ``data`` numpy's parser reads as rows; -1 if a CR alone ends a line.
+
+    numpy skips an empty line (a ``#`` comment cut off), and a line of blanks only where
+    blanks are the delimiter; between delimiters, blanks make a row (of empty cells).
+    """
+    if kernel_module is not None:
+        return int(kernel_module.count_lines(data, -1 if delimiter is None else ord(delimiter)))
+    if b"\r" in data.replace(b"\r\n", b""):
+        return -1
+    lines = (line.removesuffix(b"\r").split(b"#", 1)[0] for line in data.split(b"\n"))
+    if delimiter is None:
+        return sum(1 for line in lines if line.strip(b" \t"))
+    return sum(1 for line in lines if line)
+
+
+def _index(path: str, offset: int, first_line: int, delimiter: str | None, label: str) -> list[TextChunk] | None:
+    """The chunks of the file from ``offset``, each cut at a line end; ``None`` for CR-only line ends."""
+    kernel = active_kernel()
+    module = kernel.module if kernel.native else None
+    chunks: list[TextChunk] = []
+    row, line = 0, first_line
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            while True:
+                data = handle.read(CHUNK_TEXT_BYTES)
+                if not data:
+                    return chunks
+                if not data.endswith(b"\n"):
+                    data += handle.readline()
+                rows = _count_rows(data, delimiter, module)
+                if rows < 0:
+                    return None
+                chunks.append(TextChunk(offset, len(data), row, rows, line))
+                offset, row, line = offset + len(data), row + rows, line + data.count(b"\n")
+    except OSError as error:
+        raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
+
+
+class TextRows:
+    """The ``(rows, columns)`` float64 table of a large text file, parsed a chunk at a time when asked for."""
+
+    def __init__(self, path: str, plan: TablePlan, delimiter: str | None, chunks: list[TextChunk], label: str) -> None:
+        self.label = label
+        self.dtype = np.dtype(np.float64)
+        self._plan, self._delimiter, self._chunks = plan, delimiter, chunks
+        self.shape = (sum(c.rows for c in chunks), plan.kept)
+        self._starts = np.array([c.first_row for c in chunks], dtype=np.int64)
+        keep = np.zeros(plan.width, dtype=np.uint8)
+        keep[plan.usecols if plan.usecols is not None else slice(None)] = 1
+        self._keep = keep.tobytes()
+        self._parsed: OrderedDict[int, NDArray[np.float64]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._descriptor = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._descriptor)
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    def block_bounds(self) -> list[tuple[int, int]]:
+        """The rows of each chunk: blocks that each parse one chunk."""
+        return [(c.first_row, c.first_row + c.rows) for c in self._chunks if c.rows]
+
+    def leading(self, start: int, stop: int) -> NDArray[np.float64]:
+        """Rows ``start:stop``, parsed from the chunks that hold them."""
+        first = max(0, int(np.searchsorted(self._starts, start, side="right")) - 1)
+        parts = []
+        for index in range(first, len(self._chunks)):
+            chunk = self._chunks[index]
+            if chunk.first_row >= stop:
+                break
+            if chunk.rows == 0 or chunk.first_row + chunk.rows <= start:
+                continue
+            table = self._chunk(index)
+            parts.append(table[max(0, start - chunk.first_row) : stop - chunk.first_row])
+        if not parts:
+            return np.empty((0, self.shape[1]))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
+        whole = self.leading(0, self.shape[0])
+        return whole if dtype is None else whole.astype(dtype)
+
+    def _chunk(self, index: int) -> NDArray[np.float64]:
+        with self._lock:
+            if index in self._parsed:
+                self._parsed.move_to_end(index)
+                return self._parsed[index]
+        table = self._parse(self._chunks[index])
+        with self._lock:
+            self._parsed[index] = table
+            while len(self._parsed) > PARSED_CHUNKS_KEPT:
+                self._parsed.popitem(last=False)
+        return table
+
+    def _parse(self, chunk: TextChunk) -> NDArray[np.float64]:
+        data = os.pread(self._descriptor, chunk.size, chunk.offset)
+        if len(data) < chunk.size:
+            raise InputError(f"{self.label} changed while it was read: it ends sooner than it did")
+        kernel = active_kernel()
+        if kernel.native and kernel.module is not None:
+            out = np.empty((chunk.rows, self.shape[1]))
+            delimiter = -1 if self._delimiter is None else ord(self._delimiter)
+            if kernel.module.parse_lines(data, delimiter, self._keep, out) == chunk.rows:
+                return out
+        try:
+            text = data.decode("utf-8")
+            table = loadtxt_rows(io.StringIO(text, newline=None), 0, self._delimiter, self._plan.usecols, None)
+        except UnicodeDecodeError:
+            raise not_text(self.label) from None
+        except ValueError:
+            self._raise_bad_cell(data.decode("utf-8", errors="replace"), chunk)
+            raise InputError(f"{self.label} could not be parsed as a table of numbers") from None
+        if table.shape != (chunk.rows, self.shape[1]):
+            if table.size and table.shape[1] != self.shape[1]:
+                self._raise_bad_cell(data.decode("utf-8", errors="replace"), chunk)
+            raise InputError(f"{self.label} changed while it was read: a part of it no longer holds the rows it did")
+        return table
+
+    def _raise_bad_cell(self, text: str, chunk: TextChunk) -> None:
+        lines = text.split("\n")
+        numbered = [
+            (chunk.first_line + i + 1, line.rstrip("\r"))
+            for i, line in enumerate(lines)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        plan = self._plan
+        names = tuple(split_cells(plan.first or "", self._delimiter)) if plan.header is not None else None
+        raise_first_bad_cell(numbered, self._delimiter, self.label, names, plan.usecols)
+
+
+def open_text_rows(path: str, plan: TablePlan, delimiter: str | None, label: str) -> TextRows | None:
+    """A large table as :class:`TextRows`, or ``None`` where it is better read whole (CR-only line
+    ends, a single column, no rows)."""
+    if plan.first is None or plan.kept < 2:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            offset = 3 if handle.read(3) == b"\xef\xbb\xbf" else 0
+            handle.seek(offset)
+            for _ in range(plan.skip):
+                handle.readline()
+            offset = handle.tell()
+    except OSError as error:
+        raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
+    chunks = _index(path, offset, plan.skip, delimiter, label)
+    if chunks is None or not any(c.rows for c in chunks):
+        return None
+    return TextRows(path, plan, delimiter, chunks, label)

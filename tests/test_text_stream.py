@@ -1,0 +1,177 @@
+"""Large text tables read a chunk at a time as they are scored: the same results as a table read whole.
+
+The thresholds are lowered here (``STREAM_TEXT_BYTES`` to 0, chunks of a few
+hundred bytes), so small files take the streaming path through many chunks;
+every test runs on the numpy path and on the compiled kernel's parser.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ce_cli.native as native
+from ce_cli.io import sources, text_stream
+from ce_cli.io.sources import load
+from ce_cli.io.text_stream import TextRows
+from tests.conftest import Run
+
+KERNELS = ["numpy", "native"] if native.runnable_variants() else ["numpy"]
+
+
+@pytest.fixture(params=KERNELS)
+def streamed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Text files of any size stream, in chunks of about 300 bytes, on each kernel."""
+    monkeypatch.setenv(native.ENVIRONMENT, request.param)
+    monkeypatch.setattr(text_stream, "STREAM_TEXT_BYTES", 0)
+    monkeypatch.setattr(text_stream, "CHUNK_TEXT_BYTES", 300)
+    monkeypatch.setattr(sources, "_HEAD_BYTES", 256)  # files longer than this are read from the file
+    return str(request.param)
+
+
+def _table(rows: int = 400, classes: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((rows, classes)) * 3, rng.integers(0, classes, rows)
+
+
+def _write(path: Path, x: np.ndarray, header: str | None = "a,b,c,d,e", extras: bool = False) -> None:
+    lines = [] if header is None else [header]
+    for i, row in enumerate(x):
+        if extras and i % 37 == 5:
+            lines += ["", "# a comment line", ""]
+        lines.append(",".join(repr(float(v)) for v in row) + (" # end" if extras and i % 11 == 0 else ""))
+    path.write_text(("\r\n" if extras else "\n").join(lines) + "\n")
+
+
+def _json(run: Run, *args: str, stderr: str = "") -> dict:  # type: ignore[type-arg]
+    result = run("compute", *args, "--format", "json", "--reduction", "none")
+    assert result.exit_code == 0, result.stderr
+    assert stderr in result.stderr if stderr else result.stderr == ""
+    out: dict = json.loads(result.stdout)  # type: ignore[type-arg]
+    return out
+
+
+@pytest.mark.parametrize("extras", [False, True], ids=["plain", "blank-lines-comments-crlf"])
+def test_a_streamed_table_scores_as_the_table_read_whole(
+    streamed: str, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extras: bool
+) -> None:
+    x, t = _table()
+    _write(tmp_path / "x.csv", x, extras=extras)
+    np.save(tmp_path / "t.npy", t)
+    loaded = load(str(tmp_path / "x.csv"), "logits")
+    assert isinstance(loaded.array, TextRows)
+    assert loaded.array.shape == (400, 5)
+    assert len(loaded.array.block_bounds()) > 10  # many chunks
+    np.testing.assert_array_equal(np.asarray(loaded.array), x)  # repr() round-trips: the values exactly
+    ours = _json(run, "-l", str(tmp_path / "x.csv"), "-t", str(tmp_path / "t.npy"), "--top-k", "2")
+    monkeypatch.setattr(text_stream, "STREAM_TEXT_BYTES", 1 << 40)
+    assert not isinstance(load(str(tmp_path / "x.csv"), "logits").array, TextRows)
+    whole = _json(run, "-l", str(tmp_path / "x.csv"), "-t", str(tmp_path / "t.npy"), "--top-k", "2")
+    assert ours == whole
+
+
+def test_rows_are_read_in_any_order(streamed: str, tmp_path: Path) -> None:
+    x, _ = _table(300, 4)
+    _write(tmp_path / "x.csv", x, header=None, extras=True)
+    rows = load(str(tmp_path / "x.csv"), "logits").array
+    assert isinstance(rows, TextRows)
+    for start, stop in [(250, 300), (0, 3), (17, 181), (299, 300), (100, 100)]:
+        np.testing.assert_array_equal(rows.leading(start, stop), x[start:stop])
+
+
+def test_dropped_columns_and_a_pandas_index_are_left_out_while_streaming(
+    streamed: str, run: Run, tmp_path: Path
+) -> None:
+    x, t = _table(200, 3)
+    lines = [",id,a,b,c"] + [
+        f"{i},sample-{i},{float(row[0])!r},{float(row[1])!r},{float(row[2])!r}" for i, row in enumerate(x)
+    ]
+    (tmp_path / "x.csv").write_text("\n".join(lines) + "\n")
+    np.save(tmp_path / "t.npy", t)
+    result = run("compute", "-l", str(tmp_path / "x.csv"), "-t", str(tmp_path / "t.npy"), "--drop-columns", "id")
+    assert result.exit_code == 0, result.stderr
+    assert "index" in result.stderr  # the notice that pandas' row index was left out
+    args = ["-l", str(tmp_path / "x.csv"), "-t", str(tmp_path / "t.npy"), "--drop-columns", "id"]
+    ours = _json(run, *args, stderr="read as the row index")
+    np.testing.assert_allclose(ours["losses"], _reference_losses(x, t), rtol=1e-14)
+
+
+def _reference_losses(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    import mpmath
+
+    mpmath.mp.dps = 40
+    out = [
+        float(mpmath.log(sum(mpmath.exp(mpmath.mpf(float(v))) for v in row)) - mpmath.mpf(float(row[k])))
+        for row, k in zip(x, t, strict=True)
+    ]
+    return np.array(out)
+
+
+def test_a_bad_cell_deep_in_the_file_is_named_by_line_and_column(streamed: str, run: Run, tmp_path: Path) -> None:
+    x, t = _table(300, 5)
+    _write(tmp_path / "x.csv", x)
+    lines = (tmp_path / "x.csv").read_text().split("\n")
+    cells = lines[250].split(",")
+    cells[3] = "0.5x"
+    lines[250] = ",".join(cells)
+    (tmp_path / "x.csv").write_text("\n".join(lines))
+    np.save(tmp_path / "t.npy", t)
+    result = run("compute", "-l", str(tmp_path / "x.csv"), "-t", str(tmp_path / "t.npy"))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "line 251, column 4: '0.5x' is not a number" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_row_of_another_width_is_named(streamed: str, run: Run, tmp_path: Path) -> None:
+    x, t = _table(300, 5)
+    _write(tmp_path / "x.csv", x)
+    lines = (tmp_path / "x.csv").read_text().split("\n")
+    lines[180] += ",1.0"
+    (tmp_path / "x.csv").write_text("\n".join(lines))
+    np.save(tmp_path / "t.npy", t)
+    result = run("compute", "-l", str(tmp_path / "x.csv"), "-t", str(tmp_path / "t.npy"))
+    assert result.exit_code == 1
+    assert "line 181 has 6 values, but earlier rows have 5" in result.stderr
+
+
+def test_quoted_cells_are_left_to_numpys_parser(streamed: str, run: Run, tmp_path: Path) -> None:
+    x, t = _table(120, 3)
+    lines = ['"a","b","c"'] + [",".join(f'"{float(v)!r}"' for v in row) for row in x]
+    (tmp_path / "x.csv").write_text("\n".join(lines) + "\n")
+    np.save(tmp_path / "t.npy", t)
+    out = _json(run, "-l", str(tmp_path / "x.csv"), "-t", str(tmp_path / "t.npy"))
+    np.testing.assert_allclose(out["losses"], _reference_losses(x, t), rtol=1e-14)
+
+
+def test_a_target_column_of_a_streamed_table(streamed: str, run: Run, tmp_path: Path) -> None:
+    x, t = _table(150, 4)
+    lines = ["a,b,c,d,label"] + [",".join(repr(float(v)) for v in row) + f",{k}" for row, k in zip(x, t, strict=True)]
+    (tmp_path / "x.csv").write_text("\n".join(lines) + "\n")
+    out = _json(run, "-l", str(tmp_path / "x.csv"), "--target-column", "label")
+    np.testing.assert_allclose(out["losses"], _reference_losses(x, t), rtol=1e-14)
+
+
+def test_the_binary_family_streams_too(streamed: str, run: Run, tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((200, 3)) * 4
+    t = (rng.random((200, 3)) < 0.4).astype(float)
+    _write(tmp_path / "x.csv", x, header="a,b,c")
+    np.save(tmp_path / "t.npy", t)
+    args = ["--task", "binary", "-l", str(tmp_path / "x.csv"), "-t", str(tmp_path / "t.npy"), "--format", "json"]
+    result = run("compute", *args)
+    assert result.exit_code == 0, result.stderr
+    expected = np.mean(np.logaddexp(0, x) - t * x)  # softplus(x) - t x, written independently
+    assert json.loads(result.stdout)["mean"] == pytest.approx(expected, rel=1e-13)
+
+
+def test_a_single_column_or_cr_line_ends_are_read_whole(streamed: str, tmp_path: Path) -> None:
+    (tmp_path / "one.csv").write_text("\n".join(str(v) for v in range(100)) + "\n")
+    assert not isinstance(load(str(tmp_path / "one.csv"), "logits").array, TextRows)
+    (tmp_path / "cr.csv").write_text("\r".join(f"{v},{v + 1}" for v in range(100)) + "\r")
+    loaded = load(str(tmp_path / "cr.csv"), "logits")
+    assert not isinstance(loaded.array, TextRows)
+    assert np.asarray(loaded.array).shape == (100, 2)
