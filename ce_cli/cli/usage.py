@@ -46,6 +46,11 @@ def usage_text(error: Any) -> str:
     for pattern, replacement in _PYDANTIC:
         message = pattern.sub(replacement, message)
     message = message.rstrip(".") + _did_you_mean(message)
+    if message.startswith("Got unexpected extra argument"):  # most often a glob the shell expanded
+        message += (
+            "; to read sharded files as one input, quote the pattern so that ce-loss expands it: "
+            "--logits 'shards/logits-*.npy'"
+        )
     context = getattr(error, "ctx", None)
     command = getattr(context, "command_path", None)
     return f"{message} (see '{command} --help')" if command else message

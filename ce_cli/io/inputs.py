@@ -13,8 +13,9 @@ from typing import IO, Any
 from numpy.typing import NDArray
 
 from ce_cli.binary_inputs import BinaryInputs, Task, validate_binary
-from ce_cli.errors import OptionError
+from ce_cli.errors import OptionError, ShapeError
 from ce_cli.io.numpy_files import NpyFile
+from ce_cli.io.shards import Shards
 from ce_cli.io.sources import load, split_column
 from ce_cli.io.text_stream import TextRows
 from ce_cli.validate import (
@@ -83,10 +84,10 @@ class SourcesRead:
         notices: what the reading assumed, for the user.
     """
 
-    logits: NDArray[Any] | NpyFile | TextRows
-    targets: NDArray[Any] | NpyFile | TextRows
-    weight: NDArray[Any] | NpyFile | TextRows | None
-    pos_weight: NDArray[Any] | NpyFile | TextRows | None
+    logits: NDArray[Any] | NpyFile | TextRows | Shards
+    targets: NDArray[Any] | NpyFile | TextRows | Shards
+    weight: NDArray[Any] | NpyFile | TextRows | Shards | None
+    pos_weight: NDArray[Any] | NpyFile | TextRows | Shards | None
     names: tuple[str, str, str, str]
     notices: tuple[InputNotice, ...]
 
@@ -106,8 +107,8 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None) -> SourcesRead:
         raise OptionError("only one source can read stdin ('-')")
     logits = load(spec.logits, "logits", stdin, drop=spec.drop_columns)
     read = [logits]
-    logit_values: NDArray[Any] | NpyFile | TextRows
-    target_values: NDArray[Any] | NpyFile | TextRows
+    logit_values: NDArray[Any] | NpyFile | TextRows | Shards
+    target_values: NDArray[Any] | NpyFile | TextRows | Shards
     if spec.target_column is not None:
         logit_values, target_values = split_column(logits, spec.target_column)
         if spec.task == "binary" and logit_values.ndim == 2 and logit_values.shape[1] == 1:
@@ -117,6 +118,8 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None) -> SourcesRead:
         assert spec.targets is not None  # checked above
         targets = load(spec.targets, "targets", stdin)
         logit_values, target_values = logits.array, targets.array
+        if isinstance(logit_values, Shards) and isinstance(target_values, Shards):
+            _check_pairs(logit_values, target_values, logits.label, targets.label)
         targets_label = targets.label
         read.append(targets)
     weight = None if spec.weight is None else load(spec.weight, "weight", stdin)
@@ -138,6 +141,24 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None) -> SourcesRead:
         names,
         tuple(notices),
     )
+
+
+def _check_pairs(logits: Shards, targets: Shards, logits_label: str, targets_label: str) -> None:
+    """Sharded logits and targets: as many files of each, paired in name order, each pair of one length.
+
+    Raises:
+        ShapeError: different numbers of files, or a pair whose sample counts differ.
+    """
+    if len(logits.files) != len(targets.files):
+        raise ShapeError(
+            f"{logits_label} are {len(logits.files)} files but {targets_label} are {len(targets.files)}: "
+            "shards are paired in name order, so there must be as many of each"
+        )
+    for logits_file, targets_file, rows, count in zip(
+        logits.labels, targets.labels, logits.counts, targets.counts, strict=True
+    ):
+        if rows != count:
+            raise ShapeError(f"{logits_file} holds {rows} samples but {targets_file}, its pair, holds {count}")
 
 
 def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInputs, tuple[InputNotice, ...]]:

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
-from ce_cli.io import text_stream
+from ce_cli.io import shards, text_stream
 from ce_cli.io.numpy_files import NPY_MAGIC, NpyFile, open_npy, read_npy, read_npz
 from ce_cli.io.text_stream import TextRows
 from ce_cli.io.text_tables import NUMBER, TextTable, not_text, parse_table, plan_table, sniff_delimiter
@@ -58,7 +58,7 @@ class SourceArray:
         parsed_as_text: read from text (columns to leave out were left out while parsing).
     """
 
-    array: NDArray[Any] | NpyFile | TextRows
+    array: NDArray[Any] | NpyFile | TextRows | shards.Shards
     label: str
     columns: tuple[str, ...] | None = None
     skipped_index: bool = False
@@ -102,6 +102,22 @@ def _load(src: str, role: str, stdin: IO[bytes] | None, drop: tuple[str, ...]) -
         return _from_file(path, key, f"{role} file '{path}'", drop)
     if _looks_inline(src):
         return _inline(src, f"inline {role}", drop)
+    if shards.is_pattern(src):  # a glob ce-loss expands: the files, sorted by name, as one array
+        files = shards.expand(src, role)
+        parts = [_load(file, role, None, drop) for file in files]
+        arrays = [part.array for part in parts]
+        widths = {a.shape[1] for a in arrays if len(a.shape) == 2}
+        arrays = [  # a text table of one data row is read as a vector: a row, among tables
+            a.reshape(1, -1)
+            if isinstance(a, np.ndarray) and p.parsed_as_text and a.ndim == 1 and widths == {a.size}
+            else a
+            for p, a in zip(parts, arrays, strict=True)
+        ]
+        array = shards.Shards(arrays, files, [part.label for part in parts])
+        first = parts[0]
+        return SourceArray(
+            array, f"{role} files '{src}'", first.columns, first.skipped_index, None, first.parsed_as_text
+        )
     raise InputError(f"{role} file '{path}' does not exist")
 
 
