@@ -227,8 +227,7 @@ def _native_index_losses(
     read at the target), so both run this way.
     """
     count = inputs.num_samples
-    per_sample, log_prob, maximum = (np.empty(count) for _ in range(3))
-    classes = np.empty(count, dtype=np.int64)
+    per_sample, log_prob = np.empty(count), np.empty(count)
     is_max = np.empty(count, dtype=np.bool_)
     predicted = np.empty(count, dtype=np.int64) if predictions else None
     rank = np.empty(count, dtype=np.int64) if ranks else None
@@ -240,6 +239,7 @@ def _native_index_losses(
     def one_block(start: int, stop: int) -> tuple[float, RowChecks]:
         part = slice(start, stop)
         x = inputs.rows[start:stop]
+        maximum = np.empty(stop - start)  # per block: only the row checks read it
         denominator = module.index_losses(
             kernel.index,
             x,
@@ -249,12 +249,11 @@ def _native_index_losses(
             per_sample[part],
             log_prob[part],
             is_max[part],
-            maximum[part],
+            maximum,
             None if predicted is None else predicted[part],
             None if rank is None else rank[part],
-            classes[part],
         )
-        return float(denominator), check_rows(x, maximum[part], per_sample[part], False)
+        return float(denominator), check_rows(x, maximum, per_sample[part], False)
 
     totals = list(run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=NATIVE_CHUNK_BYTES))
     shape = inputs.sample_shape

@@ -60,8 +60,6 @@ class Report:
         reduction: the headline value asked for.
         losses: the losses and what their evaluation saw (with the predicted class).
         clip: the probabilities were clipped into ``[clip, 1 - clip]`` (``None``: not clipped).
-        target_probability: the probability the formula gives the target
-            class: ``softmax(x)[t]``, or ``q[t]`` for ``naive``; NaN if ignored.
         warnings: what a user should know about the data (never errors).
         request: the summary figures asked for beyond the default.
     """
@@ -71,9 +69,16 @@ class Report:
     reduction: Reduction
     losses: Losses
     clip: float | None
-    target_probability: Float64Array
     warnings: tuple[DataWarning, ...]
     request: SummaryRequest = SummaryRequest()
+
+    @property
+    def target_probability(self) -> Float64Array:
+        """The probability the formula gives the target class: ``softmax(x)[t]``, or ``q[t]`` for
+        ``naive``; NaN if ignored. Made when asked for (a per-sample output), not for every run."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            probability: Float64Array = np.where(self.counted, np.exp(self.losses.target_log_prob), np.nan)
+        return probability
 
     @property
     def counted(self) -> BoolArray:
@@ -156,16 +161,12 @@ def build_report(
     clip = probability_clip(eps, formula, inputs.rows.dtype)
     ranks = bool(request.top_k)
     losses = evaluate(inputs, formula, predictions=True, clip=clip, ranks=ranks, progress=progress)
-    counted = inputs.counted.reshape(inputs.sample_shape)
-    with np.errstate(over="ignore", invalid="ignore"):
-        probability = np.where(counted, np.exp(losses.target_log_prob), np.nan)
     return Report(
         inputs=inputs,
         formula=formula,
         reduction=reduction,
         losses=losses,
         clip=clip,
-        target_probability=probability,
         warnings=tuple(data_warnings(losses.checks, inputs, formula)),
         request=request,
     )

@@ -28,20 +28,22 @@ from ce_cli.report import Report, exp_or_inf
 
 QUANTILES = (("min", 0.0), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
 LN2 = math.log(2.0)
+HISTOGRAM_RUN = 1 << 20  # values binned at a time
 
 
 def counted_losses(report: Report) -> Float64Array:
     """The per-sample losses of the counted samples (not ignored), flat."""
-    values: Float64Array = report.losses.per_sample.reshape(-1)[report.inputs.counted]
-    return values
+    counted = report.inputs.counted
+    flat: Float64Array = report.losses.per_sample.reshape(-1)
+    return flat if counted.all() else flat[counted]  # no copy when every sample counts
 
 
 def quantiles(values: Float64Array) -> dict[str, float]:
     """min, p50, p90, p99, max with numpy's default (linear) interpolation; NaN when there is no value."""
     if values.size == 0:
         return {name: math.nan for name, _ in QUANTILES}
-    with np.errstate(invalid="ignore"):
-        found = np.quantile(values, [q for _, q in QUANTILES])
+    with np.errstate(invalid="ignore"):  # one partitioned copy, not numpy's copy of a copy
+        found = np.quantile(np.array(values), [q for _, q in QUANTILES], overwrite_input=True)
     return {name: float(v) for (name, _), v in zip(QUANTILES, found, strict=True)}
 
 
@@ -162,16 +164,19 @@ def histogram(values: Float64Array, bins: int = 24) -> str:
     Binned by hand, halving before subtracting, so that any finite range works (``np.histogram``
     refuses a range too small for its bins, and ``max - min`` can overflow).
     """
-    finite = values[np.isfinite(values)]
+    finite = values if np.isfinite(values).all() else values[np.isfinite(values)]
     if finite.size == 0:
         return ""
     low, high = float(finite.min()), float(finite.max())
     half_span = high / 2 - low / 2
-    if half_span > 0.0:
-        position = np.floor((finite / 2 - low / 2) / half_span * bins).astype(np.intp)
-    else:
-        position = np.zeros(finite.size, dtype=np.intp)
-    counts = np.bincount(np.minimum(position, bins - 1), minlength=bins)
+    counts = np.zeros(bins, dtype=np.int64)
+    for start in range(0, finite.size, HISTOGRAM_RUN):  # in runs: bounded temporaries for any number of samples
+        part = finite[start : start + HISTOGRAM_RUN]
+        if half_span > 0.0:
+            position = np.floor((part / 2 - low / 2) / half_span * bins).astype(np.intp)
+        else:
+            position = np.zeros(part.size, dtype=np.intp)
+        counts += np.bincount(np.minimum(position, bins - 1), minlength=bins)
     levels = " ▁▂▃▄▅▆▇█"
     top = int(counts.max())
     return "".join(levels[math.ceil(int(c) * (len(levels) - 1) / top)] for c in counts)

@@ -242,9 +242,9 @@ static PyObject *softmax_rows(PyObject *self, PyObject *args) {
 static PyObject *index_losses(PyObject *self, PyObject *args) {
     int variant;
     long long ignore_index;
-    PyObject *x, *t, *weight, *losses, *log_prob, *is_max, *m, *am, *rk, *cls;
-    if (!PyArg_ParseTuple(args, "iOOLOOOOOOOO", &variant, &x, &t, &ignore_index, &weight, &losses, &log_prob, &is_max,
-                          &m, &am, &rk, &cls))
+    PyObject *x, *t, *weight, *losses, *log_prob, *is_max, *m, *am, *rk;
+    if (!PyArg_ParseTuple(args, "iOOLOOOOOOO", &variant, &x, &t, &ignore_index, &weight, &losses, &log_prob, &is_max,
+                          &m, &am, &rk))
         return NULL;
     const CeKernels *k = kernels_for(variant);
     if (!k) return NULL;
@@ -252,29 +252,30 @@ static PyObject *index_losses(PyObject *self, PyObject *args) {
     memset(views, 0, sizeof views);
     CeRows rows;
     if (rows_from(x, &views[0], &rows, 0) < 0) return NULL;
-    void *targets, *w, *out, *lp, *top, *maximum, *argmax, *rank, *classes;
+    void *targets, *w, *out, *lp, *top, *maximum, *argmax, *rank;
     Py_ssize_t n = rows.count;
     if (flat_from(t, &views[1], n, 8, 0, &targets) < 0 || flat_from(weight, &views[2], rows.classes, 8, 0, &w) < 0 ||
         flat_from(losses, &views[3], n, 8, 1, &out) < 0 || flat_from(log_prob, &views[4], n, 8, 1, &lp) < 0 ||
         flat_from(is_max, &views[5], n, 1, 1, &top) < 0 || flat_from(m, &views[6], n, 8, 1, &maximum) < 0 ||
-        flat_from(am, &views[7], n, 8, 1, &argmax) < 0 || flat_from(rk, &views[8], n, 8, 1, &rank) < 0 ||
-        flat_from(cls, &views[9], n, 8, 1, &classes) < 0) {
+        flat_from(am, &views[7], n, 8, 1, &argmax) < 0 || flat_from(rk, &views[8], n, 8, 1, &rank) < 0) {
         release(views, 10);
         return NULL;
     }
-    if (!targets || !out || !lp || !top || !maximum || !classes || rows.classes < 1) {
+    if (!targets || !out || !lp || !top || !maximum || rows.classes < 1) {
         release(views, 10);
         PyErr_SetString(PyExc_ValueError, "index_losses: every output but argmax and ranks is required");
         return NULL;
     }
     const int64_t *given = targets;
-    int64_t *c = classes;
     double *loss = out, *log_p = lp, *weights = w, denominator = 0.0;
     unsigned char *at_top = top;
-    int status;
+    int status = -1;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) c[i] = given[i] == ignore_index ? 0 : given[i];
-    status = k->softmax_rows(&rows, c, maximum, log_p, loss, argmax, rank);
+    int64_t *c = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1)); /* the class each row is read at */
+    if (c) {
+        for (Py_ssize_t i = 0; i < n; i++) c[i] = given[i] == ignore_index ? 0 : given[i];
+        status = k->softmax_rows(&rows, c, maximum, log_p, loss, argmax, rank);
+    }
     if (status == 0) {
         for (Py_ssize_t i = 0; i < n; i++) {
             int counted = given[i] != ignore_index;
@@ -286,6 +287,7 @@ static PyObject *index_losses(PyObject *self, PyObject *args) {
             denominator += counted ? wt : 0.0;
         }
     }
+    free(c);
     Py_END_ALLOW_THREADS
     release(views, 10);
     if (status < 0) return PyErr_NoMemory();
@@ -559,8 +561,8 @@ static PyMethodDef methods[] = {
     {"softmax_rows", softmax_rows, METH_VARARGS,
      "softmax_rows(variant, x, targets, maximum, target_z, lse_z, argmax, ranks): fill the per-row outputs."},
     {"index_losses", index_losses, METH_VARARGS,
-     "index_losses(variant, x, targets, ignore_index, weight, losses, log_prob, is_max, maximum, argmax, ranks, "
-     "classes) -> the mean's denominator: the losses of index targets without label smoothing."},
+     "index_losses(variant, x, targets, ignore_index, weight, losses, log_prob, is_max, maximum, argmax, ranks) "
+     "-> the mean's denominator: the losses of index targets without label smoothing."},
     {"row_sums", row_sums, METH_VARARGS,
      "row_sums(variant, x, maximum, lse_z, coefficients, weight, mode, low, high, term_sum, coefficient_sum)."},
     {"binary", binary, METH_VARARGS,

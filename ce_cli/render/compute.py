@@ -106,7 +106,7 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
     inputs, losses = report.inputs, report.losses
     target = losses.target_class.reshape(-1)
     predicted = report.predicted.reshape(-1)
-    probability = report.target_probability.reshape(-1)
+    log_prob = losses.target_log_prob.reshape(-1)  # p(target) for the rows shown only, not for every sample
     per_sample = losses.per_sample.reshape(-1)
     counted = inputs.counted
 
@@ -127,7 +127,8 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
             rank = [] if ranks is None else ["-"]
             table.add_row(index, ignored, str(int(predicted[position])), "-", short_number(0.0), *rank)
             return
-        cells = [str(int(target[position])), str(int(predicted[position])), short_number(probability[position])]
+        probability = float(np.exp(log_prob[position]))  # log p <= 0: never overflows
+        cells = [str(int(target[position])), str(int(predicted[position])), short_number(probability)]
         rank = [] if ranks is None else [str(int(ranks[position]))]
         table.add_row(index, *cells, short_number(per_sample[position]), *rank)
 
