@@ -347,3 +347,17 @@ def test_the_kernel_refuses_a_variant_index_the_cpu_cannot_run() -> None:
     assert module is not None
     with pytest.raises(ValueError, match="not available on this machine"):
         module.map(99, 0, np.zeros(2), np.zeros(2))
+
+
+@needs_kernel
+def test_a_memory_mapped_input_agrees(kernel: native.Kernel, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    rng = np.random.default_rng(9)
+    np.save(tmp_path / "x.npy", rng.standard_normal((300, 40, 2)).astype(np.float32))
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")  # (N, C, d1), read through the buffer protocol
+    targets = rng.integers(0, 40, (300, 2))
+    ours, theirs = _both(monkeypatch, kernel, ce_cli.cross_entropy, mapped, targets, reduction="none")
+    assert_agree(ours, theirs)
+    ours, theirs = _both(
+        monkeypatch, kernel, ce_cli.cross_entropy, mapped[:, :, 0], targets[:, 0], reduction="none", label_smoothing=0.2
+    )
+    assert_agree(ours, theirs)

@@ -175,3 +175,20 @@ def test_a_single_column_or_cr_line_ends_are_read_whole(streamed: str, tmp_path:
     loaded = load(str(tmp_path / "cr.csv"), "logits")
     assert not isinstance(loaded.array, TextRows)
     assert np.asarray(loaded.array).shape == (100, 2)
+
+
+def test_the_progress_covers_the_parsing_chunk_by_chunk(streamed: str, tmp_path: Path) -> None:
+    from ce_cli.formulas import REGISTRY
+    from ce_cli.losses import evaluate
+    from ce_cli.validate import validate_inputs
+
+    x, t = _table(500, 4)
+    _write(tmp_path / "x.csv", x, header="a,b,c,d")
+    rows = load(str(tmp_path / "x.csv"), "logits").array
+    assert isinstance(rows, TextRows)
+    done: list[int] = []
+    losses = evaluate(validate_inputs(rows, t), REGISTRY["cross_entropy"], progress=done.append)
+    assert done == [stop for _, stop in rows.block_bounds()]  # a step per chunk parsed and scored
+    assert done[-1] == 500
+    assert len(done) > 10
+    np.testing.assert_allclose(losses.per_sample, _reference_losses(x, t), rtol=1e-14)

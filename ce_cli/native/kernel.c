@@ -277,14 +277,26 @@ static PyObject *index_losses(PyObject *self, PyObject *args) {
         status = k->softmax_rows(&rows, c, maximum, log_p, loss, argmax, rank);
     }
     if (status == 0) {
+        int64_t counted_rows = 0; /* an integer sum: the loop without weights vectorises */
         for (Py_ssize_t i = 0; i < n; i++) {
-            int counted = given[i] != ignore_index;
             double target_z = log_p[i], lp_i = target_z - loss[i];
-            double wt = weights ? weights[c[i]] : 1.0;
             log_p[i] = lp_i;
             at_top[i] = target_z == 0.0;
-            loss[i] = (counted ? -wt * lp_i : 0.0) + 0.0;
-            denominator += counted ? wt : 0.0;
+        }
+        if (weights) {
+            for (Py_ssize_t i = 0; i < n; i++) {
+                int counted = given[i] != ignore_index;
+                double wt = weights[c[i]];
+                loss[i] = (counted ? -wt * log_p[i] : 0.0) + 0.0;
+                denominator += counted ? wt : 0.0;
+            }
+        } else {
+            for (Py_ssize_t i = 0; i < n; i++) {
+                int counted = given[i] != ignore_index;
+                loss[i] = (counted ? -log_p[i] : 0.0) + 0.0;
+                counted_rows += counted;
+            }
+            denominator = (double)counted_rows;
         }
     }
     free(c);

@@ -90,17 +90,21 @@ static void CE_V(one_row)(double *v, Py_ssize_t n, int64_t target, double *maxim
     }
 }
 
-/* TILE rows (count of them) from first, stored class-major in scratch. */
+/* TILE rows (count of them) from first, stored class-major in scratch. Every loop runs across the
+ * rows; one maximum's term is left out of the sum by counting the terms at the maximum (z == 0,
+ * each exactly 1) and adding back all but one of them, so that no loop holds a per-row store. */
 static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, const int64_t *targets,
                        double *scratch, double *maximum, double *target_z, double *lse_z, int64_t *argmax,
                        int64_t *rank) {
     Py_ssize_t classes = rows->classes;
     double *m = scratch + classes * TILE, *at = m + TILE, *bad = at + TILE, *sum = bad + TILE, *key = sum + TILE;
+    double *zeros = key + TILE;
+    const int64_t *target = targets + first;
     for (Py_ssize_t c = 0; c < classes; c++) {
         const char *p = rows->data + first * rows->row_stride + c * rows->class_stride;
         ce_load(p, rows->row_stride, rows->format, count, scratch + c * TILE);
     }
-    for (Py_ssize_t i = 0; i < count; i++) m[i] = -CE_INF, at[i] = 0.0, bad[i] = 0.0, sum[i] = 0.0;
+    for (Py_ssize_t i = 0; i < count; i++) m[i] = -CE_INF, at[i] = 0.0, bad[i] = 0.0, sum[i] = 0.0, zeros[i] = 0.0;
     for (Py_ssize_t c = 0; c < classes; c++) {
         const double *col = scratch + c * TILE;
         double position = (double)c;
@@ -110,31 +114,41 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
             m[i] = above ? x : m[i];
             at[i] = above ? position : at[i];
             bad[i] = x != x ? 1.0 : bad[i];
+            key[i] = target[i] == c ? x : key[i];
+        }
+    }
+    for (Py_ssize_t i = 0; i < count; i++) m[i] = bad[i] > 0.0 ? CE_NAN : m[i];
+    if (classes == 2) { /* the one term that is not the maximum's: one exp per row (a tie gives exp(0) = 1) */
+        const double *first_class = scratch, *second_class = scratch + TILE;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double other = at[i] == 0.0 ? second_class[i] : first_class[i];
+            sum[i] = ce_exp(other - m[i]);
+            zeros[i] = 1.0;
+        }
+    } else {
+        for (Py_ssize_t c = 0; c < classes; c++) {
+            const double *col = scratch + c * TILE;
+            for (Py_ssize_t i = 0; i < count; i++) {
+                double z = col[i] - m[i];
+                double e = ce_exp(z);
+                sum[i] += z == 0.0 ? 0.0 : e;
+                zeros[i] += z == 0.0 ? 1.0 : 0.0;
+            }
         }
     }
     for (Py_ssize_t i = 0; i < count; i++) {
-        if (bad[i] > 0.0) {
-            m[i] = CE_NAN;
-            at[i] = (double)CE_V(first_nan)(scratch + i, classes, TILE);
-        }
-        key[i] = scratch[targets[first + i] * TILE + i];
-        scratch[(Py_ssize_t)at[i] * TILE + i] = -CE_INF;
-    }
-    for (Py_ssize_t c = 0; c < classes; c++) {
-        const double *col = scratch + c * TILE;
-        for (Py_ssize_t i = 0; i < count; i++) sum[i] += ce_exp(col[i] - m[i]);
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        double l = ce_log1p(sum[i]);
+        double l = ce_log1p(sum[i] + (zeros[i] - 1.0));
         lse_z[first + i] = m[i] == CE_INF ? CE_NAN : l;
         maximum[first + i] = m[i];
         target_z[first + i] = key[i] - m[i];
     }
     if (argmax) {
-        for (Py_ssize_t i = 0; i < count; i++) argmax[first + i] = (int64_t)at[i];
+        for (Py_ssize_t i = 0; i < count; i++) {
+            Py_ssize_t a = bad[i] > 0.0 ? CE_V(first_nan)(scratch + i, classes, TILE) : (Py_ssize_t)at[i];
+            argmax[first + i] = (int64_t)a;
+        }
     }
     if (rank) {
-        for (Py_ssize_t i = 0; i < count; i++) scratch[(Py_ssize_t)at[i] * TILE + i] = m[i];
         for (Py_ssize_t i = 0; i < count; i++) sum[i] = 1.0;
         for (Py_ssize_t c = 0; c < classes; c++) {
             const double *col = scratch + c * TILE;
@@ -148,7 +162,7 @@ static int CE_V(softmax_rows)(const CeRows *rows, const int64_t *targets, double
                               double *lse_z, int64_t *argmax, int64_t *rank) {
     Py_ssize_t classes = rows->classes;
     if (classes <= SMALL_C) {
-        double *scratch = malloc(sizeof(double) * (size_t)(classes + 5) * TILE);
+        double *scratch = malloc(sizeof(double) * (size_t)(classes + 6) * TILE);
         if (!scratch) return -1;
         for (Py_ssize_t first = 0; first < rows->count; first += TILE) {
             Py_ssize_t count = rows->count - first < TILE ? rows->count - first : TILE;
