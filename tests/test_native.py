@@ -27,7 +27,7 @@ from tests.conftest import Run
 VARIANTS = native.runnable_variants()
 needs_kernel = pytest.mark.skipif(not VARIANTS, reason="no compiled kernel in this install")
 KERNELS = [f"native-{v}" for v in VARIANTS] or ["native"]
-EXP, LOG1P, LOG = 0, 1, 2
+EXP, LOG1P, LOG, LOG1P_UNIT = 0, 1, 2, 3
 
 
 @pytest.fixture(params=KERNELS)
@@ -99,6 +99,10 @@ def test_log1p_and_log_are_within_1_ulp(kernel: native.Kernel) -> None:
     )
     errors = ulps(kernel_map(kernel, LOG, positive), mpmath.log, positive)
     assert errors.max() <= 1.0, f"log: {errors.max():.3f} ulp at x = {positive[errors.argmax()]!r}"
+    unit = np.concatenate([np.linspace(0.0, 1.0, 3001), 10.0 ** rng.uniform(-320, 0, 1500)])  # exp(-|x|) in [0, 1]
+    errors = ulps(kernel_map(kernel, LOG1P_UNIT, unit), mpmath.log1p, unit)
+    assert errors.max() <= 1.0, f"log1p on [0, 1]: {errors.max():.3f} ulp at x = {unit[errors.argmax()]!r}"
+    assert np.isnan(kernel_map(kernel, LOG1P_UNIT, np.array([np.nan]))[0])
 
 
 @needs_kernel

@@ -404,8 +404,8 @@ static PyObject *map_function(PyObject *self, PyObject *args) {
     Py_ssize_t n = views[0].len / 8;
     void *result;
     if (views[0].itemsize != 8 || strcmp(views[0].format, "d") != 0 || flat_from(out, &views[1], n, 8, 1, &result) < 0 ||
-        which < 0 || which > 2) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "map: expected contiguous float64 arrays, which in 0..2");
+        which < 0 || which > 3) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "map: expected contiguous float64 arrays, which in 0..3");
         release(views, 2);
         return NULL;
     }
@@ -580,7 +580,7 @@ static PyMethodDef methods[] = {
     {"binary", binary, METH_VARARGS,
      "binary(variant, probabilities, x, t, pos_weight, weight, low, high, out, correct) -> (special, not_in_unit, "
      "non_finite): special is the number of infinite logits, or the first probability outside [0, 1] (-1: none)."},
-    {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1) or log (2) elementwise."},
+    {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2) or log1p on [0, 1] (3) elementwise."},
     {"count_lines", count_lines, METH_VARARGS,
      "count_lines(data, delimiter) -> the lines numpy's parser reads as rows (-1: a CR alone ends a line)."},
     {"parse_lines", parse_lines, METH_VARARGS,

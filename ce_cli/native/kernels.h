@@ -295,7 +295,7 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
             }
             for (Py_ssize_t i = 0; i < count; i++) {
                 double v = chunk[i], target = t[i];
-                double log_term = ce_log1p(decay[i]);
+                double log_term = ce_log1p_unit(decay[i]);
                 double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
                 double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
                 out[i] = (pw[i] * target * sp_minus + (1.0 - target) * sp_plus + 0.0) * w[i];
@@ -327,8 +327,10 @@ static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_exp(in[i]);
     } else if (which == 1) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p(in[i]);
-    } else {
+    } else if (which == 2) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log(in[i]);
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p_unit(in[i]);
     }
 }
 

@@ -101,6 +101,14 @@ static inline double ce_log1p(double x) {
     return x == x ? out : x;
 }
 
+/* log1p(x) for x in [0, 1] (or NaN), as the binary family's log1p(exp(-|x|)) has it: 1 + x in [1, 2],
+ * whose rounding error x - ((1 + x) - 1) is exact, and no other special value to select. */
+static inline double ce_log1p_unit(double x) {
+    double u = 1.0 + x;
+    double out = ce_log_reduced(u, (x - (u - 1.0)) / u, 0.0);
+    return x == x ? out : x;
+}
+
 static inline double ce_log(double x) {
     int tiny = x < 0x1p-1022;
     double u = tiny ? x * 0x1p54 : x; /* subnormal: scale into the normal range */
