@@ -4,9 +4,9 @@
  * (with -fno-trapping-math); no libm calls, no global state. Built without
  * -ffast-math: NaN propagates, subnormal results are kept (never flushed).
  *
- * exp (of x <= 0): Cody-Waite reduction x = n ln2 + r (|r| <= ln2/2), the Taylor
- *      polynomial of degree 13 (truncation below 5e-18 relative), and 2^n applied as
- *      2^(n + 64) * 2^-64 so that a subnormal result rounds once. Within 1 ulp.
+ * exp (of x <= 0): Cody-Waite reduction x = n ln2 + r (|r| <= ln2/2), a degree-12
+ *      near-minimax polynomial (3.5e-19 relative), and 2^n applied as 2^(n + 64) * 2^-64
+ *      so that a subnormal result rounds once. Within 1 ulp.
  * log, log1p: the reduction and the polynomial of fdlibm's e_log.c and
  *      s_log1p.c (Sun Microsystems, freely distributable), written branch-free:
  *      u = 2^k m with m in [sqrt(2)/2, sqrt(2)), f = m - 1, s = f / (2 + f),
@@ -48,19 +48,21 @@ static inline double ce_exp(double x) {
     /* 2^(n + 64), a normal number for every n here, from the last bits of shifted; multiplying by
      * 2^-64 last rounds a subnormal result once (and is exact otherwise). */
     double scale = ce_double(ce_bits(shifted) << 52);
-    double q = 1.0 / 6227020800.0;
-    q = q * r + 1.0 / 479001600.0;
-    q = q * r + 1.0 / 39916800.0;
-    q = q * r + 1.0 / 3628800.0;
-    q = q * r + 1.0 / 362880.0;
-    q = q * r + 1.0 / 40320.0;
-    q = q * r + 1.0 / 5040.0;
-    q = q * r + 1.0 / 720.0;
-    q = q * r + 1.0 / 120.0;
-    q = q * r + 1.0 / 24.0;
-    q = q * r + 1.0 / 6.0;
-    q = q * r + 0.5;
-    double p = 1.0 + (r + (r * r) * q);
+    /* exp(r) on |r| <= ln2/2: the degree-12 near-minimax polynomial (a Chebyshev fit, mpmath at
+     * 50 digits; 3.5e-19 relative with these double coefficients), by Horner's rule */
+    double p = 0x1.1f8b94d06bd28p-29;
+    p = p * r + 0x1.af78ead22c4e7p-26;
+    p = p * r + 0x1.27e4cbe7aa6c8p-22;
+    p = p * r + 0x1.71dde71599a10p-19;
+    p = p * r + 0x1.a01a01add788dp-16;
+    p = p * r + 0x1.a01a01b826fc3p-13;
+    p = p * r + 0x1.6c16c16c14d38p-10;
+    p = p * r + 0x1.111111110db07p-7;
+    p = p * r + 0x1.5555555555559p-5;
+    p = p * r + 0x1.5555555555562p-3;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
     return (p * scale) * 0x1p-64;
 }
 
