@@ -14,79 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffers.h"
+#include "text.h"
 #include "vmath.h"
 
 #define TILE 256
 #define SMALL_C 16
-enum { CE_F64, CE_F32, CE_F16 };
-enum { CE_TERM_SHIFTED, CE_TERM_TWO_STEP, CE_TERM_LOG };
-
-typedef struct {
-    const char *data;
-    Py_ssize_t count, classes;          /* rows and classes (a 1-D array: count elements, classes 1) */
-    Py_ssize_t row_stride, class_stride; /* bytes */
-    int format;
-} CeRows;
-
-typedef struct {
-    const CeRows *x, *t, *pos_weight, *weight; /* pos_weight and weight: NULL when not given */
-    double low, high; /* probabilities are clipped into [low, high] */
-    double *out;
-    unsigned char *correct;
-    int probabilities;
-} CeBinary;
-
-typedef struct {
-    Py_ssize_t special; /* logits: how many are infinite; probabilities: the first outside [0, 1], or -1 */
-    int64_t not_in_unit, non_finite;
-} CeBinaryStats;
-
-typedef struct {
-    int (*softmax_rows)(const CeRows *, const int64_t *, double *, double *, double *, int64_t *, int64_t *);
-    int (*row_sums)(const CeRows *, const double *, const double *, const CeRows *, const double *, int, double,
-                    double, double *, double *);
-    void (*binary)(const CeBinary *, CeBinaryStats *);
-    void (*map)(int, Py_ssize_t, const double *, double *);
-} CeKernels;
-
-static inline double ce_half(uint16_t h) {
-    uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-    double value;
-    if (exponent == 0) {
-        value = (double)mantissa * 0x1p-24;
-    } else if (exponent == 31) {
-        value = mantissa ? CE_NAN : CE_INF;
-    } else {
-        value = (double)(1024 + mantissa) * ce_double((uint64_t)(exponent - 25 + 1023) << 52);
-    }
-    return (h & 0x8000) ? -value : value;
-}
-
-/* n values at p, stride bytes apart, as float64; one loop per format, so that each is simple. */
-static inline void ce_load(const char *p, Py_ssize_t stride, int format, Py_ssize_t n, double *out) {
-    if (format == CE_F64) {
-        if (stride == sizeof(double)) {
-            memcpy(out, p, sizeof(double) * (size_t)n);
-        } else {
-            for (Py_ssize_t j = 0; j < n; j++) memcpy(out + j, p + j * stride, sizeof(double));
-        }
-    } else if (format == CE_F32 && stride == sizeof(float)) {
-        const float *f = (const float *)(const void *)p;
-        for (Py_ssize_t j = 0; j < n; j++) out[j] = (double)f[j];
-    } else if (format == CE_F32) {
-        for (Py_ssize_t j = 0; j < n; j++) {
-            float v;
-            memcpy(&v, p + j * stride, sizeof v);
-            out[j] = (double)v;
-        }
-    } else {
-        for (Py_ssize_t j = 0; j < n; j++) {
-            uint16_t h;
-            memcpy(&h, p + j * stride, sizeof h);
-            out[j] = ce_half(h);
-        }
-    }
-}
 
 /* The baseline copy, for any CPU of the architecture. */
 #define CE_V(name) name##_baseline
@@ -155,51 +88,6 @@ static const CeKernels *kernels_for(int variant) {
         return NULL;
     }
     return variant_kernels[variant];
-}
-
-/* A float array of 1 or 2 dimensions as rows; the view is released by the caller. */
-static int rows_from(PyObject *object, Py_buffer *view, CeRows *rows, int writable) {
-    if (PyObject_GetBuffer(object, view, PyBUF_RECORDS_RO | (writable ? PyBUF_WRITABLE : 0)) < 0) return -1;
-    const char *f = view->format ? view->format : "B";
-    if (*f == '=' || *f == '<' || *f == '@') f++;
-    int format = -1;
-    if (f[0] && !f[1]) format = f[0] == 'd' ? CE_F64 : f[0] == 'f' ? CE_F32 : f[0] == 'e' ? CE_F16 : -1;
-    if (format < 0 || view->ndim < 1 || view->ndim > 2) {
-        PyErr_Format(PyExc_TypeError, "expected a 1-D or 2-D float16/32/64 array, got format %s and %d dimensions",
-                     view->format ? view->format : "B", view->ndim);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    rows->data = view->buf;
-    rows->format = format;
-    rows->count = view->shape[0];
-    rows->row_stride = view->strides[0];
-    rows->classes = view->ndim == 2 ? view->shape[1] : 1;
-    rows->class_stride = view->ndim == 2 ? view->strides[1] : view->itemsize;
-    return 0;
-}
-
-/* A C-contiguous array of n items of the given size (float64 or int64), or NULL for None. */
-static int flat_from(PyObject *object, Py_buffer *view, Py_ssize_t n, Py_ssize_t itemsize, int writable, void **out) {
-    *out = NULL;
-    view->obj = NULL;
-    if (object == Py_None) return 0;
-    if (PyObject_GetBuffer(object, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return -1;
-    if (view->itemsize != itemsize || view->len != n * itemsize) {
-        PyErr_Format(PyExc_ValueError, "expected %zd contiguous items of %zd bytes", n, itemsize);
-        PyBuffer_Release(view);
-        view->obj = NULL;
-        return -1;
-    }
-    *out = view->buf;
-    return 0;
-}
-
-static void release(Py_buffer *views, int n) {
-    for (int i = 0; i < n; i++) {
-        if (views[i].obj) PyBuffer_Release(&views[i]);
-    }
 }
 
 static PyObject *softmax_rows(PyObject *self, PyObject *args) {
@@ -416,109 +304,6 @@ static PyObject *map_function(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* ---- Text tables: numbers parsed a chunk of lines at a time, with the GIL released ----
- * The common case only: cells separated by one delimiter (or runs of blanks), no quotes,
- * '#' comments, blank lines skipped, LF or CRLF line ends. Anything else (a quote, a cell
- * that is not a plain number, rows of another width) returns -1, and the caller hands the
- * chunk to numpy's parser, which reads it or names the problem. Numbers are converted by
- * strtod (correctly rounded, as numpy's own conversion). */
-
-static int ce_blank(char c) { return c == ' ' || c == '\t'; }
-
-/* Whether numpy's parser skips the line [p, stop) (its comment cut, its CR of a CRLF gone): an empty
- * line, or one of blanks where blanks are the delimiter; a line of blanks between delimiters is a row. */
-static int ce_skipped(const char *p, const char *stop, int delimiter) {
-    if (delimiter >= 0) return p == stop;
-    while (p < stop && ce_blank(*p)) p++;
-    return p == stop;
-}
-
-/* The end of the line [p, stop) without its comment and the CR of a CRLF. */
-static const char *ce_line_end(const char *p, const char *stop) {
-    if (stop > p && stop[-1] == '\r') stop--;
-    const char *hash = memchr(p, '#', (size_t)(stop - p));
-    return hash ? hash : stop;
-}
-
-/* Data lines in [p, end) (those numpy's parser does not skip); -1 if a CR ends a line alone. */
-static Py_ssize_t ce_count_lines(const char *p, const char *end, int delimiter) {
-    Py_ssize_t rows = 0;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *stop = eol ? eol : end;
-        const char *cr = memchr(p, '\r', (size_t)(stop - p));
-        if (cr && !(eol && cr == stop - 1)) return -1; /* a CR not ending a CRLF */
-        rows += !ce_skipped(p, ce_line_end(p, stop), delimiter);
-        p = eol ? eol + 1 : end;
-    }
-    return rows;
-}
-
-/* One number cell [p, q) into *out; 0 on success. */
-static int ce_number(const char *p, const char *q, double *out) {
-    char cell[80];
-    size_t n = (size_t)(q - p);
-    if (n == 0 || n >= sizeof cell) return -1;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        int ok = (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' ||
-                 c == 'i' || c == 'n' || c == 'f' || c == 't' || c == 'y' || c == 'a' || c == 'I' || c == 'N' ||
-                 c == 'F' || c == 'T' || c == 'Y' || c == 'A';
-        if (!ok) return -1;
-        cell[i] = c;
-    }
-    cell[n] = 0;
-    char *stop;
-    *out = strtod(cell, &stop);
-    return stop == cell + n ? 0 : -1;
-}
-
-/* Rows of [p, end) into out (capacity rows of `kept` columns): the number of rows, or -1. */
-static Py_ssize_t ce_parse_lines(const char *p, const char *end, int delimiter, const char *keep, Py_ssize_t width,
-                                 Py_ssize_t kept, double *out, Py_ssize_t capacity) {
-    Py_ssize_t rows = 0;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *stop = ce_line_end(p, eol ? eol : end);
-        if (ce_skipped(p, stop, delimiter)) {
-            p = eol ? eol + 1 : end;
-            continue;
-        }
-        const char *q = p;
-        if (rows >= capacity || memchr(q, '"', (size_t)(stop - q))) return -1;
-        Py_ssize_t column = 0, filled = 0;
-        double *row = out + rows * kept;
-        while (1) {
-            while (q < stop && ce_blank(*q)) q++;
-            const char *cell = q;
-            if (delimiter < 0) {
-                while (q < stop && !ce_blank(*q)) q++;
-            } else {
-                while (q < stop && *q != delimiter) q++;
-            }
-            const char *cell_end = q;
-            while (cell_end > cell && ce_blank(cell_end[-1])) cell_end--;
-            if (column >= width) return -1;
-            if (keep[column]) {
-                if (ce_number(cell, cell_end, row + filled) < 0) return -1;
-                filled++;
-            }
-            column++;
-            if (delimiter < 0) {
-                while (q < stop && ce_blank(*q)) q++;
-                if (q == stop) break;
-            } else {
-                if (q == stop) break;
-                q++; /* the delimiter */
-            }
-        }
-        if (column != width || filled != kept) return -1;
-        rows++;
-        p = eol ? eol + 1 : end;
-    }
-    return rows;
-}
-
 static PyObject *count_lines(PyObject *self, PyObject *args) {
     Py_buffer data;
     int delimiter;
@@ -590,6 +375,8 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernel", "ce-loss's compiled kernels.", -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernel", "ce-loss's compiled kernels.", -1, methods, NULL, NULL, NULL, NULL,
+};
 
 PyMODINIT_FUNC PyInit__kernel(void) { return PyModule_Create(&module); }

@@ -1,0 +1,111 @@
+/* Text tables: numbers parsed a chunk of lines at a time, with the GIL released (kernel.c wraps
+ * these for ce_cli/io/text_stream.py). Plain C, compiled once: parsing is not vectorised. */
+#ifndef CE_TEXT_H
+#define CE_TEXT_H
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The common case only: cells separated by one delimiter (or runs of blanks), no quotes,
+ * '#' comments, blank lines skipped, LF or CRLF line ends. Anything else (a quote, a cell
+ * that is not a plain number, rows of another width) returns -1, and the caller hands the
+ * chunk to numpy's parser, which reads it or names the problem. Numbers are converted by
+ * strtod (correctly rounded, as numpy's own conversion). */
+
+static int ce_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* Whether numpy's parser skips the line [p, stop) (its comment cut, its CR of a CRLF gone): an empty
+ * line, or one of blanks where blanks are the delimiter; a line of blanks between delimiters is a row. */
+static int ce_skipped(const char *p, const char *stop, int delimiter) {
+    if (delimiter >= 0) return p == stop;
+    while (p < stop && ce_blank(*p)) p++;
+    return p == stop;
+}
+
+/* The end of the line [p, stop) without its comment and the CR of a CRLF. */
+static const char *ce_line_end(const char *p, const char *stop) {
+    if (stop > p && stop[-1] == '\r') stop--;
+    const char *hash = memchr(p, '#', (size_t)(stop - p));
+    return hash ? hash : stop;
+}
+
+/* Data lines in [p, end) (those numpy's parser does not skip); -1 if a CR ends a line alone. */
+static Py_ssize_t ce_count_lines(const char *p, const char *end, int delimiter) {
+    Py_ssize_t rows = 0;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = eol ? eol : end;
+        const char *cr = memchr(p, '\r', (size_t)(stop - p));
+        if (cr && !(eol && cr == stop - 1)) return -1; /* a CR not ending a CRLF */
+        rows += !ce_skipped(p, ce_line_end(p, stop), delimiter);
+        p = eol ? eol + 1 : end;
+    }
+    return rows;
+}
+
+/* One number cell [p, q) into *out; 0 on success. */
+static int ce_number(const char *p, const char *q, double *out) {
+    char cell[80];
+    size_t n = (size_t)(q - p);
+    if (n == 0 || n >= sizeof cell) return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        int ok = (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' ||
+                 c == 'i' || c == 'n' || c == 'f' || c == 't' || c == 'y' || c == 'a' || c == 'I' || c == 'N' ||
+                 c == 'F' || c == 'T' || c == 'Y' || c == 'A';
+        if (!ok) return -1;
+        cell[i] = c;
+    }
+    cell[n] = 0;
+    char *stop;
+    *out = strtod(cell, &stop);
+    return stop == cell + n ? 0 : -1;
+}
+
+/* Rows of [p, end) into out (capacity rows of `kept` columns): the number of rows, or -1. */
+static Py_ssize_t ce_parse_lines(const char *p, const char *end, int delimiter, const char *keep, Py_ssize_t width,
+                                 Py_ssize_t kept, double *out, Py_ssize_t capacity) {
+    Py_ssize_t rows = 0;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = ce_line_end(p, eol ? eol : end);
+        if (ce_skipped(p, stop, delimiter)) {
+            p = eol ? eol + 1 : end;
+            continue;
+        }
+        const char *q = p;
+        if (rows >= capacity || memchr(q, '"', (size_t)(stop - q))) return -1;
+        Py_ssize_t column = 0, filled = 0;
+        double *row = out + rows * kept;
+        while (1) {
+            while (q < stop && ce_blank(*q)) q++;
+            const char *cell = q;
+            if (delimiter < 0) {
+                while (q < stop && !ce_blank(*q)) q++;
+            } else {
+                while (q < stop && *q != delimiter) q++;
+            }
+            const char *cell_end = q;
+            while (cell_end > cell && ce_blank(cell_end[-1])) cell_end--;
+            if (column >= width) return -1;
+            if (keep[column]) {
+                if (ce_number(cell, cell_end, row + filled) < 0) return -1;
+                filled++;
+            }
+            column++;
+            if (delimiter < 0) {
+                while (q < stop && ce_blank(*q)) q++;
+                if (q == stop) break;
+            } else {
+                if (q == stop) break;
+                q++; /* the delimiter */
+            }
+        }
+        if (column != width || filled != kept) return -1;
+        rows++;
+        p = eol ? eol + 1 : end;
+    }
+    return rows;
+}
+
+#endif
