@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -125,3 +126,25 @@ def test_a_glob_the_shell_expanded_gets_a_hint(run: Run, tmp_path: Path) -> None
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "quote the pattern so that ce-loss expands it" in result.stderr
+
+
+def test_text_and_npy_shards_together_stream_in_blocks(tmp_path: Path) -> None:
+    from ce_cli.io import sources, text_stream
+    from ce_cli.io.sources import load
+
+    rng = np.random.default_rng(8)
+    first, second = rng.standard_normal((300, 4)), rng.standard_normal((50, 4))
+    lines = ["a,b,c,d"] + [",".join(repr(float(v)) for v in row) for row in first]
+    (tmp_path / "part-0.csv").write_text("\n".join(lines) + "\n")
+    np.save(tmp_path / "part-1.npy", second)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text_stream, "STREAM_TEXT_BYTES", 0)
+        patch.setattr(text_stream, "CHUNK_TEXT_BYTES", 500)
+        patch.setattr(sources, "_HEAD_BYTES", 256)
+        shards = load(str(tmp_path / "part-*"), "logits").array
+        bounds = shards.block_bounds()  # type: ignore[union-attr]
+    assert bounds[0][0] == 0
+    assert bounds[-1] == (300, 350)
+    assert all(a < b for a, b in bounds)
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(bounds))
+    np.testing.assert_array_equal(np.asarray(shards), np.concatenate([first, second]))

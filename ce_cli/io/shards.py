@@ -10,13 +10,13 @@ input streams through the evaluation in bounded memory, in shard order.
 from __future__ import annotations
 
 import glob
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ce_cli.blocks import NATIVE_CHUNK_BYTES, chunks, rows_per_chunk
 from ce_cli.errors import InputError
 from ce_cli.layout import LeadingReader
 
@@ -88,19 +88,17 @@ class Shards:
         return whole if dtype is None else whole.astype(dtype)
 
     def __getattr__(self, name: str) -> Any:
-        """``block_bounds`` where a shard is read in chunks of its own (a large text table)."""
-        if name != "block_bounds" or not any(hasattr(p, "block_bounds") for p in self._parts):
-            raise AttributeError(name)
-        per = math.prod(self.shape[1:-1]) if len(self.shape) > 2 else 1
-        if per != 1:
+        """``block_bounds`` of ``(rows, columns)`` shards of which one is read in chunks of its own (a large
+        text table): its chunks, and blocks of the usual size for the others."""
+        if name != "block_bounds" or len(self.shape) != 2 or not any(hasattr(p, "block_bounds") for p in self._parts):
             raise AttributeError(name)
         return self._block_bounds
 
     def _block_bounds(self) -> list[tuple[int, int]]:
+        size = rows_per_chunk(self.shape[1], NATIVE_CHUNK_BYTES)
         bounds: list[tuple[int, int]] = []
         for part, begin in zip(self._parts, self._starts, strict=False):
             own: Callable[[], list[tuple[int, int]]] | None = getattr(part, "block_bounds", None)
-            rows = int(part.shape[0])
-            spans = own() if own is not None else [(a, min(a + (1 << 16), rows)) for a in range(0, rows, 1 << 16)]
+            spans = own() if own is not None else chunks(int(part.shape[0]), size)
             bounds += [(int(begin) + a, int(begin) + b) for a, b in spans]
         return bounds
