@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "buffers.h"
 #include "text.h"
 #include "vmath.h"
@@ -46,7 +50,10 @@
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,prefer-vector-width=512")
 #endif
 #define CE_V(name) name##_avx512
+#define CE_EXP512 1
+#include "exp512.h"
 #include "kernels.h"
+#undef CE_EXP512
 #undef CE_V
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -51,8 +51,8 @@ static Py_ssize_t CE_V(find)(const double *v, Py_ssize_t n, double key) {
 /* One row of n classes, v a working copy (changed and restored). */
 static void CE_V(one_row)(double *v, Py_ssize_t n, int64_t target, double *maximum, double *target_z,
                           double *lse_z, int64_t *argmax, int64_t *rank) {
-    double top[LANES], bad[LANES], sum[LANES];
-    for (int k = 0; k < LANES; k++) top[k] = -CE_INF, bad[k] = 0.0, sum[k] = 0.0;
+    double top[LANES], bad[LANES];
+    for (int k = 0; k < LANES; k++) top[k] = -CE_INF, bad[k] = 0.0;
     for (Py_ssize_t j = 0; j < n; j += LANES) {
         int width = n - j < LANES ? (int)(n - j) : LANES;
         const double *w = v + j;
@@ -68,15 +68,22 @@ static void CE_V(one_row)(double *v, Py_ssize_t n, int64_t target, double *maxim
     m = any_bad > 0.0 ? CE_NAN : m;
     double key = v[target], kept = v[a];
     v[a] = -CE_INF;
+#ifdef CE_EXP512
+    double s = ce_sum_exp512(v, n, m);
+#else
+    double sum[LANES];
+    for (int k = 0; k < LANES; k++) sum[k] = 0.0;
     for (Py_ssize_t j = 0; j < n; j += LANES) {
         int width = n - j < LANES ? (int)(n - j) : LANES;
         const double *w = v + j;
         for (int k = 0; k < width; k++) sum[k] += ce_exp(w[k] - m);
     }
+    double s = CE_V(total)(sum);
+#endif
     v[a] = kept;
     *maximum = m;
     *target_z = key - m;
-    *lse_z = m == CE_INF ? CE_NAN : ce_log1p(CE_V(total)(sum));
+    *lse_z = m == CE_INF ? CE_NAN : ce_log1p(s);
     if (argmax) *argmax = (int64_t)a;
     if (rank) {
         double count[LANES];
@@ -291,8 +298,13 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
             for (Py_ssize_t i = 0; i < count; i++) {
                 double a = chunk[i] < 0.0 ? -chunk[i] : chunk[i];
                 special += a == CE_INF;
-                decay[i] = ce_exp(-a);
+                decay[i] = -a;
             }
+#ifdef CE_EXP512
+            ce_map_exp512(count, decay, decay);
+#else
+            for (Py_ssize_t i = 0; i < count; i++) decay[i] = ce_exp(decay[i]);
+#endif
             for (Py_ssize_t i = 0; i < count; i++) {
                 double v = chunk[i], target = t[i];
                 double log_term = ce_log1p_unit(decay[i]);
@@ -324,7 +336,11 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
 
 static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
     if (which == 0) {
+#ifdef CE_EXP512
+        ce_map_exp512(n, in, out);
+#else
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_exp(in[i]);
+#endif
     } else if (which == 1) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p(in[i]);
     } else if (which == 2) {
