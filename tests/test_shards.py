@@ -125,7 +125,8 @@ def test_a_glob_the_shell_expanded_gets_a_hint(run: Run, tmp_path: Path) -> None
     result = run("compute", "-l", "logits-1.npy", "logits-2.npy", "-t", "targets-1.npy")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "quote the pattern so that ce-loss expands it" in result.stderr
+    assert "not as positional arguments ('logits-2.npy')" in result.stderr
+    assert "several shards as one input take a quoted glob" in result.stderr
 
 
 def test_text_and_npy_shards_together_stream_in_blocks(tmp_path: Path) -> None:

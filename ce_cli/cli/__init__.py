@@ -35,6 +35,7 @@ from ce_cli.cli.options import (
     MaxRowsOption,
     NoWarningsOption,
     PerSequenceOption,
+    PositionalFiles,
     PosWeightOption,
     ReductionOption,
     SmoothingOption,
@@ -48,7 +49,7 @@ from ce_cli.cli.options import (
     top_k_values,
 )
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
-from ce_cli.cli.usage import OneLineUsageErrors
+from ce_cli.cli.usage import OneLineUsageErrors, show_flags_without_a_type
 from ce_cli.formulas import REFERENCE
 from ce_cli.io.inputs import InputSpec
 from ce_cli.io.sources import source_file
@@ -63,13 +64,36 @@ from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LA
 if TYPE_CHECKING:
     from ce_cli.report import SummaryRequest
 
+show_flags_without_a_type()
 app = typer.Typer(
     name="ce-loss",
     help="Cross-entropy losses as PyTorch computes them, checkable from the shell.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     pretty_exceptions_enable=False,
     cls=OneLineUsageErrors,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def examples(*commands: str) -> str:
+    """An Examples section for the end of a command's help: one paragraph per invocation."""
+    return "\n\n".join(["Examples:", *(f"  $ {command}" for command in commands)])
+
+
+COMPUTE_EXAMPLES = examples(
+    "ce-loss compute --logits logits.npy --targets targets.npy",
+    "ce-loss compute --logits scores.csv --target-column label",
+    "ce-loss compute -l probs.csv -t labels.csv --formula naive --eps auto",
+    "loss=$(ce-loss compute -l logits.npy -t targets.npy -q)",
+)
+COMPARE_EXAMPLES = examples(
+    "ce-loss compare --logits logits.npy --targets targets.npy",
+    "ce-loss compare --logits probs.csv --targets labels.csv --format json",
+)
+EXPLAIN_EXAMPLES = examples(
+    "ce-loss explain --logits logits.npy --targets targets.npy --sample 3",
+    "ce-loss explain --logits 0.1234,0.5555,0.3211 --targets 0",
 )
 
 
@@ -85,13 +109,16 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version and the kernel, and exit."
+        ),
     ] = False,
 ) -> None:
     """Cross-entropy losses as PyTorch computes them, checkable from the shell."""
 
 
-@app.command()
+@app.command(epilog=COMPUTE_EXAMPLES)
 def compute(
     logits: LogitsOption,
     targets: TargetsOption = None,
@@ -132,6 +159,7 @@ def compute(
     worst: WorstOption = 0,
     per_sequence: PerSequenceOption = False,
     no_warnings: NoWarningsOption = False,
+    files: PositionalFiles = None,
 ) -> None:
     """Compute per-sample and reduced cross-entropy losses (--task binary: per element, as BCE with logits)."""
     from ce_cli.formulas import formula_spec
@@ -142,6 +170,12 @@ def compute(
     binary = task == "binary"
     writers = binary_writers if binary else compute_writers
     with user_errors():
+        if quiet and output_format != "table":
+            from ce_cli.errors import OptionError
+
+            raise OptionError(
+                f"-q prints the headline value alone, and -f {output_format} the whole result: give one of them"
+            )
         write = writer_for(writers.WRITERS, output_format)
         clip = eps_value(eps, formula)
         request = SummaryRequest(by_class=by_class, top_k=top_k_values(top_k), worst=worst, per_sequence=per_sequence)
@@ -207,7 +241,7 @@ def refuse_for_binary(request: SummaryRequest) -> None:
         raise OptionError(f"{name} is for --task multiclass; with --task binary, use --by-class for each label")
 
 
-@app.command()
+@app.command(epilog=COMPARE_EXAMPLES)
 def compare(
     logits: LogitsOption,
     targets: TargetsOption = None,
@@ -223,6 +257,7 @@ def compare(
     output_format: TableFormatOption = "table",
     max_rows: MaxRowsOption = DEFAULT_MAX_ROWS,
     no_warnings: NoWarningsOption = False,
+    files: PositionalFiles = None,
 ) -> None:
     """Every formula side by side, with each one's difference to cross_entropy."""
     from ce_cli.comparison import compare_binary, compare_formulas, compared_formulas
@@ -256,7 +291,7 @@ def compare(
             write(comparison, stdout, RenderOptions(max_rows=max_rows))
 
 
-@app.command()
+@app.command(epilog=EXPLAIN_EXAMPLES)
 def explain(
     logits: LogitsOption,
     targets: TargetsOption = None,
@@ -284,6 +319,7 @@ def explain(
     ] = "table",
     max_rows: MaxRowsOption = DEFAULT_MAX_ROWS,
     no_warnings: NoWarningsOption = False,
+    files: PositionalFiles = None,
 ) -> None:
     """Derive one sample's loss step by step: max shift, logsumexp, NLL, gradient, and every formula."""
     from ce_cli.derivation import derivation_warnings, derive

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import numpy as np
 import typer
@@ -34,6 +35,15 @@ def eps_value(text: str | None, formula: str | None) -> float | str | None:
     return value
 
 
+def say_when_reading_a_terminal(spec: InputSpec) -> None:
+    """A source ``-`` with a terminal on stdin waits for typed input: say so on stderr, in one line."""
+    roles = {"logits": spec.logits, "targets": spec.targets, "weight": spec.weight, "pos_weight": spec.pos_weight}
+    reading = next((role for role, src in roles.items() if src == "-"), None)
+    stream = sys.stdin
+    if reading is not None and stream is not None and stream.isatty():
+        typer.echo(f"ce-loss: reading {reading} from stdin (a terminal): type the rows, then Ctrl-D", err=True)
+
+
 def load(spec: InputSpec, *, silenced: bool = False) -> ValidatedInputs:
     """Read and validate the inputs (``-`` reads this process's stdin); say on stderr what the reading assumed."""
     if (spec.targets is None) == (spec.target_column is None):
@@ -42,6 +52,7 @@ def load(spec: InputSpec, *, silenced: bool = False) -> ValidatedInputs:
         raise OptionError("--pos-weight goes with --task binary (the weight of positives in binary cross-entropy)")
     if not 0.0 <= spec.label_smoothing <= 1.0:  # NaN included
         raise OptionError(f"--label-smoothing must be in [0, 1], not {spec.label_smoothing}")
+    say_when_reading_a_terminal(spec)
     inputs, notices = load_inputs(spec, stdin_bytes())
     if not silenced:
         for notice in notices:
@@ -60,6 +71,7 @@ def load_binary(spec: InputSpec, *, silenced: bool = False) -> BinaryInputs:
     ):
         if value != default:
             raise OptionError(f"{flag} is not an option of --task binary, where every element is its own problem")
+    say_when_reading_a_terminal(spec)
     inputs, notices = load_binary_inputs(spec, stdin_bytes())
     if not silenced:
         for notice in notices:

@@ -106,7 +106,9 @@ ClassAxisOption = Annotated[
         rich_help_panel=PYTORCH,
     ),
 ]
-FormulaOption = Annotated[FormulaName, typer.Option("--formula", help=formula_help(), rich_help_panel=FORMULA)]
+FormulaOption = Annotated[
+    FormulaName, typer.Option("--formula", metavar="NAME", help=formula_help(), rich_help_panel=FORMULA)
+]
 EpsOption = Annotated[
     str | None,
     typer.Option(
@@ -132,7 +134,9 @@ TableFormatOption = Annotated[
 ]
 MaxRowsOption = Annotated[
     int,
-    typer.Option("--max-rows", min=0, help="Table rows shown before eliding the middle.", rich_help_panel=OUTPUT),
+    typer.Option(
+        "--max-rows", min=0, metavar="N", help="Table rows shown before eliding the middle.", rich_help_panel=OUTPUT
+    ),
 ]
 TaskOption = Annotated[
     TaskName,
@@ -208,3 +212,21 @@ def top_k_values(text: str | None) -> tuple[int, ...]:
         except ValueError:
             raise OptionError(f"--top-k takes whole numbers separated by commas, like 1,5; got {text!r}") from None
     return tuple(sorted(set(values)))
+
+
+def refuse_positional_files(values: list[str] | None) -> list[str] | None:
+    """The callback of :data:`PositionalFiles`: positional arguments are a usage error that says what to do."""
+    if values:
+        shown = " ".join(repr(v) for v in values[:3]) + (" ..." if len(values) > 3 else "")
+        raise typer.BadParameter(
+            f"ce-loss reads files given with --logits and --targets, not as positional arguments ({shown}): "
+            "pass them as --logits FILE --targets FILE; several shards as one input take a quoted glob, "
+            "--logits 'shards/logits-*.npy'"
+        )
+    return values
+
+
+PositionalFiles = Annotated[
+    list[str] | None,
+    typer.Argument(hidden=True, callback=refuse_positional_files, show_default=False, metavar=""),
+]

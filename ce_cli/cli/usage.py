@@ -22,6 +22,7 @@ _PYDANTIC = [
     (re.compile(r"Input should be greater than or equal to "), "must be at least "),
     (re.compile(r"Input should be less than or equal to "), "must be at most "),
     (re.compile(r"Input should be a valid (\w+)[^.]*"), r"must be a valid \1"),
+    (re.compile(r"^Invalid value for '': "), ""),  # the hidden positional arguments, which say it all
 ]
 
 
@@ -85,3 +86,23 @@ class OneLineUsageErrors(TyperGroup):
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def show_flags_without_a_type() -> None:
+    """Help lists a flag (``--quiet``, ``--help``) without a type: Typer 0.29 shows ``<bool>`` there,
+    as if the flag took a value. Older Typer releases show nothing already and are left as they are."""
+    try:
+        from typer.core import TyperOption
+    except ImportError:  # pragma: no cover  # every supported Typer has it
+        return
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "flags_without_a_type", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> Any:
+        if getattr(self, "is_flag", False) and not getattr(self, "count", False):
+            return None
+        return original(self, ctx)
+
+    display_type_rich.flags_without_a_type = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich

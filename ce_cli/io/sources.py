@@ -209,9 +209,41 @@ def _with_first_rows(handle: IO[bytes], head: bytes) -> bytes:
         head += more
 
 
+# Formats people have that ce-loss does not read, and the one line that converts each.
+_CONVERSIONS = {
+    ".pt": ("a PyTorch file (ce-loss never unpickles)", "np.save('x.npy', torch.load('x.pt').numpy())"),
+    ".pth": ("a PyTorch file (ce-loss never unpickles)", "np.save('x.npy', torch.load('x.pth').numpy())"),
+    ".safetensors": ("a safetensors file", "np.save('x.npy', safetensors.numpy.load_file('x.safetensors')['key'])"),
+    ".jsonl": ("JSON Lines", "pandas.read_json('x.jsonl', lines=True).to_csv('x.csv', index=False)"),
+    ".ndjson": ("JSON Lines", "pandas.read_json('x.ndjson', lines=True).to_csv('x.csv', index=False)"),
+    ".parquet": ("Parquet", "pandas.read_parquet('x.parquet').to_csv('x.csv', index=False)"),
+    ".pkl": ("a pickle (ce-loss never unpickles)", "np.save('x.npy', numpy_array) where it was made"),
+    ".pickle": ("a pickle (ce-loss never unpickles)", "np.save('x.npy', numpy_array) where it was made"),
+}
+_COMPRESSED = {".gz": "gunzip -c", ".bz2": "bunzip2 -c", ".xz": "xz -dc", ".zst": "zstd -dc"}
+
+
+def _refuse_unread_format(path: str, label: str) -> None:
+    """An input of a format ce-loss does not read: one line naming it and how to convert it.
+
+    Raises:
+        InputError: ``path``'s suffix names such a format.
+    """
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in _CONVERSIONS:
+        name, command = _CONVERSIONS[suffix]
+        raise InputError(f"{label} is {name}, which ce-loss does not read; convert it, e.g. {command}")
+    if suffix in _COMPRESSED:
+        raise InputError(
+            f"{label} is compressed ({suffix}), which ce-loss does not read; decompress it into a pipe: "
+            f"{_COMPRESSED[suffix]} '{path}' | ce-loss compute --logits - ..."
+        )
+
+
 def _from_file(path: str, key: str | None, label: str, drop: tuple[str, ...]) -> SourceArray:
     if os.path.isdir(path):
         raise InputError(f"{label} is a directory, not a file")
+    _refuse_unread_format(path, label)
     suffix = os.path.splitext(path)[1].lower()
     try:
         with open(path, "rb") as handle:
