@@ -105,4 +105,4 @@ def show_flags_without_a_type() -> None:
         return original(self, ctx)
 
     display_type_rich.flags_without_a_type = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
