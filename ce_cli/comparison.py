@@ -90,19 +90,28 @@ def compared_formulas() -> list[FormulaSpec]:
     return [spec for spec in REGISTRY.values() if spec.family == REGISTRY[REFERENCE].family]
 
 
+def _share(progress: Callable[[int], None], number: int, count: int, rows: int) -> Callable[[int], None]:
+    """Progress of the ``number``-th of ``count`` passes over ``rows`` rows, reported in rows of the whole."""
+
+    def report(done: int) -> None:
+        progress((number * rows + done) // count)
+
+    return report
+
+
 def compare_formulas(
     inputs: ValidatedInputs, *, eps: float | str | None = None, progress: Callable[[int], None] | None = None
 ) -> Comparison:
     """Evaluate every formula of :func:`compared_formulas` on ``inputs`` and measure each against the reference.
 
     ``eps`` clips probabilities for the formulas that take them (:func:`ce_cli.formulas.probability_clip`);
-    ``progress`` is called with the rows done over all formulas (``len(compared_formulas()) * M`` in all).
+    ``progress`` is called with the rows done (``M`` in all), each formula's pass counting its share.
     """
     rows = inputs.num_samples
     results: dict[str, Losses] = {}
-    for number, formula in enumerate(compared_formulas()):
-        done_before = number * rows
-        report = None if progress is None else (lambda done, before=done_before: progress(before + done))
+    formulas = compared_formulas()
+    for number, formula in enumerate(formulas):
+        report = None if progress is None else _share(progress, number, len(formulas), rows)
         clip = probability_clip(eps, formula, inputs.rows.dtype) if formula.expects == "probabilities" else None
         results[formula.name] = evaluate(inputs, formula, clip=clip, progress=report)
     reference = results[REFERENCE].per_sample
@@ -121,9 +130,9 @@ def compare_binary(
     """Every formula's binary form on ``inputs``, element by element, measured against the reference."""
     elements = inputs.num_elements
     results: dict[str, BinaryReport] = {}
-    for number, formula in enumerate(compared_formulas()):
-        done_before = number * elements
-        report = None if progress is None else (lambda done, before=done_before: progress(before + done))
+    formulas = compared_formulas()
+    for number, formula in enumerate(formulas):
+        report = None if progress is None else _share(progress, number, len(formulas), elements)
         clip = eps if formula.expects == "probabilities" else None
         results[formula.name] = build_binary_report(inputs, formula, eps=clip, strict=False, progress=report)
     reference = results[REFERENCE].losses

@@ -41,6 +41,7 @@ class ProgressBar:
                 TextColumn(self.label),
                 BarColumn(),
                 TextColumn("{task.completed:,}/{task.total:,} rows"),
+                TextColumn("time left"),
                 TimeRemainingColumn(),
                 console=console,
                 transient=True,

@@ -260,7 +260,7 @@ def compare(
     files: PositionalFiles = None,
 ) -> None:
     """Every formula side by side, with each one's difference to cross_entropy."""
-    from ce_cli.comparison import compare_binary, compare_formulas, compared_formulas
+    from ce_cli.comparison import compare_binary, compare_formulas
     from ce_cli.progress import ProgressBar
 
     with user_errors():
@@ -280,11 +280,11 @@ def compare(
         )
         if task == "binary":
             elements = load_binary(spec, silenced=no_warnings)
-            with ProgressBar(len(compared_formulas()) * elements.num_elements, sys.stderr) as bar:
+            with ProgressBar(elements.num_elements, sys.stderr) as bar:
                 comparison = compare_binary(elements, eps=clip, progress=bar.update)
         else:
             inputs = load(spec, silenced=no_warnings)
-            with ProgressBar(len(compared_formulas()) * inputs.num_samples, sys.stderr) as bar:
+            with ProgressBar(inputs.num_samples, sys.stderr) as bar:
                 comparison = compare_formulas(inputs, eps=clip, progress=bar.update)
         warn_all(comparison.warnings, no_warnings)
         with results_to_stdout() as stdout:

@@ -214,7 +214,7 @@ def top_k_values(text: str | None) -> tuple[int, ...]:
     return tuple(sorted(set(values)))
 
 
-def refuse_positional_files(values: list[str] | None) -> list[str] | None:
+def refuse_positional_files(values: list[str] | None) -> list[str]:
     """The callback of :data:`PositionalFiles`: positional arguments are a usage error that says what to do."""
     if values:
         shown = " ".join(repr(v) for v in values[:3]) + (" ..." if len(values) > 3 else "")
@@ -223,7 +223,7 @@ def refuse_positional_files(values: list[str] | None) -> list[str] | None:
             "pass them as --logits FILE --targets FILE; several shards as one input take a quoted glob, "
             "--logits 'shards/logits-*.npy'"
         )
-    return values
+    return []  # a list, never None: older Typer converts what the callback returns as a sequence
 
 
 PositionalFiles = Annotated[

@@ -72,6 +72,8 @@ class OneLineUsageErrors(TyperGroup):
             result = super().main(
                 args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
             )
+        except KeyboardInterrupt:  # past Typer's own handling (between its frames)
+            result = INTERRUPTED
         except Exception as error:
             if _is_click_error(error, "NoArgsIsHelpError"):
                 error.show()  # type: ignore[attr-defined]  # the help, as for no arguments at all
@@ -83,6 +85,8 @@ class OneLineUsageErrors(TyperGroup):
                 typer.echo("ce-loss: interrupted", err=True)
                 sys.exit(INTERRUPTED)
             raise
+        if result == INTERRUPTED:  # newer Typer turns Ctrl-C into this status without a word
+            typer.echo("ce-loss: interrupted", err=True)
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)

@@ -117,9 +117,9 @@ def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) ->
     targets = report.inputs.targets.reshape(samples, -1)
     one = per_sample.shape[1] == 1
     table = Table()
-    table.add_column("index", justify="right")
-    table.add_column("target" if one else "positive labels", justify="right")
-    table.add_column("loss" if one else "mean loss over labels", justify="right")
+    table.add_column("index", justify="right", no_wrap=True)
+    table.add_column("target" if one else "positive labels", justify="right", no_wrap=True)
+    table.add_column("loss" if one else "mean loss over labels", justify="right", no_wrap=True)
 
     def add(position: int) -> None:
         target = short_number(targets[position, 0]) if one else str(int(np.count_nonzero(targets[position] >= 0.5)))
@@ -130,7 +130,7 @@ def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) ->
     add_sample_rows(table, samples, options.max_rows, add)
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
-    summary.add_column(justify="right")
+    summary.add_column(justify="right", no_wrap=True)
     summary.add_row("elements", str(report.inputs.num_elements))
     summary.add_row("positives (target >= 0.5)", str(report.inputs.positives))
     if report.clip is not None:

@@ -100,10 +100,10 @@ def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) 
     n = targets.size
     title = f"every formula per sample (diff = |loss - {REFERENCE} loss|)"
     table = Table(title=title, title_justify="left")
-    table.add_column("index", justify="right")
-    table.add_column("target", justify="right")
+    table.add_column("index", justify="right", no_wrap=True)
+    table.add_column("target", justify="right", no_wrap=True)
     for header, _ in columns.values():
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", no_wrap=True)
 
     def add(position: int) -> None:
         cells = [short_number(values[position]) for _, values in columns.values()]
@@ -113,8 +113,8 @@ def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) 
 
     summary = Table(title="over all samples", title_justify="left")
     summary.add_column("formula")
-    summary.add_column("mean", justify="right")
-    summary.add_column("sum", justify="right")
+    summary.add_column("mean", justify="right", no_wrap=True)
+    summary.add_column("sum", justify="right", no_wrap=True)
     summary.add_column(f"verdict against {REFERENCE}")
     verdicts = comparison.verdicts()
     for name, result in comparison.results.items():

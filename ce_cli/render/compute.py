@@ -111,14 +111,19 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
     counted = inputs.counted
 
     table = Table(title=f"{report.formula.name} loss per sample", title_justify="left")
-    table.add_column("index", justify="right")
-    table.add_column("target" + (" (argmax of probabilities)" if inputs.probability_targets else ""), justify="right")
-    table.add_column("predicted", justify="right")
-    table.add_column("p(target)", justify="right")
-    table.add_column("loss", justify="right")
+    table.add_column("index", justify="right", no_wrap=True)
+    table.add_column(
+        "target" + (" (argmax of probabilities)" if inputs.probability_targets else ""),
+        justify="right",
+        no_wrap=True,
+        overflow="fold",
+    )
+    table.add_column("predicted", justify="right", no_wrap=True)
+    table.add_column("p(target)", justify="right", no_wrap=True)
+    table.add_column("loss", justify="right", no_wrap=True)
     ranks = None if losses.ranks is None else losses.ranks.reshape(-1)
     if ranks is not None:
-        table.add_column("rank", justify="right")
+        table.add_column("rank", justify="right", no_wrap=True)
 
     def add(position: int) -> None:
         index = sample_index(position, inputs.sample_shape)
@@ -141,7 +146,7 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
 
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
-    summary.add_column(justify="right")
+    summary.add_column(justify="right", no_wrap=True)
     summary.add_row("samples", str(report.n_samples))
     summary.add_row("classes (C)", str(inputs.num_classes))
     if len(inputs.logits_shape) > 2:

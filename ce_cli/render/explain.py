@@ -100,7 +100,7 @@ def _formulas_table(d: Derivation) -> Table:
     table.add_column("formula")
     if d.target is not None:
         table.add_column("-log p[t]")
-    table.add_column("loss", justify="right")
+    table.add_column("loss", justify="right", no_wrap=True)
     table.add_column(f"verdict against {REFERENCE}")
     for name, loss in d.formulas.items():
         expression = [REGISTRY[name].per_sample] if d.target is not None else []
@@ -129,7 +129,7 @@ def write_text(d: Derivation, stream: TextIO, options: RenderOptions) -> None:
     if d.weight is not None:
         headers.insert(1, "w")
     for header in headers:
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", no_wrap=True)
     for c in shown:
         row = [f"{c} ◀" if c == d.target else str(c)]
         if d.weight is not None:

@@ -125,7 +125,7 @@ def by_class_table(report: Report, max_rows: int) -> Table:
     rows = summary.by_class(report)
     table = Table(title="loss by class (largest share first)", title_justify="left")
     for name in ("class", "count", "mean loss", "share of loss", "accuracy"):
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", no_wrap=True)
 
     def add(position: int) -> None:
         c = rows[position]
@@ -145,7 +145,7 @@ def per_sequence_table(report: Report, max_rows: int) -> tuple[Table, str]:
     sequences = summary.per_sequence(report)
     table = Table(title="per sequence", title_justify="left")
     for name in ("sequence", "tokens", "mean loss", "perplexity"):
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", no_wrap=True)
 
     def add(position: int) -> None:
         s = sequences[position]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,11 +30,93 @@ def add_sample_rows(table: Table, n: int, max_rows: int, add: Callable[[int], No
             add(position)
 
 
+CONTENT_WIDTH = 10_000  # a pipe without COLUMNS: wide enough that every table takes its own width
+
+
+class _WithoutTrailingSpaces:
+    """A text stream that writes each line without the spaces Rich pads it with (titles, cells)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._line = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._line + text).split("\n")
+        self._line = lines.pop()
+        for line in lines:
+            self._stream.write(line.rstrip(" ") + "\n")
+        return len(text)
+
+    def flush(self) -> None:  # a line is written whole, when its end comes
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def pipe_width() -> int:
+    """The width of a table written to a pipe or file: ``COLUMNS`` where set, else its content's."""
+    import os
+
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else CONTENT_WIDTH
+
+
+def _fitting_console_class() -> type[Console]:
+    """A Rich console whose tables never lose a digit: number columns do not wrap (text columns wrap
+    first), and a table still wider than the console is printed at its own width, whole, with one
+    line on stderr that says so."""
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    class FittingConsole(Console):
+        said_too_wide = False
+
+        def print(self, *objects: Any, **options: Any) -> None:
+            tables = [o for o in objects if isinstance(o, Table)]
+            width = self.width
+            if tables and options.get("width") is None:
+                needed = max(self._unbroken_width(table) for table in tables)
+                if needed > width:
+                    self.width = needed  # Rich caps a print's width at the console's: widen the console
+                    if not FittingConsole.said_too_wide:
+                        FittingConsole.said_too_wide = True
+                        import sys
+
+                        print(
+                            f"ce-loss: note: a table needs {needed} columns and there are {width}: it is "
+                            "printed whole, so its lines wrap (widen the terminal, or use -f csv)",
+                            file=sys.stderr,
+                        )
+            try:
+                super().print(*objects, **options)
+            finally:
+                self.width = width
+
+        def _unbroken_width(self, table: Table) -> int:
+            """The width ``table`` needs with every number column whole (text columns at their narrowest)."""
+            try:  # Rich's own measures of a column (private, in every Rich release ce-loss supports)
+                columns = [table._measure_column(self, self.options, column) for column in table.columns]
+                extra = table._extra_width
+            except AttributeError:  # pragma: no cover  # a Rich without them: its own layout, as before
+                return Measurement.get(self, self.options, table).minimum
+            widths = [m.maximum if c.no_wrap else m.minimum for m, c in zip(columns, table.columns, strict=True)]
+            return sum(widths) + extra
+
+    return FittingConsole
+
+
 def make_console(stream: TextIO) -> Console:
     """A Rich console on ``stream``: no markup parsing (cells hold text like ``x[t]``), no
-    highlighting, colour only where Rich allows it (a terminal, no ``NO_COLOR``), and wide
-    enough that tables written to a file or pipe are never cut."""
-    from rich.console import Console
-
-    width = None if stream.isatty() else 240
-    return Console(file=stream, highlight=False, markup=False, width=width)
+    highlighting, colour only where Rich allows it (a terminal, no ``NO_COLOR``). On a terminal,
+    tables fit its width; to a pipe or file they take ``COLUMNS`` or their own width, and no
+    line ends in spaces (``| less``, ``| tee`` and diffs read them as they are)."""
+    console = _fitting_console_class()
+    if stream.isatty():
+        return console(file=stream, highlight=False, markup=False)
+    lines: Any = _WithoutTrailingSpaces(stream)
+    return console(file=lines, highlight=False, markup=False, width=pipe_width())

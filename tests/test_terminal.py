@@ -1,0 +1,274 @@
+"""The terminal experience: help, completion, widths and pipes, conflicts said, progress, Ctrl-C."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import ce_cli
+from ce_cli.cli import app
+from tests.conftest import WORKED_INLINE, Run
+
+SCRIPT = Path(sys.executable).parent / "ce-loss"
+COMMANDS = ("compute", "compare", "explain")
+LLM_LIKE = "2.5,-1.25,0.125,7.75,-3.5;0.5,0.25,-0.75,1.5,3.125;11.46207,0.001,-5,2,9.9"
+
+
+def at_width(columns: int, *args: str) -> Any:
+    """The CLI in-process with ``COLUMNS`` set (the output is not a terminal: a pipe of that width)."""
+    env = {"COLUMNS": str(columns), "TERMINAL_WIDTH": str(columns)}
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+# --- help ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [(), *((c,) for c in COMMANDS)])
+def test_help_at_80_columns_has_short_flags_no_bool_metavar_and_whole_choices(command: tuple[str, ...]) -> None:
+    short, long = at_width(80, *command, "-h"), at_width(80, *command, "--help")
+    assert short.exit_code == long.exit_code == 0
+    assert short.stdout == long.stdout
+    assert "<bool>" not in short.stdout
+    for line in short.stdout.splitlines():
+        assert len(line) <= 80
+        assert not re.search(r"<[a-z_|]+$", line.rstrip(" │")), f"a choice split mid-word: {line!r}"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_help_ends_with_examples_and_groups_options(command: str) -> None:
+    out = at_width(100, command, "--help").stdout
+    assert out.rstrip().split("Examples:")[-1].count(f"$ ce-loss {command}") >= 2
+    for panel in ("Inputs", "PyTorch options", "Output"):
+        assert f"─ {panel} " in out
+
+
+def test_compute_examples_cover_the_four_uses() -> None:
+    out = at_width(120, "compute", "--help").stdout.split("Examples:")[1]
+    assert "--logits logits.npy --targets targets.npy" in out  # a .npy pair
+    assert "--target-column label" in out  # a CSV with a label column
+    assert "--formula naive --eps auto" in out  # probabilities
+    assert "-q)" in out  # a pipeline
+
+
+def test_short_version_flag() -> None:
+    short, long = at_width(80, "-V"), at_width(80, "--version")
+    assert short.exit_code == 0
+    assert short.stdout == long.stdout
+    assert short.stdout.startswith(f"ce-loss {ce_cli.__version__}\nkernel: ")
+
+
+# --- completion ---------------------------------------------------------------------------------------------
+
+
+def _script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+    )
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts_name_the_command(shell: str) -> None:
+    result = _script("--show-completion", shell, env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "_CE_LOSS_COMPLETE" in result.stdout
+    assert "ce-loss" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("shell", "env"),
+    [
+        ("bash", {"COMP_WORDS": "ce-loss com", "COMP_CWORD": "1"}),
+        ("zsh", {"_TYPER_COMPLETE_ARGS": "ce-loss com"}),
+        ("fish", {"_TYPER_COMPLETE_ARGS": "ce-loss com", "_TYPER_COMPLETE_FISH_ACTION": "get-args"}),
+    ],
+)
+def test_completion_offers_the_commands(shell: str, env: dict[str, str]) -> None:
+    result = _script(env={"_CE_LOSS_COMPLETE": f"complete_{shell}", **env})
+    assert result.returncode == 0, result.stderr
+    assert "compute" in result.stdout
+    assert "compare" in result.stdout
+    assert "explain" not in result.stdout
+
+
+def test_completion_offers_options() -> None:
+    env = {"_CE_LOSS_COMPLETE": "complete_bash", "COMP_WORDS": "ce-loss compute --for", "COMP_CWORD": "2"}
+    assert _script(env=env).stdout.split() == ["--formula", "--format"]
+
+
+# --- widths and pipes ---------------------------------------------------------------------------------------
+
+
+def test_a_pipe_gets_tables_of_their_own_width_without_trailing_spaces() -> None:
+    result = CliRunner().invoke(app, ["compare", "-l", LLM_LIKE, "-t", "3,4,0"], env={"COLUMNS": None})
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert all(line == line.rstrip() for line in lines)
+    assert max(len(line) for line in lines) > 80  # the verdicts on one line each: the content's width
+    assert "…" not in result.stdout
+
+
+@pytest.mark.parametrize("command", [("compare",), ("explain", "--sample", "2"), ("compute",)])
+def test_numbers_are_never_cut_at_80_columns(command: tuple[str, ...]) -> None:
+    result = at_width(80, *command, "-l", LLM_LIKE, "-t", "3,4,0")
+    assert result.exit_code == 0
+    assert "…" not in result.stdout
+    assert all(line == line.rstrip() for line in result.stdout.splitlines())
+    wide = at_width(400, *command, "-l", LLM_LIKE, "-t", "3,4,0").stdout
+    numbers = set(re.findall(r"-?\d+\.\d+(?:e-?\d+)?", wide))
+    assert numbers <= set(re.findall(r"-?\d+\.\d+(?:e-?\d+)?", result.stdout))  # every number, whole
+    if max(len(line) for line in result.stdout.splitlines()) > 80:
+        assert "ce-loss: note: a table needs" in result.stderr  # printed whole, and said so
+
+
+def test_the_summary_keeps_the_full_mean_at_30_columns() -> None:
+    mean = json.loads(at_width(200, "compute", "-l", WORKED_INLINE, "-t", "0,1,2", "-f", "json").stdout)["mean"]
+    result = at_width(30, "compute", "-l", WORKED_INLINE, "-t", "0,1,2", "--no-warnings")
+    assert result.exit_code == 0
+    assert repr(mean) in result.stdout
+    assert "…" not in result.stdout
+
+
+# --- conflicts and surprises, said ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "tsv"])
+def test_quiet_with_a_format_is_a_usage_error(run: Run, fmt: str) -> None:
+    result = run("compute", "-l", WORKED_INLINE, "-t", "0,1,2", "-q", "-f", fmt)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"ce-loss: error: -q prints the headline value alone, and -f {fmt} the whole result: give one of them\n"
+    )
+
+
+def test_positional_files_are_pointed_to_the_options(run: Run) -> None:
+    result = run("compute", "logits.csv", "targets.csv")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        "ce-loss: error: ce-loss reads files given with --logits and --targets, not as positional arguments "
+        "('logits.csv' 'targets.csv'): pass them as --logits FILE --targets FILE"
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+class TerminalStdin(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_reading_stdin_from_a_terminal_is_said(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from ce_cli.cli.arguments import say_when_reading_a_terminal
+    from ce_cli.io.inputs import InputSpec
+
+    monkeypatch.setattr(sys, "stdin", TerminalStdin())
+    say_when_reading_a_terminal(InputSpec(logits="-", targets="0"))
+    assert capsys.readouterr().err == "ce-loss: reading logits from stdin (a terminal): type the rows, then Ctrl-D\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO())  # a pipe or a file: nothing to say
+    say_when_reading_a_terminal(InputSpec(logits="-", targets="0"))
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        (
+            "model.pt",
+            "is a PyTorch file (ce-loss never unpickles), which ce-loss does not read; convert it, e.g. np.save",
+        ),
+        ("rows.jsonl", "is JSON Lines, which ce-loss does not read; convert it, e.g. pandas.read_json"),
+        ("table.parquet", "is Parquet, which ce-loss does not read; convert it, e.g. pandas.read_parquet"),
+        ("scores.csv.gz", "is compressed (.gz), which ce-loss does not read; decompress it into a pipe: gunzip -c"),
+    ],
+)
+def test_formats_ce_loss_does_not_read_are_named_with_their_conversion(
+    run: Run, tmp_path: Path, name: str, says: str
+) -> None:
+    (tmp_path / name).write_bytes(b"PK\x03\x04 not really")
+    result = run("compute", "-l", str(tmp_path / name), "-t", "0")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert says in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+# --- progress and Ctrl-C ------------------------------------------------------------------------------------------
+
+
+def test_compare_progress_counts_rows_not_rows_times_formulas() -> None:
+    from ce_cli.comparison import compare_formulas
+    from ce_cli.validate import validate_inputs
+
+    x = np.random.default_rng(0).standard_normal((30_000, 5))
+    done: list[int] = []
+    compare_formulas(validate_inputs(x, np.zeros(30_000, dtype=int)), progress=done.append)
+    assert done == sorted(done)
+    assert done[-1] == 30_000
+
+
+class TerminalStream(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_bar_labels_the_time_left_and_clears_on_ctrl_c() -> None:
+    from ce_cli.progress import ProgressBar
+
+    stream = TerminalStream()
+    bar = ProgressBar(100, stream)
+    bar.started -= ProgressBar.DELAY  # as if a second had passed
+    bar.update(40)
+    assert "time left" in stream.getvalue()
+
+    def interrupted() -> None:
+        with bar:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    assert bar._progress is not None
+    assert not bar._progress.live.is_started  # stopped, and transient: the bar's line is cleared
+    assert stream.getvalue().endswith("\x1b[2K")
+
+
+def test_ctrl_c_says_interrupted_exits_130_and_leaves_no_output(tmp_path: Path) -> None:
+    output = tmp_path / "losses.npy"
+    process = subprocess.Popen(
+        [str(SCRIPT), "compute", "--logits", "-", "--targets", "0", "-o", str(output)],
+        stdin=subprocess.PIPE,  # never closed: ce-loss waits for the rest of its logits
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(2.0)  # past the start-up: Python's SIGINT handler is in place
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert out == b""
+    assert err == b"ce-loss: interrupted\n"
+    assert not output.exists()
+
+
+# --- the Quick start ----------------------------------------------------------------------------------------
+
+
+def test_quick_start_puts_the_venv_first_and_explains_the_first_run() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    before = readme.split("## Quick start", 1)[0]
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    _, block, after = section.split("```", 2)
+    assert "python3 -m venv .venv" in before.split("\n\n")[-2]  # the paragraph right before the section
+    assert "examples/worked_logits.csv" in block
+    assert "warning" in after
+    assert "1.114242487152951" in after
