@@ -272,3 +272,13 @@ def test_quick_start_puts_the_venv_first_and_explains_the_first_run() -> None:
     assert "examples/worked_logits.csv" in block
     assert "warning" in after
     assert "1.114242487152951" in after
+
+
+def test_one_number_format_per_column(run: Run) -> None:
+    result = run("compute", "-l", "20,0,0;0,0,0;1,2,3", "-t", "0,1,2", "--no-warnings")
+    assert result.exit_code == 0
+    rows = [line.split("│") for line in result.stdout.splitlines() if re.match(r"│\s+\d", line)]
+    losses = [cells[5].strip() for cells in rows]
+    probabilities = [cells[4].strip() for cells in rows]
+    assert losses == ["4.122307e-09", "1.098612e+00", "4.076060e-01"]  # one tiny loss: the column is scientific
+    assert probabilities == ["1.000000", "0.333333", "0.665241"]

@@ -17,6 +17,7 @@ from ce_cli.binary_derivation import BinaryDerivation
 from ce_cli.binary_report import BinaryReport, LabelSummary
 from ce_cli.render import RenderOptions, Writer, losses_file_encoders
 from ce_cli.render.numbers import (
+    column_format,
     format_number,
     index_text,
     json_number,
@@ -25,7 +26,7 @@ from ce_cli.render.numbers import (
     short_number,
     write_json_line,
 )
-from ce_cli.render.tables import add_sample_rows, make_console
+from ce_cli.render.tables import add_sample_rows, make_console, shown
 from ce_cli.summary import quantiles
 
 
@@ -121,11 +122,15 @@ def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) ->
     table.add_column("target" if one else "positive labels", justify="right", no_wrap=True)
     table.add_column("loss" if one else "mean loss over labels", justify="right", no_wrap=True)
 
+    positions = shown(samples, options.max_rows)
+    with np.errstate(invalid="ignore", over="ignore"):
+        means = np.mean(per_sample, axis=1)
+    spell_target = column_format(targets[positions, 0]) if one else str
+    spell_loss = column_format(means[positions])  # one format per column, from the rows shown
+
     def add(position: int) -> None:
-        target = short_number(targets[position, 0]) if one else str(int(np.count_nonzero(targets[position] >= 0.5)))
-        with np.errstate(invalid="ignore", over="ignore"):
-            loss = float(np.mean(per_sample[position]))
-        table.add_row(sample_index(position, (samples,)), target, short_number(loss))
+        target = spell_target(targets[position, 0]) if one else str(int(np.count_nonzero(targets[position] >= 0.5)))
+        table.add_row(sample_index(position, (samples,)), target, spell_loss(means[position]))
 
     add_sample_rows(table, samples, options.max_rows, add)
     summary = Table.grid(padding=(0, 2))

@@ -16,6 +16,7 @@ from ce_cli.binary_inputs import BinaryInputs
 from ce_cli.formulas import REFERENCE
 from ce_cli.render import RenderOptions, Writer
 from ce_cli.render.numbers import (
+    column_format,
     format_number,
     index_text,
     json_number,
@@ -24,7 +25,7 @@ from ce_cli.render.numbers import (
     short_number,
     write_json_line,
 )
-from ce_cli.render.tables import add_sample_rows, make_console
+from ce_cli.render.tables import add_sample_rows, make_console, shown
 
 if TYPE_CHECKING:  # imported by compare itself: not at start-up
     from ce_cli.comparison import Comparison
@@ -105,8 +106,11 @@ def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) 
     for header, _ in columns.values():
         table.add_column(header, justify="right", no_wrap=True)
 
+    positions = shown(n, options.max_rows)
+    spell = [column_format(values.reshape(-1)[positions]) for _, values in columns.values()]
+
     def add(position: int) -> None:
-        cells = [short_number(values[position]) for _, values in columns.values()]
+        cells = [fmt(values[position]) for fmt, (_, values) in zip(spell, columns.values(), strict=True)]
         table.add_row(sample_index(position, comparison.inputs.sample_shape), _target(targets[position]), *cells)
 
     add_sample_rows(table, n, options.max_rows, add)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ce_cli.render import RenderOptions, Writer, losses_file_encoders
 from ce_cli.render.numbers import (
+    column_format,
     format_number,
     index_text,
     json_number,
@@ -26,7 +27,7 @@ from ce_cli.render.summary import (
     per_sequence_table,
     summary_json,
 )
-from ce_cli.render.tables import add_sample_rows, make_console
+from ce_cli.render.tables import add_sample_rows, make_console, shown
 from ce_cli.report import Report
 from ce_cli.summary import worst
 
@@ -125,6 +126,11 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
     if ranks is not None:
         table.add_column("rank", justify="right", no_wrap=True)
 
+    positions = [p for p in shown(report.n_samples, options.max_rows) if counted[p]]
+    with np.errstate(over="ignore"):  # one format per column, from the rows shown
+        spell_probability = column_format(np.exp(log_prob[positions]))
+    spell_loss = column_format(per_sample[positions])
+
     def add(position: int) -> None:
         index = sample_index(position, inputs.sample_shape)
         if not counted[position]:
@@ -133,9 +139,9 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
             table.add_row(index, ignored, str(int(predicted[position])), "-", short_number(0.0), *rank)
             return
         probability = float(np.exp(log_prob[position]))  # log p <= 0: never overflows
-        cells = [str(int(target[position])), str(int(predicted[position])), short_number(probability)]
+        cells = [str(int(target[position])), str(int(predicted[position])), spell_probability(probability)]
         rank = [] if ranks is None else [str(int(ranks[position]))]
-        table.add_row(index, *cells, short_number(per_sample[position]), *rank)
+        table.add_row(index, *cells, spell_loss(per_sample[position]), *rank)
 
     if report.request.worst:
         table.title = f"the {report.request.worst} highest {report.formula.name} losses"

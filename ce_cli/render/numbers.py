@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 import numpy as np
@@ -53,6 +54,21 @@ def short_number(value: float) -> str:
     if value == 0.0 or 1e-4 <= abs(value) < 1e6:
         return f"{value:.6f}"
     return f"{value:.6e}"
+
+
+def column_format(values: Iterable[float]) -> Callable[[float], str]:
+    """One format for a column of table cells: six decimals when every finite non-zero value is in
+    [1e-4, 1e6), else scientific notation for all of them (a column never mixes the two)."""
+    sizes = [abs(float(v)) for v in values]
+    fixed = all(size == 0.0 or not math.isfinite(size) or 1e-4 <= size < 1e6 for size in sizes)
+
+    def spell(value: float) -> str:
+        value = float(value)
+        if not math.isfinite(value):
+            return format_number(value)
+        return f"{value:.6f}" if fixed else f"{value:.6e}"
+
+    return spell
 
 
 def index_text(index: tuple[int, ...]) -> str:

@@ -110,6 +110,12 @@ def _fitting_console_class() -> type[Console]:
     return FittingConsole
 
 
+def shown(n: int, max_rows: int) -> list[int]:
+    """Every position a per-sample table shows (see :func:`add_sample_rows`)."""
+    head, tail = shown_positions(n, max_rows)
+    return head + tail
+
+
 def make_console(stream: TextIO) -> Console:
     """A Rich console on ``stream``: no markup parsing (cells hold text like ``x[t]``), no
     highlighting, colour only where Rich allows it (a terminal, no ``NO_COLOR``). On a terminal,
