@@ -243,6 +243,22 @@ def test_the_bar_labels_the_time_left_and_clears_on_ctrl_c() -> None:
     assert stream.getvalue().endswith("\x1b[2K")
 
 
+def _wait_until_reading_stdin(pid: int, limit: float = 30.0) -> None:
+    """Until the process blocks reading its stdin pipe (Linux's /proc says where it waits): past its start-up,
+    so that Ctrl-C reaches the command, not the imports. Elsewhere, a few seconds."""
+    wchan = Path(f"/proc/{pid}/wchan")
+    if not wchan.exists():
+        time.sleep(3.0)
+        return
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if "pipe" in wchan.read_text():
+            time.sleep(0.2)
+            return
+        time.sleep(0.05)
+    raise AssertionError("ce-loss never started reading its stdin")
+
+
 def test_ctrl_c_says_interrupted_exits_130_and_leaves_no_output(tmp_path: Path) -> None:
     output = tmp_path / "losses.npy"
     process = subprocess.Popen(
@@ -251,7 +267,7 @@ def test_ctrl_c_says_interrupted_exits_130_and_leaves_no_output(tmp_path: Path) 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2.0)  # past the start-up: Python's SIGINT handler is in place
+    _wait_until_reading_stdin(process.pid)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130
