@@ -298,3 +298,13 @@ def test_one_number_format_per_column(run: Run) -> None:
     probabilities = [cells[4].strip() for cells in rows]
     assert losses == ["4.122307e-09", "1.098612e+00", "4.076060e-01"]  # one tiny loss: the column is scientific
     assert probabilities == ["1.000000", "0.333333", "0.665241"]
+
+
+def test_explain_spells_each_column_one_way(run: Run) -> None:
+    result = run("explain", "-l", "30,0,-1e-7,5", "-t", "1")
+    assert result.exit_code == 0
+    rows = [line.split("│")[1:-1] for line in result.stdout.split("steps")[0].splitlines() if line.startswith("│")]
+    for column in zip(*rows, strict=True):
+        cells = [cell.strip() for cell in column if cell.strip()]
+        kinds = {"e" in cell for cell in cells}
+        assert len(kinds) == 1, column  # a column is scientific throughout, or plain throughout

@@ -12,7 +12,14 @@ import numpy as np
 from ce_cli.formulas import REFERENCE, REGISTRY
 from ce_cli.log_sum_exp import EXP_OVERFLOW
 from ce_cli.render import RenderOptions, Writer
-from ce_cli.render.numbers import format_number, index_text, json_number, json_values, write_json_line
+from ce_cli.render.numbers import (
+    format_number,
+    index_text,
+    json_number,
+    json_values,
+    significant_column_format,
+    write_json_line,
+)
 from ce_cli.render.tables import make_console
 
 if TYPE_CHECKING:  # imported by the commands that need them: not at start-up
@@ -130,13 +137,12 @@ def write_text(d: Derivation, stream: TextIO, options: RenderOptions) -> None:
         headers.insert(1, "w")
     for header in headers:
         table.add_column(header, justify="right", no_wrap=True)
+    columns = [v for v in (d.weight, d.target_distribution) if v is not None]
+    columns += [d.logits, d.shifted, d.exp_shifted, d.softmax, d.log_softmax, d.gradient]
+    spell = [significant_column_format(np.asarray(v)[list(shown)]) for v in columns]  # one format per column
     for c in shown:
         row = [f"{c} ◀" if c == d.target else str(c)]
-        if d.weight is not None:
-            row.append(_n(d.weight[c]))
-        if d.target_distribution is not None:
-            row.append(_n(d.target_distribution[c]))
-        row += [_n(v[c]) for v in (d.logits, d.shifted, d.exp_shifted, d.softmax, d.log_softmax, d.gradient)]
+        row += [fmt(v[c]) for fmt, v in zip(spell, columns, strict=True)]
         table.add_row(*row)
     console.print(table)
 

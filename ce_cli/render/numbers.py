@@ -71,6 +71,21 @@ def column_format(values: Iterable[float]) -> Callable[[float], str]:
     return spell
 
 
+def significant_column_format(values: Iterable[float], digits: int = 10) -> Callable[[float], str]:
+    """One format for a column of ``digits`` significant digits: plain when every finite non-zero value
+    is in [1e-4, 10**digits) (where ``g`` formatting stays plain), else scientific for all of them."""
+    sizes = [abs(float(v)) for v in values]
+    plain = all(size == 0.0 or not math.isfinite(size) or 1e-4 <= size < 10.0**digits for size in sizes)
+
+    def spell(value: float) -> str:
+        value = float(value)
+        if not math.isfinite(value):
+            return format_number(value)
+        return f"{value:.{digits}g}" if plain else f"{value:.{digits - 1}e}"
+
+    return spell
+
+
 def index_text(index: tuple[int, ...]) -> str:
     """``3`` for a 1-D sample index, ``(2, 3)`` for a K-dimensional one, ``0`` for unbatched."""
     if len(index) == 1:
