@@ -6,7 +6,7 @@
  *
  * exp (of x <= 0): Cody-Waite reduction x = n ln2 + r (|r| <= ln2/2), a degree-12
  *      near-minimax polynomial (3.5e-19 relative), and 2^n applied as 2^(n + 64) * 2^-64
- *      so that a subnormal result rounds once. Within 1 ulp.
+ *      so that a subnormal result rounds once. Tested within 1.5 ulp of mpmath (1.0 with FMA).
  * log, log1p: the reduction and the polynomial of fdlibm's e_log.c and
  *      s_log1p.c (Sun Microsystems, freely distributable), written branch-free:
  *      u = 2^k m with m in [sqrt(2)/2, sqrt(2)), f = m - 1, s = f / (2 + f),
