@@ -1,8 +1,8 @@
 /* exp with AVX-512 instructions, for the AVX-512 copy of the kernels only (kernel.c includes
  * this file inside that copy's target region, and defines CE_EXP512 there).
  *
- * The same algorithm as ce_exp in vmath.h (clamp, Cody-Waite reduction, the degree-12
- * polynomial), with two instructions the compiler does not choose by itself from portable C:
+ * The same algorithm and constants as ce_exp in vmath.h (clamp, Cody-Waite reduction, the
+ * degree-12 polynomial ce_exp_poly), with two instructions the compiler does not choose by itself from portable C:
  * vrndscalepd rounds x / ln2 to the nearest integer, and vscalefpd multiplies by 2^n with one
  * rounding, subnormal results included. Fewer operations per value than ce_exp (within 1 ulp,
  * tested against mpmath through map()). */
@@ -11,23 +11,12 @@
 
 static inline __m512d ce_exp512(__m512d x) {
     __m512d y = _mm512_max_pd(_mm512_set1_pd(-746.0), x); /* a NaN x is returned as it is: NaN stays NaN */
-    __m512d kd = _mm512_roundscale_pd(_mm512_mul_pd(y, _mm512_set1_pd(1.4426950408889634)),
+    __m512d kd = _mm512_roundscale_pd(_mm512_mul_pd(y, _mm512_set1_pd(CE_INV_LN2)),
                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(6.93147180369123816490e-01), y);
-    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(1.90821492927058770002e-10), r);
-    __m512d p = _mm512_set1_pd(0x1.1f8b94d06bd28p-29);
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.af78ead22c4e7p-26));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.27e4cbe7aa6c8p-22));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.71dde71599a10p-19));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.a01a01add788dp-16));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.a01a01b826fc3p-13));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.6c16c16c14d38p-10));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.111111110db07p-7));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.5555555555559p-5));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0x1.5555555555562p-3));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(CE_LN2_HI), y);
+    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(CE_LN2_LO), r);
+    __m512d p = _mm512_set1_pd(ce_exp_poly[0]);
+    for (int i = 1; i <= CE_EXP_DEGREE; i++) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(ce_exp_poly[i]));
     return _mm512_scalef_pd(p, kd);
 }
 

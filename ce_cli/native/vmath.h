@@ -34,42 +34,40 @@ static inline double ce_double(uint64_t u) {
 #define CE_INF (__builtin_inf())
 #define CE_NAN (__builtin_nan(""))
 
+/* ln 2 in two parts (the high one of 32 significant bits, so that n * CE_LN2_HI is exact) and 1 / ln 2 */
+#define CE_LN2_HI 6.93147180369123816490e-01
+#define CE_LN2_LO 1.90821492927058770002e-10
+#define CE_INV_LN2 1.4426950408889634
+
+/* exp(r) on |r| <= ln2/2: the degree-12 near-minimax polynomial (a Chebyshev fit, mpmath at 50
+ * digits; 3.5e-19 relative with these double coefficients), highest degree first, for Horner's
+ * rule. Shared by ce_exp and the AVX-512 copy (exp512.h). */
+#define CE_EXP_DEGREE 12
+static const double ce_exp_poly[CE_EXP_DEGREE + 1] = {
+    0x1.1f8b94d06bd28p-29, 0x1.af78ead22c4e7p-26, 0x1.27e4cbe7aa6c8p-22, 0x1.71dde71599a10p-19,
+    0x1.a01a01add788dp-16, 0x1.a01a01b826fc3p-13, 0x1.6c16c16c14d38p-10, 0x1.111111110db07p-7,
+    0x1.5555555555559p-5,  0x1.5555555555562p-3,  0.5,                   1.0,
+    1.0,
+};
+
 /* exp(x) for x <= 0 (and -inf, NaN): the only arguments the kernels have (x - max(x), -|x|). */
 static inline double ce_exp(double x) {
-    const double inv_ln2 = 1.4426950408889634;
     /* 1.5 * 2^52 + 1087: adding it rounds to an integer whose last 11 bits are n + 1087 */
     const double shift = 0x1.8p52 + 1087.0;
-    const double ln2_hi = 6.93147180369123816490e-01; /* 32 significant bits: n * ln2_hi is exact */
-    const double ln2_lo = 1.90821492927058770002e-10;
     double y = x < -746.0 ? -746.0 : x; /* exp(-746) rounds to 0; NaN stays NaN */
-    double shifted = y * inv_ln2 + shift;
+    double shifted = y * CE_INV_LN2 + shift;
     double kd = shifted - shift; /* n = round(y / ln2), in [-1076, 0] */
-    double r = (y - kd * ln2_hi) - kd * ln2_lo;
+    double r = (y - kd * CE_LN2_HI) - kd * CE_LN2_LO;
     /* 2^(n + 64), a normal number for every n here, from the last bits of shifted; multiplying by
      * 2^-64 last rounds a subnormal result once (and is exact otherwise). */
     double scale = ce_double(ce_bits(shifted) << 52);
-    /* exp(r) on |r| <= ln2/2: the degree-12 near-minimax polynomial (a Chebyshev fit, mpmath at
-     * 50 digits; 3.5e-19 relative with these double coefficients), by Horner's rule */
-    double p = 0x1.1f8b94d06bd28p-29;
-    p = p * r + 0x1.af78ead22c4e7p-26;
-    p = p * r + 0x1.27e4cbe7aa6c8p-22;
-    p = p * r + 0x1.71dde71599a10p-19;
-    p = p * r + 0x1.a01a01add788dp-16;
-    p = p * r + 0x1.a01a01b826fc3p-13;
-    p = p * r + 0x1.6c16c16c14d38p-10;
-    p = p * r + 0x1.111111110db07p-7;
-    p = p * r + 0x1.5555555555559p-5;
-    p = p * r + 0x1.5555555555562p-3;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    double p = ce_exp_poly[0];
+    for (int i = 1; i <= CE_EXP_DEGREE; i++) p = p * r + ce_exp_poly[i];
     return (p * scale) * 0x1p-64;
 }
 
 /* log(u) + c / u for u = 2^k * (1 + f) reduced as in fdlibm; u positive and normal. */
 static inline double ce_log_reduced(double u, double c, double k_extra) {
-    const double ln2_hi = 6.93147180369123816490e-01;
-    const double ln2_lo = 1.90821492927058770002e-10;
     const double lg1 = 6.666666666666735130e-01, lg2 = 3.999999999940941908e-01;
     const double lg3 = 2.857142874366239149e-01, lg4 = 2.222219843214978396e-01;
     const double lg5 = 1.818357216161805012e-01, lg6 = 1.531383769920937332e-01;
@@ -88,7 +86,7 @@ static inline double ce_log_reduced(double u, double c, double k_extra) {
     double t1 = w * (lg2 + w * (lg4 + w * lg6));
     double t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)));
     double big_r = t2 + t1;
-    return s * (hfsq + big_r) + (k * ln2_lo + c) - hfsq + f + k * ln2_hi;
+    return s * (hfsq + big_r) + (k * CE_LN2_LO + c) - hfsq + f + k * CE_LN2_HI;
 }
 
 static inline double ce_log1p(double x) {
