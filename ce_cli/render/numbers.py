@@ -46,44 +46,38 @@ def write_json_line(value: dict[str, Any], stream: TextIO) -> None:
     stream.write(json.dumps(value, allow_nan=False) + "\n")
 
 
+def _plain(values: Iterable[float], upper: float) -> bool:
+    """Whether plain notation spells every value of a cell or column: each finite non-zero one in [1e-4, upper)."""
+    sizes = (abs(float(v)) for v in values)
+    return all(size == 0.0 or not math.isfinite(size) or 1e-4 <= size < upper for size in sizes)
+
+
+def _spelling(plain: bool, plain_spec: str, scientific_spec: str) -> Callable[[float], str]:
+    """Cells in one notation, non-finite values as :func:`format_number` spells them."""
+    spec = plain_spec if plain else scientific_spec
+
+    def spell(value: float) -> str:
+        value = float(value)
+        return format(value, spec) if math.isfinite(value) else format_number(value)
+
+    return spell
+
+
 def short_number(value: float) -> str:
     """Six decimals for the table; scientific notation outside [1e-4, 1e6)."""
-    value = float(value)
-    if not math.isfinite(value):
-        return format_number(value)
-    if value == 0.0 or 1e-4 <= abs(value) < 1e6:
-        return f"{value:.6f}"
-    return f"{value:.6e}"
+    return _spelling(_plain([value], 1e6), ".6f", ".6e")(value)
 
 
 def column_format(values: Iterable[float]) -> Callable[[float], str]:
     """One format for a column of table cells: six decimals when every finite non-zero value is in
     [1e-4, 1e6), else scientific notation for all of them (a column never mixes the two)."""
-    sizes = [abs(float(v)) for v in values]
-    fixed = all(size == 0.0 or not math.isfinite(size) or 1e-4 <= size < 1e6 for size in sizes)
-
-    def spell(value: float) -> str:
-        value = float(value)
-        if not math.isfinite(value):
-            return format_number(value)
-        return f"{value:.6f}" if fixed else f"{value:.6e}"
-
-    return spell
+    return _spelling(_plain(values, 1e6), ".6f", ".6e")
 
 
 def significant_column_format(values: Iterable[float], digits: int = 10) -> Callable[[float], str]:
     """One format for a column of ``digits`` significant digits: plain when every finite non-zero value
     is in [1e-4, 10**digits) (where ``g`` formatting stays plain), else scientific for all of them."""
-    sizes = [abs(float(v)) for v in values]
-    plain = all(size == 0.0 or not math.isfinite(size) or 1e-4 <= size < 10.0**digits for size in sizes)
-
-    def spell(value: float) -> str:
-        value = float(value)
-        if not math.isfinite(value):
-            return format_number(value)
-        return f"{value:.{digits}g}" if plain else f"{value:.{digits - 1}e}"
-
-    return spell
+    return _spelling(_plain(values, 10.0**digits), f".{digits}g", f".{digits - 1}e")
 
 
 def index_text(index: tuple[int, ...]) -> str:
