@@ -24,7 +24,7 @@ from ce_cli.data_warnings import DataWarning, NonFiniteLogits, SigmoidGivenProba
 from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
 from ce_cli.losses import Reduction
 from ce_cli.native import active as active_kernel
-from ce_cli.native_blocks import accepts, binary_elements
+from ce_cli.native_blocks import binary_elements, reads_dtype
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def build_binary_report(
     losses = np.empty(inputs.num_elements)
     correct = np.empty(inputs.num_elements, dtype=bool)
     kernel = active_kernel()
-    native = kernel.native and accepts(np.asarray(inputs.values[0:1]).reshape(-1))
+    native = kernel.native and reads_dtype(inputs.values.dtype)  # every block has the values' dtype
 
     def one_block(start: int, stop: int) -> tuple[bool, int]:
         part = slice(start, stop)

@@ -21,7 +21,7 @@ from ce_cli.formulas import BlockLogProbs, FormulaSpec
 from ce_cli.log_sum_exp import ShiftedBlock
 from ce_cli.native import Kernel
 from ce_cli.native import active as active_kernel
-from ce_cli.native_blocks import NativeBlock, accepts, native_block
+from ce_cli.native_blocks import NativeBlock, accepts, native_block, reads_dtype
 from ce_cli.row_checks import NO_ROWS, RowChecks, check_rows
 from ce_cli.validate import ValidatedInputs
 from ce_cli.weighting import WeightedLosses, needs_all_classes, target_classes, weighted_losses
@@ -181,10 +181,9 @@ def evaluate(
     """
 
     kernel = active_kernel()
-    if kernel.native and formula.binary != "probabilities" and not needs_all_classes(inputs):
-        x = inputs.rows[0:1]
-        if accepts(x) or inputs.num_samples == 0:
-            return _native_index_losses(kernel, inputs, predictions=predictions, ranks=ranks, progress=progress)
+    fused = formula.binary != "probabilities" and not needs_all_classes(inputs)
+    if kernel.native and fused and reads_dtype(inputs.rows.dtype):  # every block has the rows' dtype
+        return _native_index_losses(kernel, inputs, predictions=predictions, ranks=ranks, progress=progress)
 
     def one_block(start: int, stop: int) -> Losses:
         return block_losses(inputs, formula, start, stop, predictions=predictions, clip=clip, ranks=ranks)

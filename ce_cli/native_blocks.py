@@ -28,9 +28,14 @@ NATIVE_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float
 TERMS: dict[BinaryForm, int] = {"fused": 0, "two_step": 1, "probabilities": 2}  # kernel.c's CE_TERM_*
 
 
+def reads_dtype(dtype: np.dtype[Any]) -> bool:
+    """Whether the kernel reads values of ``dtype`` as they are: float16/32/64 in this machine's byte order."""
+    return dtype in NATIVE_DTYPES and dtype.isnative
+
+
 def accepts(x: NDArray[Any]) -> bool:
-    """Whether the kernel reads ``x`` as it is: a float16/32/64 array of 1 or 2 dimensions, not empty."""
-    return x.dtype in NATIVE_DTYPES and x.dtype.isnative and 1 <= x.ndim <= 2 and x.size > 0
+    """Whether the kernel reads ``x`` as it is: of a dtype it reads, of 1 or 2 dimensions, not empty."""
+    return reads_dtype(x.dtype) and 1 <= x.ndim <= 2 and x.size > 0
 
 
 class NativeBlock:
