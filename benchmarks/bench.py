@@ -71,6 +71,29 @@ def goal_for(kernel: str, best: float, avx2: float) -> float:
     return avx2 if kernel == "native-avx2" else best if kernel.startswith("native") else 0.0
 
 
+def kernel_lines(
+    name: str,
+    run: Callable[[], Any],
+    theirs: float,
+    reference: Any,
+    compared: Any,
+    goals: tuple[float, float],
+) -> None:
+    """A line per kernel (:func:`kernels`): ``run``'s best time against torch's ``theirs``, and its largest
+    relative difference from torch's float64 ``reference`` where ``compared``; ``goals`` for the best
+    variant and for AVX2 on an AVX-512 machine."""
+    for kernel in kernels():
+        os.environ["CE_LOSS_KERNEL"] = kernel
+        ours = best_of(run)
+        difference = np.abs(run() - reference)[compared] / np.abs(reference)[compared]
+        goal = goal_for(kernel, *goals)
+        note = f"goal >= {goal}; " if goal else ""
+        line(
+            f"{name} {kernel}", ours, theirs, "torch", f"{note}rel. error vs torch f64 {float(np.max(difference)):.0e}"
+        )
+    del os.environ["CE_LOSS_KERNEL"]
+
+
 def bench_kernel() -> None:
     """ce_cli.cross_entropy(reduction="none") on float32 against torch's, per kernel, and its float64 accuracy."""
     from ce_cli import cross_entropy
@@ -90,16 +113,8 @@ def bench_kernel() -> None:
         xt, tt = torch.from_numpy(x), torch.from_numpy(t)
         theirs = best_of(lambda: functional.cross_entropy(xt, tt, reduction="none"))  # noqa: B023
         reference = functional.cross_entropy(xt.double(), tt, reduction="none").numpy()
-        for kernel in kernels():
-            os.environ["CE_LOSS_KERNEL"] = kernel
-            ours = best_of(lambda: cross_entropy(x, t, reduction="none"))  # noqa: B023
-            error = float(np.max(np.abs(cross_entropy(x, t, reduction="none") - reference) / np.abs(reference)))
-            goal = goal_for(kernel, 2.0, 1.5)
-            note = f"goal >= {goal}; " if goal else ""
-            line(
-                f"({rows:,}, {classes:,}) {kernel}", ours, theirs, "torch", f"{note}rel. error vs torch f64 {error:.0e}"
-            )
-        del os.environ["CE_LOSS_KERNEL"]
+        run = lambda: cross_entropy(x, t, reduction="none")  # noqa: B023, E731
+        kernel_lines(f"({rows:,}, {classes:,})", run, theirs, reference, np.ones(reference.shape, bool), (2.0, 1.5))
 
 
 def bench_binary() -> None:
@@ -121,18 +136,10 @@ def bench_binary() -> None:
         xt, tt = torch.from_numpy(x), torch.from_numpy(t)
         theirs = best_of(lambda: functional.binary_cross_entropy_with_logits(xt, tt, reduction="none"))  # noqa: B023
         reference = functional.binary_cross_entropy_with_logits(xt.double(), tt.double(), reduction="none").numpy()
-        for kernel in kernels():
-            os.environ["CE_LOSS_KERNEL"] = kernel
-            ours = best_of(lambda: binary_cross_entropy_with_logits(x, t, reduction="none"))  # noqa: B023
-            mine = binary_cross_entropy_with_logits(x, t, reduction="none")
-            # torch's own float64 arrangement loses relative accuracy on tiny losses (a confident correct
-            # logit): compare where the loss is above 1e-6 (ce-loss keeps the tiny ones, tests/test_binary.py)
-            sizable = np.abs(reference) > 1e-6
-            error = float(np.max(np.abs(mine - reference)[sizable] / np.abs(reference)[sizable]))
-            goal = goal_for(kernel, 2.0, 2.0)
-            note = f"goal >= {goal}; " if goal else ""
-            line(f"{shape} {kernel}", ours, theirs, "torch", f"{note}rel. error vs torch f64 {error:.0e}")
-        del os.environ["CE_LOSS_KERNEL"]
+        run = lambda: binary_cross_entropy_with_logits(x, t, reduction="none")  # noqa: B023, E731
+        # torch's own float64 arrangement loses relative accuracy on tiny losses (a confident correct
+        # logit): compare where the loss is above 1e-6 (ce-loss keeps the tiny ones, tests/test_binary.py)
+        kernel_lines(f"{shape}", run, theirs, reference, np.abs(reference) > 1e-6, (2.0, 2.0))
 
 
 # Runs a command and prints its wall time, its own peak resident memory and its exit status. A fresh,
