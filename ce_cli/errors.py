@@ -26,11 +26,13 @@ class InputError(CeLossError):
 
 
 class CellError(InputError):
-    """A cell of a text table that is not a number; ``column`` is its header name, if the table has one."""
+    """A cell of a text table that is not a number; ``column`` is its header name, if the table has one,
+    and ``others`` how many other columns were read as numbers beside it."""
 
-    def __init__(self, message: str, column: str | None = None) -> None:
+    def __init__(self, message: str, column: str | None = None, others: int = 0) -> None:
         super().__init__(message)
         self.column = column
+        self.others = others
 
 
 class ShapeError(CeLossError):
@@ -51,6 +53,11 @@ class TargetError(CeLossError):
 
 class OneClassTargetError(TargetError):
     """Targets beyond class 0 for logits of one class: one logit per sample, as a binary classifier gives."""
+
+
+class IntegerProbabilityTargetError(TargetError):
+    """Integer targets of the logits' own shape: PyTorch takes that shape as class probabilities, which it
+    requires in floating point, and refuses integers (multi-hot labels are the usual cause)."""
 
 
 class OutputError(CeLossError):

@@ -22,7 +22,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ce_cli.errors import ClassAxisError, InputError, OneClassTargetError, OptionError, ShapeError, TargetError
+from ce_cli.errors import (
+    ClassAxisError,
+    InputError,
+    IntegerProbabilityTargetError,
+    OneClassTargetError,
+    OptionError,
+    ShapeError,
+    TargetError,
+)
 from ce_cli.layout import LayoutRows, LeadingReader, Rows
 
 _INT64_LIMIT = 2.0**63
@@ -204,7 +212,8 @@ def validate_inputs(
         logits: ``(N, C)``, ``(N, C, d1, ..., dk)`` or ``(C,)`` real numbers.
         targets: class indices of the logits' shape without the class axis
             (whole-number floats are accepted; a flat array of the right size
-            is reshaped), or probabilities of exactly the logits' shape.
+            is reshaped), or probabilities of exactly the logits' shape, in a
+            floating dtype (integers of that shape are refused, as PyTorch does).
         weight: ``(C,)`` class weights, or ``None``.
         ignore_index: index targets equal to it are left out.
         label_smoothing: ``E`` in ``[0, 1]``.
@@ -233,6 +242,12 @@ def validate_inputs(
 
     t = _real_array(targets, targets_name)
     probability_targets = t.shape == x.shape
+    if probability_targets and t.dtype.kind in "iu":
+        raise IntegerProbabilityTargetError(
+            f"{targets_name} are integers of the logits' own shape {tuple(x.shape)}, which PyTorch takes as class "
+            'probabilities and refuses in an integer type ("Expected floating point type for target with class '
+            'probabilities, got Long")'
+        )
     if probability_targets:
         if ignore_index >= 0:
             raise OptionError(

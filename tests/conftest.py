@@ -124,6 +124,11 @@ def case_names(build: Callable[[Path], dict[str, Any]]) -> list[str]:
         return list(build(Path(folder)))
 
 
+def warnings_in(stderr: str) -> list[str]:
+    """The lines of stderr other than the lines that say what was read from each source (``ce-loss: read ...``)."""
+    return [line for line in stderr.splitlines() if not line.startswith("ce-loss: read ")]
+
+
 class Run(Protocol):
     """The ``run`` fixture: ``run("compute", "--logits", ...)``."""
 

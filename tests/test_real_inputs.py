@@ -10,15 +10,12 @@ import mpmath
 import numpy as np
 import pytest
 
-from tests.conftest import Run, assert_close, mp_loss
+from tests.conftest import Run, assert_close, mp_loss, warnings_in
 
 ROWS = [[0.126, -0.132, 0.64], [0.105, -0.536, 0.362], [1.304, 0.947, -0.704], [-1.265, -0.623, 0.041]]
 LABELS = [0, 1, 2, 0]
 EXPECTED = [mp_loss(row, t) for row, t in zip(ROWS, LABELS, strict=True)]
-INDEX_WARNING = (
-    "': its first column has no name, as pandas writes its row index (df.to_csv() without index=False), "
-    "so it was read as the row index, not as data"
-)
+INDEX_READ = "first column (unnamed, as pandas and R write the row index) read as the row index"
 
 
 def mp_soft_loss(row: list[float], target: list[float]) -> float:
@@ -44,12 +41,16 @@ def test_pandas_default_index_is_read_as_the_row_index_and_said(tmp_path: Path, 
     csv = _pandas_csv(tmp_path / "frame.csv", index=True)
     result = run("compute", "-l", csv, "--target-column", "label", "-f", "json")
     assert result.exit_code == 0
-    assert result.stderr == f"ce-loss: warning: logits file '{csv}{INDEX_WARNING}\n"
+    assert result.stderr == (
+        f"ce-loss: read logits file '{csv}' (csv, 4 rows, header \"\",a,b,c,label): {INDEX_READ}; "
+        "logits a,b,c; targets label\n"
+    )
     out = json.loads(result.stdout)
     assert out["num_classes"] == 3
+    assert out["read"][0]["index"] == ""
     assert_close(out["losses"], EXPECTED, rtol=1e-15)
     without = run("compute", "-l", _pandas_csv(tmp_path / "plain.csv"), "--target-column", "label", "-f", "json")
-    assert without.stderr == ""
+    assert INDEX_READ not in without.stderr
     assert json.loads(without.stdout)["losses"] == out["losses"]
     assert run("compute", "-l", csv, "--target-column", "label", "--no-warnings", "-q").stderr == ""
 
@@ -59,7 +60,7 @@ def test_a_targets_file_written_with_its_index_is_read_as_pandas_wrote_it(tmp_pa
     targets.write_text(",label\n" + "".join(f"{i},{t}\n" for i, t in enumerate(LABELS)))
     logits = ";".join(",".join(map(repr, row)) for row in ROWS)
     result = run("compute", "-l", logits, "-t", str(targets), "-f", "json")
-    assert result.stderr == f"ce-loss: warning: targets file '{targets}{INDEX_WARNING}\n"
+    assert result.stderr == f"ce-loss: read targets file '{targets}' (csv, 4 rows, header \"\",label): {INDEX_READ}\n"
     assert_close(json.loads(result.stdout)["losses"], EXPECTED, rtol=1e-15)
 
 
@@ -112,7 +113,7 @@ def test_columns_of_an_npy_table_are_left_out_by_index(tmp_path: Path, run: Run)
 
 
 def test_multi_hot_targets_are_named_as_multi_label(run: Run) -> None:
-    result = run("compute", "-l", "1,2,3;1,2,3", "-t", "1,0,1;0,1,0", "-q")
+    result = run("compute", "-l", "1,2,3;1,2,3", "-t", "1.0,0,1;0,1,0", "-q")
     assert result.exit_code == 0
     assert result.stderr == (
         "ce-loss: warning: 1 of 2 target rows hold several 1s (multi-hot, as multi-label data has): cross-entropy "
@@ -133,22 +134,29 @@ def test_probability_targets_that_are_no_distribution_are_said(run: Run) -> None
 
 
 @pytest.mark.parametrize("logits", ["2.0;-1.0;0.3", "2.0,-1.0,0.3"])
-def test_one_vector_of_logits_with_index_like_targets_says_what_was_assumed(logits: str, run: Run) -> None:
+def test_one_vector_of_logits_with_integer_targets_of_its_shape_is_refused_as_pytorch_does(
+    logits: str, run: Run
+) -> None:
+    # PyTorch: F.cross_entropy(torch.tensor([2.0, -1.0, 0.3]), torch.tensor([1, 0, 1])) raises "Expected floating
+    # point type for target with class probabilities, got Long".
     result = run("compute", "-l", logits, "-t", "1,0,1", "-q")
-    assert result.exit_code == 0
-    assert result.stderr == (
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith("ce-loss: error: inline targets are integers of the logits' own shape (3,)")
+    assert "--task binary" in result.stderr
+    floats = run("compute", "-l", logits, "-t", "1.0,0,1", "-q")
+    assert floats.stderr == (
         "ce-loss: warning: the logits are one vector of 3 values, read as one sample over 3 classes with the "
         "targets as its probabilities; if these are 3 samples with one logit each, that is binary classification: "
         "use --task binary\n"
     )
-    assert_close(float(result.stdout), mp_soft_loss([2.0, -1.0, 0.3], [1, 0, 1]), rtol=1e-15)
+    assert_close(float(floats.stdout), mp_soft_loss([2.0, -1.0, 0.3], [1, 0, 1]), rtol=1e-15)
     assert run("compute", "-l", logits, "-t", "0.2,0.3,0.5", "-q").stderr == ""  # one sample, soft targets: fine
 
 
 def test_a_comment_ending_the_first_row_leaves_it_data(tmp_path: Path, run: Run) -> None:
     (tmp_path / "a.csv").write_text("1,2,3,0 # c\n4,5,6,1\n7,8,9,2\n")
     result = run("compute", "--logits", str(tmp_path / "a.csv"), "--target-column", "-1", "--format", "json")
-    assert result.stderr == ""
+    assert warnings_in(result.stderr) == []
     out = json.loads(result.stdout)
     assert out["n_samples"] == 3
     assert out["mean"] == pytest.approx(1.4076059644443806, rel=1e-15)  # PyTorch's value for these 3 samples
@@ -158,10 +166,10 @@ def test_a_first_row_with_a_typo_is_not_dropped_without_a_word(tmp_path: Path, r
     path = tmp_path / "typo.csv"
     path.write_text("\u22121.5,2,3,0\n4,5,6,1\n7,8,9,2\n")
     result = run("compute", "-l", str(path), "--target-column", "-1", "-q")
-    assert result.stderr == (
+    assert warnings_in(result.stderr) == [
         f"ce-loss: warning: logits file '{path}': its first row was read as a header, but it mixes numbers with "
-        "'\u22121.5'; if that row is data, correct that cell\n"
-    )
+        "'\u22121.5'; if that row is data, correct that cell"
+    ]
     assert_close(float(result.stdout), (mp_loss([4, 5, 6], 1) + mp_loss([7, 8, 9], 2)) / 2, rtol=1e-15)
 
 
@@ -178,7 +186,9 @@ def test_pandas_integer_column_names_are_a_header(tmp_path: Path, run: Run) -> N
     path = tmp_path / "x.csv"
     path.write_text("0,1,2,label\n0.126,-0.132,0.64,0\n0.105,-0.536,0.362,1\n")
     result = run("compute", "-l", str(path), "--target-column", "label", "-f", "json")
-    assert result.stderr == ""
+    assert result.stderr == (
+        f"ce-loss: read logits file '{path}' (csv, 2 rows, header 0,1,2,label): logits 0,1,2; targets label\n"
+    )
     assert_close(json.loads(result.stdout)["losses"], EXPECTED[:2], rtol=1e-15)
 
 

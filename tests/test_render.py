@@ -46,7 +46,7 @@ def test_writers_need_nothing_but_the_report(name: str) -> None:
 def test_losses_files_need_nothing_but_the_report(suffix: str) -> None:
     report = _report()
     encode = compute_writers.LOSSES_FILE_ENCODERS[suffix]
-    assert encode(report) == encode(_without_logits(report))
+    assert encode(report, RenderOptions()) == encode(_without_logits(report), RenderOptions())
 
 
 def test_the_predicted_class_comes_from_the_evaluation() -> None:

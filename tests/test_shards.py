@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ce_cli.native as native
-from tests.conftest import Run
+from tests.conftest import Run, warnings_in
 
 KERNELS = ["numpy", "native"] if native.runnable_variants() else ["numpy"]
 SIZES = [1000, 2500, 1, 700]
@@ -37,11 +37,17 @@ def _shards(folder: Path, classes: int = 6, dtype: type = np.float32) -> tuple[n
     return np.concatenate([xs[i][1] for i in order]), np.concatenate([ts[i][1] for i in order])
 
 
-def _compute(run: Run, *args: str) -> str:
+def _results(stdout: str) -> dict[str, object]:
+    """A JSON result without what says where it came from (``read``, ``ids``): the numbers alone."""
+    out: dict[str, object] = json.loads(stdout)
+    return {key: value for key, value in out.items() if key not in ("read", "ids")}
+
+
+def _compute(run: Run, *args: str) -> dict[str, object]:
     result = run("compute", *args, "--format", "json", "--reduction", "none", "--top-k", "2", "--by-class")
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout
+    assert warnings_in(result.stderr) == []
+    return _results(result.stdout)
 
 
 def test_shards_score_exactly_as_their_concatenation(kernel: str, run: Run, tmp_path: Path) -> None:
@@ -51,7 +57,14 @@ def test_shards_score_exactly_as_their_concatenation(kernel: str, run: Run, tmp_
     sharded = _compute(run, "-l", str(tmp_path / "logits-*.npy"), "-t", str(tmp_path / "targets-*.npy"))
     whole = _compute(run, "-l", str(tmp_path / "all-x.npy"), "-t", str(tmp_path / "all-t.npy"))
     assert sharded == whole  # every digit, and the per-sample losses in shard order
-    assert len(json.loads(sharded)["losses"]) == sum(SIZES)
+    assert isinstance(sharded["losses"], list)
+    assert len(sharded["losses"]) == sum(SIZES)
+    ids = json.loads(
+        run("compute", "-l", str(tmp_path / "logits-*.npy"), "-t", str(tmp_path / "targets-*.npy"), "-f", "json").stdout
+    )["ids"]
+    files = sorted(str(p) for p in tmp_path.glob("logits-*.npy"))
+    counts = [np.load(f).shape[0] for f in files]
+    assert ids == [f"{f}:{row}" for f, n in zip(files, counts, strict=True) for row in range(n)]
 
 
 def test_text_shards_and_one_targets_file(kernel: str, run: Run, tmp_path: Path) -> None:
@@ -80,7 +93,10 @@ def test_binary_shards(kernel: str, run: Run, tmp_path: Path) -> None:
     sharded = run("compute", "-l", str(tmp_path / "x-*.npy"), "-t", str(tmp_path / "y-*.npy"), *args)
     whole = run("compute", "-l", str(tmp_path / "all-x.npy"), "-t", str(tmp_path / "all-y.npy"), *args)
     assert sharded.exit_code == 0, sharded.stderr
-    assert sharded.stdout == whole.stdout
+    assert _results(sharded.stdout) == _results(whole.stdout)
+    names = json.loads(sharded.stdout)["ids"]
+    assert names[40] == f"{tmp_path / 'x-1.npy'}:0"
+    assert names[136] == f"{tmp_path / 'x-2.npy'}:89"
 
 
 def test_a_pattern_that_matches_nothing(run: Run, tmp_path: Path) -> None:

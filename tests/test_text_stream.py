@@ -17,7 +17,7 @@ import ce_cli.native as native
 from ce_cli.io import sources, text_stream
 from ce_cli.io.sources import load
 from ce_cli.io.text_stream import TextRows
-from tests.conftest import Run
+from tests.conftest import Run, warnings_in
 
 KERNELS = ["numpy", "native"] if native.runnable_variants() else ["numpy"]
 
@@ -49,7 +49,7 @@ def _write(path: Path, x: np.ndarray, header: str | None = "a,b,c,d,e", extras: 
 def _json(run: Run, *args: str, stderr: str = "") -> dict:  # type: ignore[type-arg]
     result = run("compute", *args, "--format", "json", "--reduction", "none")
     assert result.exit_code == 0, result.stderr
-    assert stderr in result.stderr if stderr else result.stderr == ""
+    assert stderr in result.stderr if stderr else warnings_in(result.stderr) == []
     out: dict = json.loads(result.stdout)  # type: ignore[type-arg]
     return out
 
@@ -171,7 +171,7 @@ def test_the_binary_family_streams_too(streamed: str, run: Run, tmp_path: Path) 
 def test_a_single_column_or_cr_line_ends_are_read_whole(streamed: str, tmp_path: Path) -> None:
     (tmp_path / "one.csv").write_text("\n".join(str(v) for v in range(100)) + "\n")
     assert not isinstance(load(str(tmp_path / "one.csv"), "logits").array, TextRows)
-    (tmp_path / "cr.csv").write_text("\r".join(f"{v},{v + 1}" for v in range(100)) + "\r")
+    (tmp_path / "cr.csv").write_text("\r".join(f"{v},{v + 1}" for v in range(1, 101)) + "\r")
     loaded = load(str(tmp_path / "cr.csv"), "logits")
     assert not isinstance(loaded.array, TextRows)
     assert np.asarray(loaded.array).shape == (100, 2)

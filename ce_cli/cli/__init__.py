@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ce_cli import __version__
-from ce_cli.cli.arguments import column_names, eps_value, load, load_binary, sample_position
-from ce_cli.cli.messages import user_errors, warn_all
+from ce_cli.cli.arguments import eps_value, input_spec, load, load_binary, sample_position
+from ce_cli.cli.messages import result_warnings, user_errors, warnings_last
 from ce_cli.cli.options import (
     INPUTS,
     OUTPUT,
@@ -30,7 +30,10 @@ from ce_cli.cli.options import (
     EpsOption,
     ExplainFormat,
     FormulaOption,
+    HeaderOption,
+    IdColumnOption,
     IgnoreIndexOption,
+    LogitColumnsOption,
     LogitsOption,
     MaxRowsOption,
     NoWarningsOption,
@@ -49,9 +52,8 @@ from ce_cli.cli.options import (
     top_k_values,
 )
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
-from ce_cli.cli.usage import OneLineUsageErrors, show_flags_without_a_type
+from ce_cli.cli.usage import OneLineUsageErrors, OneValueEach, show_flags_without_a_type
 from ce_cli.formulas import REFERENCE
-from ce_cli.io.inputs import InputSpec
 from ce_cli.io.sources import source_file
 from ce_cli.losses import reduction_named
 from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
@@ -118,12 +120,15 @@ def _main(
     """Cross-entropy losses as PyTorch computes them, checkable from the shell."""
 
 
-@app.command(epilog=COMPUTE_EXAMPLES)
+@app.command(epilog=COMPUTE_EXAMPLES, cls=OneValueEach)
 def compute(
     logits: LogitsOption,
     targets: TargetsOption = None,
     target_column: TargetColumnOption = None,
     drop_columns: DropColumnsOption = None,
+    logit_columns: LogitColumnsOption = None,
+    id_column: IdColumnOption = None,
+    header: HeaderOption = None,
     weight: WeightOption = None,
     ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
     label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
@@ -182,27 +187,30 @@ def compute(
         if binary:
             refuse_for_binary(request)
         if output is not None:
-            read = [source_file(src) for src in (logits, targets, weight, pos_weight) if src is not None]
-            files = [path for path in read if path is not None]
+            named = [source_file(src) for src in (logits, targets, weight, pos_weight) if src is not None]
+            files = [path for path in named if path is not None]
             check_output_path(output, writers.LOSSES_FILE_ENCODERS, name="--output", inputs=files)
-        spec = InputSpec(
-            logits=logits,
-            targets=targets,
+        spec = input_spec(
+            logits,
+            targets,
             target_column=target_column,
-            drop_columns=column_names(drop_columns),
+            drop_columns=drop_columns,
+            logit_columns=logit_columns,
+            id_column=id_column,
+            header=header,
             weight=weight,
             pos_weight=pos_weight,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
             class_axis=class_axis,
-            task=task,  # type: ignore[arg-type]  # one of TASKS, as Typer checked
+            task=task,
         )
         chosen = formula_spec(formula)
         report: Any
         if binary:
             from ce_cli.binary_report import build_binary_report
 
-            inputs = load_binary(spec, silenced=no_warnings)
+            inputs, read = load_binary(spec, silenced=no_warnings)
             with ProgressBar(inputs.num_elements, sys.stderr, enabled=not quiet) as bar:
                 report = build_binary_report(
                     inputs, chosen, reduction_named(reduction), eps=clip, by_label=by_class, progress=bar.update
@@ -210,20 +218,21 @@ def compute(
         else:
             from ce_cli.report import build_report
 
-            validated = load(spec, silenced=no_warnings)
+            validated, read = load(spec, silenced=no_warnings)
             with ProgressBar(validated.num_samples, sys.stderr, enabled=not quiet) as bar:
                 report = build_report(
                     validated, chosen, reduction_named(reduction), eps=clip, request=request, progress=bar.update
                 )
-        warn_all(report.warnings, no_warnings)
-        if output is not None:
-            encode = writers.LOSSES_FILE_ENCODERS[suffix_of(output)]
-            write_atomically(output, encode(report), name="--output")
-        with results_to_stdout() as stdout:
-            if quiet:
-                writers.write_quiet(report, stdout)
-            else:
-                write(report, stdout, RenderOptions(max_rows=max_rows))
+        options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records)
+        with warnings_last(result_warnings(read, report.warnings), no_warnings):
+            if output is not None:
+                encode = writers.LOSSES_FILE_ENCODERS[suffix_of(output)]
+                write_atomically(output, encode(report, options), name="--output")
+            with results_to_stdout() as stdout:
+                if quiet:
+                    writers.write_quiet(report, stdout)
+                else:
+                    write(report, stdout, options)
 
 
 def refuse_for_binary(request: SummaryRequest) -> None:
@@ -241,12 +250,15 @@ def refuse_for_binary(request: SummaryRequest) -> None:
         raise OptionError(f"{name} is for --task multiclass; with --task binary, use --by-class for each label")
 
 
-@app.command(epilog=COMPARE_EXAMPLES)
+@app.command(epilog=COMPARE_EXAMPLES, cls=OneValueEach)
 def compare(
     logits: LogitsOption,
     targets: TargetsOption = None,
     target_column: TargetColumnOption = None,
     drop_columns: DropColumnsOption = None,
+    logit_columns: LogitColumnsOption = None,
+    id_column: IdColumnOption = None,
+    header: HeaderOption = None,
     weight: WeightOption = None,
     ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
     label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
@@ -266,37 +278,43 @@ def compare(
     with user_errors():
         write = writer_for(compare_writers.WRITERS, output_format)
         clip = eps_value(eps, None)
-        spec = InputSpec(
-            logits=logits,
-            targets=targets,
+        spec = input_spec(
+            logits,
+            targets,
             target_column=target_column,
-            drop_columns=column_names(drop_columns),
+            drop_columns=drop_columns,
+            logit_columns=logit_columns,
+            id_column=id_column,
+            header=header,
             weight=weight,
             pos_weight=pos_weight,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
             class_axis=class_axis,
-            task=task,  # type: ignore[arg-type]  # one of TASKS, as Typer checked
+            task=task,
         )
         if task == "binary":
-            elements = load_binary(spec, silenced=no_warnings)
+            elements, read = load_binary(spec, silenced=no_warnings)
             with ProgressBar(elements.num_elements, sys.stderr) as bar:
                 comparison = compare_binary(elements, eps=clip, progress=bar.update)
         else:
-            inputs = load(spec, silenced=no_warnings)
+            inputs, read = load(spec, silenced=no_warnings)
             with ProgressBar(inputs.num_samples, sys.stderr) as bar:
                 comparison = compare_formulas(inputs, eps=clip, progress=bar.update)
-        warn_all(comparison.warnings, no_warnings)
-        with results_to_stdout() as stdout:
-            write(comparison, stdout, RenderOptions(max_rows=max_rows))
+        options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records)
+        with warnings_last(result_warnings(read, comparison.warnings), no_warnings), results_to_stdout() as stdout:
+            write(comparison, stdout, options)
 
 
-@app.command(epilog=EXPLAIN_EXAMPLES)
+@app.command(epilog=EXPLAIN_EXAMPLES, cls=OneValueEach)
 def explain(
     logits: LogitsOption,
     targets: TargetsOption = None,
     target_column: TargetColumnOption = None,
     drop_columns: DropColumnsOption = None,
+    logit_columns: LogitColumnsOption = None,
+    id_column: IdColumnOption = None,
+    header: HeaderOption = None,
     weight: WeightOption = None,
     ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
     label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
@@ -327,30 +345,35 @@ def explain(
     with user_errors():
         binary = task == "binary"
         write = writer_for(binary_writers.EXPLAIN_WRITERS if binary else explain_writers.WRITERS, output_format)
-        spec = InputSpec(
-            logits=logits,
-            targets=targets,
+        spec = input_spec(
+            logits,
+            targets,
             target_column=target_column,
-            drop_columns=column_names(drop_columns),
+            drop_columns=drop_columns,
+            logit_columns=logit_columns,
+            id_column=id_column,
+            header=header,
             weight=weight,
             pos_weight=pos_weight,
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
             class_axis=class_axis,
-            task=task,  # type: ignore[arg-type]  # one of TASKS, as Typer checked
+            task=task,
         )
         derivation: Any
         if binary:
             from ce_cli.binary_derivation import derive_binary
 
-            elements = load_binary(spec, silenced=no_warnings)
+            elements, read = load_binary(spec, silenced=no_warnings)
             derivation = derive_binary(elements, sample_position(sample, elements.shape))
+            warnings = result_warnings(read, ())
         else:
-            inputs = load(spec, silenced=no_warnings)
+            inputs, read = load(spec, silenced=no_warnings)
             derivation = derive(inputs, sample_position(sample, inputs.sample_shape))
-            warn_all(derivation_warnings(derivation), no_warnings)
-        with results_to_stdout() as stdout:
-            write(derivation, stdout, RenderOptions(max_rows=max_rows))
+            warnings = result_warnings(read, derivation_warnings(derivation))
+        options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records)
+        with warnings_last(warnings, no_warnings), results_to_stdout() as stdout:
+            write(derivation, stdout, options)
 
 
 def main() -> None:

@@ -9,11 +9,12 @@ import numpy as np
 import typer
 
 from ce_cli.binary_inputs import BinaryInputs
-from ce_cli.cli.messages import notice_text
+from ce_cli.cli.messages import read_line
 from ce_cli.cli.options import takes_probabilities
 from ce_cli.cli.streams import stdin_bytes
 from ce_cli.errors import OptionError
-from ce_cli.io.inputs import InputSpec, load_binary_inputs, load_inputs
+from ce_cli.io.columns import HeaderMode
+from ce_cli.io.inputs import InputSpec, SourcesRead, load_binary_inputs, load_inputs
 from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING, ValidatedInputs
 
 
@@ -44,8 +45,15 @@ def say_when_reading_a_terminal(spec: InputSpec) -> None:
         typer.echo(f"ce-loss: reading {reading} from stdin (a terminal): type the rows, then Ctrl-D", err=True)
 
 
-def load(spec: InputSpec, *, silenced: bool = False) -> ValidatedInputs:
-    """Read and validate the inputs (``-`` reads this process's stdin); say on stderr what the reading assumed."""
+def say_what_was_read(read: SourcesRead, silenced: bool) -> None:
+    """One line on stderr per source where what was taken from it could matter (see :func:`read_line`)."""
+    if not silenced:
+        for line in (read_line(r) for r in read.records if r.informative):
+            typer.echo(f"ce-loss: {line}", err=True)
+
+
+def load(spec: InputSpec, *, silenced: bool = False) -> tuple[ValidatedInputs, SourcesRead]:
+    """Read and validate the inputs (``-`` reads this process's stdin); say on stderr what was read."""
     if (spec.targets is None) == (spec.target_column is None):
         raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
     if spec.pos_weight is not None:
@@ -53,14 +61,12 @@ def load(spec: InputSpec, *, silenced: bool = False) -> ValidatedInputs:
     if not 0.0 <= spec.label_smoothing <= 1.0:  # NaN included
         raise OptionError(f"--label-smoothing must be in [0, 1], not {spec.label_smoothing}")
     say_when_reading_a_terminal(spec)
-    inputs, notices = load_inputs(spec, stdin_bytes())
-    if not silenced:
-        for notice in notices:
-            typer.echo(f"ce-loss: warning: {notice_text(notice)}", err=True)
-    return inputs
+    inputs, read = load_inputs(spec, stdin_bytes())
+    say_what_was_read(read, silenced)
+    return inputs, read
 
 
-def load_binary(spec: InputSpec, *, silenced: bool = False) -> BinaryInputs:
+def load_binary(spec: InputSpec, *, silenced: bool = False) -> tuple[BinaryInputs, SourcesRead]:
     """Read and validate the inputs of ``--task binary``; refuse the options that task does not have."""
     if spec.targets is None and spec.target_column is None:
         raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
@@ -72,16 +78,53 @@ def load_binary(spec: InputSpec, *, silenced: bool = False) -> BinaryInputs:
         if value != default:
             raise OptionError(f"{flag} is not an option of --task binary, where every element is its own problem")
     say_when_reading_a_terminal(spec)
-    inputs, notices = load_binary_inputs(spec, stdin_bytes())
-    if not silenced:
-        for notice in notices:
-            typer.echo(f"ce-loss: warning: {notice_text(notice)}", err=True)
-    return inputs
+    inputs, read = load_binary_inputs(spec, stdin_bytes())
+    say_what_was_read(read, silenced)
+    return inputs, read
 
 
 def column_names(text: str | None) -> tuple[str, ...]:
     """``--drop-columns id,notes`` as a tuple of names."""
     return () if text is None else tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def header_mode(header: bool | None) -> HeaderMode:
+    """``--header`` / ``--no-header`` / neither as the reading's header rule."""
+    return "auto" if header is None else "yes" if header else "no"
+
+
+def input_spec(
+    logits: str,
+    targets: str | None,
+    *,
+    target_column: str | None,
+    drop_columns: str | None,
+    logit_columns: str | None,
+    id_column: str | None,
+    header: bool | None,
+    weight: str | None,
+    pos_weight: str | None,
+    ignore_index: int,
+    label_smoothing: float,
+    class_axis: int,
+    task: str,
+) -> InputSpec:
+    """The inputs as the options give them, their text turned into values."""
+    return InputSpec(
+        logits=logits,
+        targets=targets,
+        target_column=target_column,
+        drop_columns=column_names(drop_columns),
+        logit_columns=None if logit_columns is None else column_names(logit_columns),
+        id_column=id_column,
+        header=header_mode(header),
+        weight=weight,
+        pos_weight=pos_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        class_axis=class_axis,
+        task=task,  # type: ignore[arg-type]  # one of TASKS, as Typer checked
+    )
 
 
 def sample_position(text: str, sample_shape: tuple[int, ...]) -> int:

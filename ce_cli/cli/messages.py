@@ -7,7 +7,7 @@ for a person at a shell, flags included.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import assert_never
 
 import typer
@@ -24,8 +24,9 @@ from ce_cli.data_warnings import (
     TargetsNotDistributions,
     ZeroProbabilities,
 )
-from ce_cli.errors import CellError, CeLossError, ClassAxisError, OneClassTargetError
-from ce_cli.io.inputs import HeaderWithNumbers, IndexColumnSkipped, InputNotice
+from ce_cli.errors import CellError, CeLossError, ClassAxisError, IntegerProbabilityTargetError, OneClassTargetError
+from ce_cli.io.inputs import HeaderWithNumbers, InputNotice, SourcesRead
+from ce_cli.io.provenance import ReadRecord
 from ce_cli.validate import DEFAULT_CLASS_AXIS
 
 
@@ -43,6 +44,11 @@ def advice(error: CeLossError) -> str:
     """The option that fixes an error, where the error knows it."""
     if isinstance(error, OneClassTargetError):
         return "; one logit per sample is a binary classifier's: use --task binary"
+    if isinstance(error, IntegerProbabilityTargetError):
+        return (
+            "; multi-label 0/1 targets take binary cross-entropy: --task binary; probability targets are "
+            "written as floats (1.0, 0.0, or saved in a float dtype)"
+        )
     if isinstance(error, CellError) and error.column:
         return f" (a column of text such as ids can be left out: --drop-columns {error.column})"
     if isinstance(error, ClassAxisError):
@@ -115,14 +121,61 @@ def warn_all(warnings: Iterable[DataWarning], silenced: bool) -> None:
             typer.echo(f"ce-loss: warning: {warning_text(warning)}", err=True)
 
 
+def warnings_last(lines: Iterable[str], silenced: bool) -> AbstractContextManager[None]:
+    """Print ``lines`` (warnings) on stderr after the block that writes the results, even if it fails:
+    on a terminal the last lines on screen are the warnings about the number printed, not the table."""
+
+    @contextmanager
+    def last() -> Iterator[None]:
+        try:
+            yield
+        finally:
+            if not silenced:
+                for line in lines:
+                    typer.echo(f"ce-loss: warning: {line}", err=True)
+
+    return last()
+
+
+def result_warnings(read: SourcesRead, warnings: Iterable[DataWarning]) -> list[str]:
+    """The warnings of a run, worded: what the reading assumed, then what the data showed."""
+    return [notice_text(n) for n in read.notices] + [warning_text(w) for w in warnings]
+
+
+def _columns(names: tuple[str, ...]) -> str:
+    """Column names for one line: all of a few, the ends of many (an empty name as ``""``)."""
+    spelled = [name or '""' for name in names]
+    if len(spelled) <= 6:
+        return ",".join(spelled)
+    return f"{spelled[0]},{spelled[1]},...,{spelled[-1]} ({len(spelled)} columns)"
+
+
+def read_line(record: ReadRecord) -> str:
+    """What was taken from one source, in one line: its form and size, its header, each column's role."""
+    rows = f"{record.shape[0]} rows" if record.shape else "one value"
+    facts = [record.form, rows]
+    if record.header is not None:
+        rule = " (pandas' default column names)" if record.header_rule == "pandas' column names 0..k" else ""
+        facts.append(f"header {_columns(record.header)}{rule}")
+    roles = []
+    if record.index is not None:
+        roles.append("first column (unnamed, as pandas and R write the row index) read as the row index")
+    if record.logits is not None and record.role == "logits":
+        roles.append(f"logits {_columns(record.logits)}")
+    if record.targets is not None and record.role == "logits":
+        roles.append(f"targets {_columns(record.targets)}")
+    if record.ids is not None:
+        roles.append(f"ids {record.ids}")
+    if record.dropped:
+        roles.append(f"left out {_columns(record.dropped)}")
+    if record.note is not None:
+        roles.append(record.note)
+    return f"read {record.label} ({', '.join(facts)})" + (": " + "; ".join(roles) if roles else "")
+
+
 def notice_text(notice: InputNotice) -> str:
     """The sentence for what reading the inputs assumed."""
     match notice:
-        case IndexColumnSkipped(label=label):
-            return (
-                f"{label}: its first column has no name, as pandas writes its row index "
-                "(df.to_csv() without index=False), so it was read as the row index, not as data"
-            )
         case HeaderWithNumbers(label=label, cell=cell):
             return (
                 f"{label}: its first row was read as a header, but it mixes numbers with {cell!r}; "

@@ -80,6 +80,39 @@ DropColumnsOption = Annotated[
         rich_help_panel=INPUTS,
     ),
 ]
+LogitColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--logit-columns",
+        metavar="NAME,...",
+        help=(
+            "Take the logits from exactly these columns of the logits table, in the file's order (header names "
+            "or 0-based indices); no column is then refused as an id or a label."
+        ),
+        rich_help_panel=INPUTS,
+    ),
+]
+IdColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--id-column",
+        metavar="NAME|INDEX",
+        help="A column of the logits table holding sample ids (any text), shown instead of the index.",
+        rich_help_panel=INPUTS,
+    ),
+]
+HeaderOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help=(
+            "Whether text tables have a header row. By default a first row is a header if it is not all "
+            "numbers, or if it is 0,1,...,k (pandas' column names) above a row that is not."
+        ),
+        show_default=False,
+        rich_help_panel=INPUTS,
+    ),
+]
 WeightOption = Annotated[
     str | None,
     typer.Option(

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 INTERRUPTED = 130
 _PYDANTIC = [
@@ -90,6 +90,39 @@ class OneLineUsageErrors(TyperGroup):
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)
+
+
+class OneValueEach(TyperCommand):
+    """A command whose options each take one value: an option given twice is a usage error.
+
+    Click keeps the last of repeated values, so ``--logits a.npy --logits b.npy`` would score b alone,
+    silently; here it is refused, naming the option. Options declared ``multiple`` keep their meaning.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and not ctx.resilient_parsing:
+            try:
+                _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+            except Exception:  # the parse below reports it, in Click's words
+                order = []
+            seen: set[str] = set()
+            for param in order:
+                name = getattr(param, "name", None)
+                if name is None or getattr(param, "multiple", False) or getattr(param, "count", False):
+                    continue
+                if name in seen and getattr(param, "opts", None):
+                    ctx.fail(_repeated(param.opts, getattr(param, "is_flag", False)))
+                seen.add(name)
+        return list(super().parse_args(ctx, args))
+
+
+def _repeated(flags: list[str], is_flag: bool) -> str:
+    """The usage error for an option given more than once."""
+    flag = max(flags, key=len)
+    spelled = flag if len(flags) == 1 else f"{flag} ({', '.join(f for f in flags if f != flag)})"
+    takes = "" if is_flag else ", and it takes one value (the last would win)"
+    hint = "; to compare two models, run ce-loss once for each" if flag == "--logits" else ""
+    return f"{spelled} was given more than once{takes}: give it once{hint}"
 
 
 def show_flags_without_a_type() -> None:

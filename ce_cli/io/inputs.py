@@ -13,10 +13,13 @@ from typing import IO, Any
 from numpy.typing import NDArray
 
 from ce_cli.binary_inputs import BinaryInputs, Task, validate_binary
-from ce_cli.errors import OptionError, ShapeError
+from ce_cli.errors import CellError, OptionError, ShapeError, TargetError
+from ce_cli.io.columns import ColumnChoice, HeaderMode
+from ce_cli.io.fit_checks import pair_numbered_rows, refuse_stray_column, whole_numbers
 from ce_cli.io.numpy_files import NpyFile
+from ce_cli.io.provenance import ReadRecord, SampleNames, record
 from ce_cli.io.shards import Shards
-from ce_cli.io.sources import load, split_column
+from ce_cli.io.sources import SourceArray, load, split_column
 from ce_cli.io.text_stream import TextRows
 from ce_cli.validate import (
     DEFAULT_CLASS_AXIS,
@@ -39,6 +42,11 @@ class InputSpec:
         weight: a SRC for the class weights (multiclass) or the element weights (binary), or ``None``.
         pos_weight: a SRC for the weight of positives (binary only), or ``None``.
         drop_columns: columns of the logits table to leave out (header names or 0-based indices).
+        logit_columns: the logit columns of the logits table, chosen explicitly, or ``None`` for
+            every column not otherwise taken.
+        id_column: a column of the logits table holding sample ids (any text), or ``None``.
+        header: whether text tables have a header row: ``"auto"`` (the rules of
+            :func:`~ce_cli.io.text_tables.plan_table`), ``"yes"`` or ``"no"``.
         ignore_index, label_smoothing, class_axis: as in
             :func:`ce_cli.validate.validate_inputs`.
         task: ``"multiclass"`` (softmax over classes) or ``"binary"`` (every element its own problem).
@@ -50,17 +58,18 @@ class InputSpec:
     weight: str | None = None
     pos_weight: str | None = None
     drop_columns: tuple[str, ...] = ()
+    logit_columns: tuple[str, ...] | None = None
+    id_column: str | None = None
+    header: HeaderMode = "auto"
     ignore_index: int = DEFAULT_IGNORE_INDEX
     label_smoothing: float = DEFAULT_LABEL_SMOOTHING
     class_axis: int = DEFAULT_CLASS_AXIS
     task: Task = "multiclass"
 
-
-@dataclass(frozen=True)
-class IndexColumnSkipped:
-    """The first column of ``label`` had an empty header cell, as pandas writes its row index, and was left out."""
-
-    label: str
+    @property
+    def choice(self) -> ColumnChoice:
+        """The columns of the logits table the user named."""
+        return ColumnChoice(self.drop_columns, self.logit_columns, self.target_column, self.id_column)
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,8 @@ class HeaderWithNumbers:
     cell: str
 
 
-InputNotice = IndexColumnSkipped | HeaderWithNumbers
+InputNotice = HeaderWithNumbers  # the row index pandas writes is said in the source's read line
+Array = NDArray[Any] | NpyFile | TextRows | Shards
 
 
 @dataclass(frozen=True)
@@ -82,51 +92,69 @@ class SourcesRead:
         logits, targets, weight, pos_weight: as read (``None`` where not given).
         names: how messages name the logits, targets, weight and positive weight.
         notices: what the reading assumed, for the user.
+        records: what was taken from each source, in the order logits, targets, weight, pos_weight.
+        sample_names: each sample's id or shard row, or ``None`` where the index says it all.
     """
 
-    logits: NDArray[Any] | NpyFile | TextRows | Shards
-    targets: NDArray[Any] | NpyFile | TextRows | Shards
-    weight: NDArray[Any] | NpyFile | TextRows | Shards | None
-    pos_weight: NDArray[Any] | NpyFile | TextRows | Shards | None
+    logits: Array
+    targets: Array
+    weight: Array | None
+    pos_weight: Array | None
     names: tuple[str, str, str, str]
     notices: tuple[InputNotice, ...]
+    records: tuple[ReadRecord, ...] = ()
+    sample_names: SampleNames | None = None
 
 
 def read_sources(spec: InputSpec, stdin: IO[bytes] | None) -> SourcesRead:
-    """Read every source of ``spec``.
+    """Read every source of ``spec``, and check that what was read fits what it is taken for.
 
     Raises:
         OptionError: both or neither of ``targets`` and ``target_column``, or
             more than one source reading stdin.
-        InputError: as reading finds it.
+        InputError: as reading finds it; a logit column that is not a logit (an id, a fold, the
+            labels: :func:`~ce_cli.io.columns.stray_logit_column`).
     """
     if (spec.targets is None) == (spec.target_column is None):
         raise OptionError("give the targets as a source or as a column of the logits table: exactly one of the two")
     sources = [s for s in (spec.logits, spec.targets, spec.weight, spec.pos_weight) if s is not None]
     if sources.count("-") > 1:
         raise OptionError("only one source can read stdin ('-')")
-    logits = load(spec.logits, "logits", stdin, drop=spec.drop_columns)
+    logits = _load_table(spec, stdin)
     read = [logits]
-    logit_values: NDArray[Any] | NpyFile | TextRows | Shards
-    target_values: NDArray[Any] | NpyFile | TextRows | Shards
+    logit_values: Array
+    target_values: Array
+    target_at = None
     if spec.target_column is not None:
-        logit_values, target_values = split_column(logits, spec.target_column)
+        target_at = None if logits.plan is None else logits.plan.target_at
+        logit_values, target_values = split_column(logits, spec.target_column, target_at)
         if spec.task == "binary" and logit_values.ndim == 2 and logit_values.shape[1] == 1:
             logit_values = logit_values.reshape(-1)  # one score column: a binary classifier's logits
         targets_label = f"target column {spec.target_column!r} of {logits.label}"
+        records = [record(logits, "logits", target_at=target_at)]
     else:
         assert spec.targets is not None  # checked above
-        targets = load(spec.targets, "targets", stdin)
+        targets = _load_targets(spec, stdin)
+        logits, targets, notes = pair_numbered_rows(logits, targets, spec.header)
         logit_values, target_values = logits.array, targets.array
         if isinstance(logit_values, Shards) and isinstance(target_values, Shards):
             _check_pairs(logit_values, target_values, logits.label, targets.label)
         targets_label = targets.label
         read.append(targets)
-    weight = None if spec.weight is None else load(spec.weight, "weight", stdin)
-    pos_weight = None if spec.pos_weight is None else load(spec.pos_weight, "pos_weight", stdin)
+        if spec.task == "multiclass" and targets.plan is not None and targets.plan.integer_text:
+            target_values = whole_numbers(target_values)  # written as integers: an integer dtype, as PyTorch sees it
+        records = [record(logits, "logits", note=notes[0]), record(targets, "targets", note=notes[1])]
+    if spec.logit_columns is None and logits.plan is not None:
+        refuse_stray_column(logits, logit_values, target_at)
+    weight = None if spec.weight is None else load(spec.weight, "weight", stdin, header_mode=spec.header)
+    pos_weight = (
+        None if spec.pos_weight is None else load(spec.pos_weight, "pos_weight", stdin, header_mode=spec.header)
+    )
     read += [source for source in (weight, pos_weight) if source is not None]
-    notices: list[InputNotice] = [IndexColumnSkipped(source.label) for source in read if source.skipped_index]
-    notices += [HeaderWithNumbers(s.label, s.suspicious_header) for s in read if s.suspicious_header is not None]
+    records += [record(s, role) for s, role in ((weight, "weight"), (pos_weight, "pos_weight")) if s is not None]
+    notices: list[InputNotice] = [
+        HeaderWithNumbers(s.label, s.suspicious_header) for s in read if s.suspicious_header is not None
+    ]
     names = (
         logits.label,
         targets_label,
@@ -140,7 +168,53 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None) -> SourcesRead:
         None if pos_weight is None else pos_weight.array,
         names,
         tuple(notices),
+        tuple(records),
+        sample_names(logits),
     )
+
+
+def _load_table(spec: InputSpec, stdin: IO[bytes] | None) -> SourceArray:
+    """The logits source, with the columns the user chose. A column of text gets advice that never
+    leaves out a column the run needs: the target column, or the only logit column.
+
+    Raises:
+        TargetError: the target column holds text. CellError: another column does.
+    """
+    try:
+        return load(spec.logits, "logits", stdin, choice=spec.choice, header_mode=spec.header)
+    except CellError as error:
+        if error.column is None:
+            raise
+        if error.column == spec.target_column:
+            raise TargetError(f"{error}: {_TEXT_LABELS}") from None
+        if error.others - (spec.target_column is not None) < 1:  # the only logit column
+            raise CellError(str(error)) from None
+        raise
+
+
+def _load_targets(spec: InputSpec, stdin: IO[bytes] | None) -> SourceArray:
+    """The targets source; text labels get the advice to map them to class indices."""
+    assert spec.targets is not None
+    try:
+        return load(spec.targets, "targets", stdin, header_mode=spec.header)
+    except CellError as error:
+        raise TargetError(f"{error}: {_TEXT_LABELS}") from None
+
+
+_TEXT_LABELS = (
+    "the targets are text labels, and ce-loss takes class indices 0..C-1 in the logit columns' order; "
+    "map the labels to indices first (pandas: df[col].astype('category').cat.codes)"
+)
+
+
+def sample_names(logits: SourceArray) -> SampleNames | None:
+    """The samples' names: the id column's, or each shard's file and row; ``None`` where the index is the name."""
+    if logits.ids is not None:
+        return SampleNames(ids=logits.ids)
+    array = logits.array
+    if isinstance(array, Shards):
+        return SampleNames(shards=(array.files, array.counts))
+    return None
 
 
 def _check_pairs(logits: Shards, targets: Shards, logits_label: str, targets_label: str) -> None:
@@ -161,7 +235,7 @@ def _check_pairs(logits: Shards, targets: Shards, logits_label: str, targets_lab
             raise ShapeError(f"{logits_file} holds {rows} samples but {targets_file}, its pair, holds {count}")
 
 
-def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInputs, tuple[InputNotice, ...]]:
+def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInputs, SourcesRead]:
     """Read every source of ``spec`` and validate them together (the softmax family); also what the user
     should know about the reading.
 
@@ -178,10 +252,10 @@ def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInpu
         class_axis=spec.class_axis,
         names=read.names[:3],
     )
-    return inputs, read.notices
+    return inputs, read
 
 
-def load_binary_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[BinaryInputs, tuple[InputNotice, ...]]:
+def load_binary_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[BinaryInputs, SourcesRead]:
     """Read every source of ``spec`` and validate them for the binary family (every element its own problem).
 
     Raises:
@@ -191,4 +265,4 @@ def load_binary_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[Binary
     inputs = validate_binary(
         read.logits, read.targets, weight=read.weight, pos_weight=read.pos_weight, names=read.names
     )
-    return inputs, read.notices
+    return inputs, read

@@ -23,7 +23,7 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any, Literal
 
 import numpy as np
@@ -31,9 +31,11 @@ from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
 from ce_cli.io import shards, text_stream
+from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode
+from ce_cli.io.dialects import FORMS, decimal_commas, semicolon_separated, table_delimiter
 from ce_cli.io.numpy_files import NPY_MAGIC, NpyFile, open_npy, read_npy, read_npz
 from ce_cli.io.text_stream import TextRows
-from ce_cli.io.text_tables import NUMBER, TextTable, not_text, parse_table, plan_table, sniff_delimiter
+from ce_cli.io.text_tables import NUMBER, TablePlan, TextTable, not_text, parse_table, plan_table, read_ids
 
 ZIP_MAGIC = b"PK\x03\x04"
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # text suffixes and their cell delimiter
@@ -56,6 +58,11 @@ class SourceArray:
         suspicious_header: a text table's header mixes numbers with this non-number (see
             :class:`~ce_cli.io.text_tables.TextTable`).
         parsed_as_text: read from text (columns to leave out were left out while parsing).
+        form: what was read: ``"npy"``, ``"npz"``, ``"json"``, ``"csv"``, ``"tsv"``, ``"text"``
+            (whitespace-separated), ``"csv (;, decimal commas)"``, ``"inline"``; shards: the first's.
+        file: the path or pattern read, ``"-"`` for stdin, ``None`` for inline numbers.
+        plan: how a text table was read (its header and columns), or ``None``.
+        ids: the id column's cells, one per row (``--id-column``), or ``None``.
     """
 
     array: NDArray[Any] | NpyFile | TextRows | shards.Shards
@@ -64,9 +71,20 @@ class SourceArray:
     skipped_index: bool = False
     suspicious_header: str | None = None
     parsed_as_text: bool = False
+    form: str = "npy"
+    file: str | None = None
+    plan: TablePlan | None = None
+    ids: NDArray[np.str_] | None = None
 
 
-def load(src: str, role: str, stdin: IO[bytes] | None = None, *, drop: tuple[str, ...] = ()) -> SourceArray:
+def load(
+    src: str,
+    role: str,
+    stdin: IO[bytes] | None = None,
+    *,
+    choice: ColumnChoice = NO_CHOICE,
+    header_mode: HeaderMode = "auto",
+) -> SourceArray:
     """Read the array that ``src`` names.
 
     Args:
@@ -75,20 +93,35 @@ def load(src: str, role: str, stdin: IO[bytes] | None = None, *, drop: tuple[str
         role: what the array is (``"logits"``, ``"targets"``, ``"weight"``),
             for messages.
         stdin: the binary stream ``-`` reads.
-        drop: columns to leave out of a table, by header name or 0-based index
-            (a text table never parses them, so they may hold text such as ids).
+        choice: the columns of a table the user named (to leave out, for the logits, the target,
+            the ids); a text table never parses the columns left out, so they may hold text.
+        header_mode: ``"auto"`` (the first row is a header by the rules of
+            :func:`~ce_cli.io.text_tables.plan_table`), ``"yes"`` or ``"no"``.
 
     Raises:
         InputError: the source is missing, unreadable or malformed.
-        OptionError: a column in ``drop`` that the table does not have.
+        OptionError: a column in ``choice`` that the table does not have.
     """
-    loaded = _load(src, role, stdin, drop)
-    if drop and loaded.columns is None and not loaded.parsed_as_text:
-        return _drop_columns(loaded, drop)
+    loaded = _load(src, role, stdin, _Reading(choice, header_mode))
+    if loaded.parsed_as_text:
+        return loaded
+    if choice.ids is not None or choice.logits is not None:
+        flag = "--id-column" if choice.ids is not None else "--logit-columns"
+        raise OptionError(f"{flag} names columns of a text table with a header; {loaded.label} is {loaded.form} data")
+    if choice.drop and loaded.columns is None:
+        return _drop_columns(loaded, choice.drop)
     return loaded
 
 
-def _load(src: str, role: str, stdin: IO[bytes] | None, drop: tuple[str, ...]) -> SourceArray:
+@dataclass(frozen=True)
+class _Reading:
+    """How text tables are read: the columns chosen and the header rule."""
+
+    choice: ColumnChoice
+    header_mode: HeaderMode
+
+
+def _load(src: str, role: str, stdin: IO[bytes] | None, reading: _Reading) -> SourceArray:
     if src == "-":
         label = f"{role} from stdin"
         if stdin is None:
@@ -96,15 +129,15 @@ def _load(src: str, role: str, stdin: IO[bytes] | None, drop: tuple[str, ...]) -
         data = read_stream(stdin, label)
         if not data:
             raise InputError(f"{label}: standard input is empty")
-        return _from_bytes(data, None, label, "", drop)
+        return replace(_from_bytes(data, None, label, "", reading), file="-")
     path, key = _split_npz_key(src)
     if os.path.exists(path):
-        return _from_file(path, key, f"{role} file '{path}'", drop)
+        return _from_file(path, key, f"{role} file '{path}'", reading)
     if _looks_inline(src):
-        return _inline(src, f"inline {role}", drop)
+        return replace(_inline(src, f"inline {role}", reading), file=None)
     if shards.is_pattern(src):  # a glob ce-loss expands: the files, sorted by name, as one array
         files = shards.expand(src, role)
-        parts = [_load(file, role, None, drop) for file in files]
+        parts = [_load(file, role, None, reading) for file in files]
         arrays = [part.array for part in parts]
         widths = {a.shape[1] for a in arrays if len(a.shape) == 2}
         arrays = [  # a text table of one data row is read as a vector: a row, among tables
@@ -115,8 +148,18 @@ def _load(src: str, role: str, stdin: IO[bytes] | None, drop: tuple[str, ...]) -
         ]
         array = shards.Shards(arrays, files, [part.label for part in parts])
         first = parts[0]
+        ids = None if first.ids is None else np.concatenate([part.ids for part in parts if part.ids is not None])
         return SourceArray(
-            array, f"{role} files '{src}'", first.columns, first.skipped_index, None, first.parsed_as_text
+            array,
+            f"{role} files '{src}'",
+            first.columns,
+            first.skipped_index,
+            None,
+            first.parsed_as_text,
+            first.form,
+            src,
+            first.plan,
+            ids,
         )
     raise InputError(f"{role} file '{path}' does not exist")
 
@@ -132,7 +175,7 @@ def _drop_columns(loaded: SourceArray, drop: tuple[str, ...]) -> SourceArray:
         if not (re.fullmatch(r"-?\d{1,18}", name.strip()) and -width <= int(name) < width):
             raise OptionError(f"{loaded.label} has no column {name!r} to leave out (it has no header: {width} columns)")
         keep[int(name)] = False
-    return SourceArray(array[:, keep], loaded.label)
+    return replace(loaded, array=array[:, keep])
 
 
 def _split_npz_key(src: str) -> tuple[str, str | None]:
@@ -240,7 +283,7 @@ def _refuse_unread_format(path: str, label: str) -> None:
         )
 
 
-def _from_file(path: str, key: str | None, label: str, drop: tuple[str, ...]) -> SourceArray:
+def _from_file(path: str, key: str | None, label: str, reading: _Reading) -> SourceArray:
     if os.path.isdir(path):
         raise InputError(f"{label} is a directory, not a file")
     _refuse_unread_format(path, label)
@@ -253,38 +296,61 @@ def _from_file(path: str, key: str | None, label: str, drop: tuple[str, ...]) ->
                 head = handle.read(_HEAD_BYTES)
                 kind = _kind(suffix, head)
                 if kind == "npy":
-                    return SourceArray(open_npy(handle, path, label), label)
+                    return SourceArray(open_npy(handle, path, label), label, file=path)
                 if kind == "text" and suffix in _DELIMITERS:
                     head = _with_first_rows(handle, head)
-                    if os.fstat(handle.fileno()).st_size > len(head):  # numpy's parser reads the rest itself
-                        return _from_text_file(path, head, _DELIMITERS[suffix], label, drop)
+                    big = os.fstat(handle.fileno()).st_size > len(head)
+                    if big and not semicolon_separated(head):  # numpy's parser reads the rest itself
+                        return replace(_from_text_file(path, head, _DELIMITERS[suffix], label, reading), file=path)
                 data = head + handle.read()
     except OSError as error:
         raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
     if not data:
         raise InputError(f"{label} is empty")
-    return _from_bytes(data, key, label, suffix, drop)
+    return replace(_from_bytes(data, key, label, suffix, reading), file=path)
 
 
-def _from_text(table: TextTable, label: str) -> SourceArray:
+def _from_text(table: TextTable, label: str, form: str) -> SourceArray:
     return SourceArray(
-        table.array, label, table.header, table.skipped_index, table.suspicious_header, parsed_as_text=True
+        table.array,
+        label,
+        table.header,
+        table.skipped_index,
+        table.suspicious_header,
+        parsed_as_text=True,
+        form=form,
+        plan=table.plan,
+        ids=table.ids,
     )
 
 
-def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str, drop: tuple[str, ...]) -> SourceArray:
+def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str, reading: _Reading) -> SourceArray:
     """A large text table: the header is found in ``head``, numpy's parser reads the file itself."""
     if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
     text = _decoded_head(head, True, label)
+    form = FORMS[delimiter]
     if os.path.getsize(path) > text_stream.STREAM_TEXT_BYTES:  # read a chunk at a time as it is scored
-        plan = plan_table(text.replace("\r\n", "\n"), delimiter, label, allow_header=True, drop=drop)
+        plan = plan_table(
+            text.replace("\r\n", "\n"),
+            delimiter,
+            label,
+            allow_header=True,
+            choice=reading.choice,
+            header_mode=reading.header_mode,
+        )
         rows = text_stream.open_text_rows(path, plan, delimiter, label)
         if rows is not None:
+            ids = None if plan.ids_at is None else read_ids(plan, delimiter, label, text=None, path=path, data=None)
+            if ids is not None and len(ids) != rows.shape[0]:
+                raise InputError(f"{label}: the id column has {len(ids)} rows but the table {rows.shape[0]}")
             return SourceArray(
-                rows, label, plan.header, plan.skipped_index, plan.suspicious_header, parsed_as_text=True
+                rows, label, plan.header, plan.skipped_index, plan.suspicious_header, True, form, path, plan, ids
             )
-    return _from_text(parse_table(text, delimiter, label, allow_header=True, path=path, drop=drop), label)
+    table = parse_table(
+        text, delimiter, label, allow_header=True, path=path, choice=reading.choice, header_mode=reading.header_mode
+    )
+    return _from_text(table, label, form)
 
 
 def _decoded_head(head: bytes, cut: bool, label: str) -> str:
@@ -297,11 +363,11 @@ def _decoded_head(head: bytes, cut: bool, label: str) -> str:
         return head[: error.start].decode("utf-8-sig")
 
 
-def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, drop: tuple[str, ...]) -> SourceArray:
+def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, reading: _Reading) -> SourceArray:
     """Decode ``data`` as :func:`_kind` says (``.json``: a nested list of numbers, as inline JSON)."""
     if suffix == ".json":
         try:
-            return SourceArray(json_array(data.decode("utf-8-sig"), label), label)
+            return SourceArray(json_array(data.decode("utf-8-sig"), label), label, form="json")
         except UnicodeDecodeError:
             raise not_text(label) from None
     kind = _kind(suffix, data)
@@ -310,13 +376,20 @@ def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, drop: tup
             raise InputError(f"{label} is not a .npy file (no NumPy header)")
         return SourceArray(read_npy(data, label), label)
     if kind == "npz":
-        return SourceArray(read_npz(data, key, label), label)
+        return SourceArray(read_npz(data, key, label), label, form="npz")
     if data.startswith(NPY_MAGIC) or data.startswith(ZIP_MAGIC):
         raise InputError(f"{label} holds binary NumPy data, not the text its name suggests")
     head = _with_first_rows(io.BytesIO(data[_HEAD_BYTES:]), data[:_HEAD_BYTES])
     text = _decoded_head(head, len(head) < len(data), label)  # the rest is decoded as it is parsed
-    delimiter = _DELIMITERS[suffix] if suffix in _DELIMITERS else sniff_delimiter(text)
-    return _from_text(parse_table(text, delimiter, label, allow_header=True, data=data, drop=drop), label)
+    delimiter = table_delimiter(suffix, text)
+    form = FORMS[delimiter]
+    if delimiter == ";" and b"," in data:
+        data, text = decimal_commas(data, text, label)
+        form += " with decimal commas"
+    table = parse_table(
+        text, delimiter, label, allow_header=True, data=data, choice=reading.choice, header_mode=reading.header_mode
+    )
+    return _from_text(table, label, form)
 
 
 def json_array(text: str, label: str) -> NDArray[np.float64]:
@@ -343,19 +416,21 @@ def json_array(text: str, label: str) -> NDArray[np.float64]:
     return array
 
 
-def _inline(src: str, label: str, drop: tuple[str, ...]) -> SourceArray:
+def _inline(src: str, label: str, reading: _Reading) -> SourceArray:
     stripped = src.strip()
     if stripped.startswith("["):
-        return SourceArray(json_array(stripped, label), label)
-    return _from_text(parse_table(stripped.replace(";", "\n"), ",", label, allow_header=False, drop=drop), label)
+        return SourceArray(json_array(stripped, label), label, form="inline JSON")
+    table = parse_table(stripped.replace(";", "\n"), ",", label, allow_header=False, choice=reading.choice)
+    return _from_text(table, label, "inline")
 
 
-def split_column(loaded: SourceArray, column: str) -> tuple[NDArray[Any], NDArray[Any]]:
+def split_column(loaded: SourceArray, column: str, position: int | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
     """Take the targets from one column of a 2-D table.
 
     Args:
         loaded: a 2-D table, e.g. a CSV of logits with a label column.
         column: a header name, or a 0-based index (negative counts from the end).
+        position: the column's position among the columns read, where the table's plan found it.
 
     Returns:
         ``(logits (N, C), targets (N,))``: the other columns and that column.
@@ -369,7 +444,9 @@ def split_column(loaded: SourceArray, column: str) -> tuple[NDArray[Any], NDArra
     if array.ndim != 2:
         raise InputError(f"{loaded.label} must be a table of rows and columns to take a target column from it")
     names = loaded.columns
-    if names is not None and column in names:
+    if position is not None:
+        index = position
+    elif names is not None and column in names:
         index = names.index(column)
     elif re.fullmatch(r"-?\d{1,18}", column.strip()):
         index = int(column)

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -18,6 +19,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import CellError, InputError, OptionError
+from ce_cli.io.columns import (
+    NO_CHOICE,
+    ColumnChoice,
+    HeaderMode,
+    column_index,
+    data_lines,
+    integer_written,
+    text_column,
+)
+from ce_cli.io.dialects import first_row
 
 
 def not_text(label: str) -> InputError:
@@ -25,33 +36,10 @@ def not_text(label: str) -> InputError:
     return InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file")
 
 
-def sniff_delimiter(text: str) -> str | None:
-    """Tab or comma if the first non-blank line has one, else whitespace."""
-    for line in text.splitlines():
-        if line.strip():
-            if "\t" in line:
-                return "\t"
-            return "," if "," in line else None
-    return None
-
-
 def split_cells(line: str, delimiter: str | None) -> list[str]:
     if delimiter is None:
         return line.split()
     return [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter))]
-
-
-def _first_row(text: str) -> tuple[int, str] | None:
-    """``(index, line)`` of the first line that is neither blank nor a ``#`` comment, or ``None``."""
-    start = index = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        line = text[start:end].strip()
-        if line and not line.startswith("#"):
-            return index, line
-        start, index = end + 1, index + 1
-    return None
 
 
 @dataclass(frozen=True)
@@ -65,27 +53,21 @@ class TextTable:
             index (``df.to_csv()``), and was left out as the row index.
         suspicious_header: the header mixes numbers with this cell, which is not one: perhaps a
             data row with a typo (a Unicode minus, a stray letter) rather than column names.
+        plan: how the table was read (:class:`TablePlan`).
+        ids: the id column's cells, one per row, where the plan names an id column.
     """
 
     array: NDArray[np.float64]
     header: tuple[str, ...] | None
     skipped_index: bool = False
     suspicious_header: str | None = None
-
-
-def _column(name: str, header: tuple[str, ...] | None, width: int, label: str) -> int:
-    """The 0-based position of a column given by header name or by index (negative from the end)."""
-    if header is not None and name in header:
-        return header.index(name)
-    if re.fullmatch(r"-?\d{1,18}", name.strip()) and -width <= int(name) < width:
-        return int(name) % width
-    known = f"its columns are: {', '.join(repr(h) for h in header)}" if header else "it has no header row"
-    raise OptionError(f"{label} has no column {name!r} to leave out; {known}")
+    plan: TablePlan | None = None
+    ids: NDArray[np.str_] | None = None
 
 
 @dataclass(frozen=True)
 class TablePlan:
-    """How a table's rows are read, from its first row: its header and the columns kept.
+    """How a table's rows are read, from its first rows: its header and the columns kept.
 
     Attributes:
         header: the names of the columns kept, or ``None`` without a header row.
@@ -94,6 +76,15 @@ class TablePlan:
         width: the number of columns of the first row.
         first: the first row's line, or ``None`` for a table without one.
         skipped_index, suspicious_header: as :class:`TextTable` says.
+        file_header: the header row as written, every column, or ``None``.
+        numeric_header: the header is a first row of numbers ``0, 1, ..., k`` (pandas' default column
+            names), taken as a header by that rule rather than forced.
+        numbered_first_row: the first row is ``0, 1, ..., k``, whether taken as a header or as data.
+        ids_at: the 0-based position in the file of the id column, or ``None``.
+        target_at: the target column's position among the columns kept, or ``None``.
+        dropped: the 0-based positions in the file of the columns left out by choice (not the row index
+            nor the ids).
+        integer_text: every data cell read in the first rows is written as an integer (``3``, not ``3.0``).
     """
 
     header: tuple[str, ...] | None
@@ -103,44 +94,136 @@ class TablePlan:
     first: str | None
     skipped_index: bool
     suspicious_header: str | None
+    file_header: tuple[str, ...] | None = None
+    numeric_header: bool = False
+    numbered_first_row: bool = False
+    ids_at: int | None = None
+    target_at: int | None = None
+    dropped: tuple[int, ...] = ()
+    integer_text: bool = False
 
     @property
     def kept(self) -> int:
         return self.width if self.usecols is None else len(self.usecols)
 
+    @property
+    def kept_columns(self) -> list[int]:
+        """The 0-based positions in the file of the columns read as numbers."""
+        return list(range(self.width)) if self.usecols is None else list(self.usecols)
+
+    def name(self, position: int) -> str:
+        """A column of the file by its header name, or by its 0-based index where there is no header."""
+        return self.file_header[position] if self.file_header is not None else str(position)
+
+
+def _rows_after(text: str, start: int) -> Iterator[str]:
+    """The data rows of ``text`` after line ``start`` (blank and comment lines passed over)."""
+    return data_lines(text.split("\n")[start:])
+
+
+def _numbered(cells: list[str]) -> bool:
+    """Whether cells are exactly ``0, 1, ..., k``: pandas' default column names (a RangeIndex)."""
+    return bool(cells) and [c.strip() for c in cells] == [str(i) for i in range(len(cells))]
+
 
 def plan_table(
-    text: str, delimiter: str | None, label: str, *, allow_header: bool, drop: tuple[str, ...] = ()
+    text: str,
+    delimiter: str | None,
+    label: str,
+    *,
+    allow_header: bool,
+    choice: ColumnChoice = NO_CHOICE,
+    header_mode: HeaderMode = "auto",
 ) -> TablePlan:
     """Read the header rules off the beginning of a table (see :func:`parse_table`).
 
+    The first row is a header when it is not all numbers, or when it is exactly ``0, 1, ..., k``
+    (pandas' default column names, as ``DataFrame.to_csv(index=False)`` writes them) above a row that
+    is not; ``header_mode`` ``"yes"`` or ``"no"`` decides instead.
+
     Raises:
-        OptionError: a column in ``drop`` that the table does not have, or dropping every column.
+        OptionError: a column in ``choice`` that the table does not have, or one that leaves no column.
     """
-    first = _first_row(text)
-    header: tuple[str, ...] | None = None
-    skip = 0
+    first = first_row(text)
     cells = split_cells(first[1], delimiter) if first is not None else []
     # A comment ends a row for numpy's parser, so it ends it for the header rule too.
     data_cells = split_cells(first[1].split("#", 1)[0], delimiter) if first is not None else []
+    numbered = _numbered(data_cells)
+    following = next(_rows_after(text, first[0] + 1), None) if first is not None else None
+    is_header = allow_header and first is not None and header_mode != "no"
+    if is_header and header_mode == "auto" and all(is_number(cell) for cell in data_cells):
+        is_header = numbered and following is not None and not _numbered(split_cells(following, delimiter))
+    header = tuple(cells) if is_header else None
+    numeric_header = is_header and header_mode == "auto" and numbered
+    skip = first[0] + 1 if header is not None and first is not None else 0
     suspicious_header = None
-    if allow_header and first is not None and not all(is_number(cell) for cell in data_cells):
-        header, skip = tuple(cells), first[0] + 1
+    if header is not None and not numeric_header:
         typos = [cell for cell in cells if almost_number(cell)]
         if typos:  # a data row with a typo, rather than names
             suspicious_header = typos[0]
         elif not _names_like_numbers(cells):
-            suspicious_header = next(cell for cell in cells if not is_number(cell))
-    skipped_index = header is not None and len(header) > 1 and header[0] == ""
-    left_out = {0} if skipped_index else set()
-    left_out |= {_column(name, header, len(cells), label) for name in drop}
-    usecols = [i for i in range(len(cells)) if i not in left_out] if left_out else None
-    if usecols == []:
+            suspicious_header = next((cell for cell in cells if not is_number(cell)), None)
+    width = len(cells)
+    skipped_index = header is not None and width > 1 and header[0] == ""
+    dropped = {column_index(name, header, width, label, "to leave out") for name in choice.drop}
+    ids_at = None if choice.ids is None else column_index(choice.ids, header, width, label, "for the ids")
+    left_out = ({0} if skipped_index else set()) | dropped | ({ids_at} if ids_at is not None else set())
+    remaining = [i for i in range(width) if i not in left_out]
+    target = None if choice.target is None else _target_position(choice.target, header, remaining, label)
+    if choice.logits is not None:
+        logit_at = [column_index(name, header, width, label, "for the logits") for name in choice.logits]
+        if logit_at != sorted(set(logit_at)) or target in logit_at or (ids_at is not None and ids_at in logit_at):
+            raise OptionError(
+                "--logit-columns names each logit column once, in the order of the file's columns "
+                "(that order is the classes' order), and not the target or id column"
+            )
+        kept = sorted({*logit_at, *([target] if target is not None else [])})
+    else:
+        kept = remaining
+    if not kept and width:
         raise OptionError(f"{label}: leaving out {len(left_out)} columns leaves none")
-    if header is not None and usecols is not None:
-        header = tuple(header[i] for i in usecols)
+    file_header = header
+    if header is not None:
+        header = tuple(header[i] for i in kept)
     line = None if first is None else first[1]
-    return TablePlan(header, skip, usecols, len(cells), line, skipped_index, suspicious_header)
+    kept_set = set(kept)
+    rows = _rows_after(text, skip)
+    integer_text = integer_written(
+        cell for row in rows for i, cell in enumerate(split_cells(row, delimiter)) if i in kept_set
+    )
+    return TablePlan(
+        header,
+        skip,
+        None if kept == list(range(width)) else kept,
+        width,
+        line,
+        skipped_index,
+        suspicious_header,
+        file_header,
+        numeric_header,
+        numbered and first is not None,
+        ids_at,
+        None if target is None else kept.index(target),
+        tuple(sorted(dropped - {ids_at})),
+        integer_text,
+    )
+
+
+def _target_position(name: str, header: tuple[str, ...] | None, remaining: list[int], label: str) -> int:
+    """The target column's position in the file: a header name, or an index among the remaining columns.
+
+    Raises:
+        OptionError: no such column.
+    """
+    if header is not None and name in header:
+        return header.index(name)
+    if re.fullmatch(r"-?\d{1,18}", name.strip()):
+        index = int(name)
+        if not -len(remaining) <= index < len(remaining):
+            raise OptionError(f"target column {index} is out of range for {label} ({len(remaining)} columns)")
+        return remaining[index]
+    known = f"its columns are: {', '.join(h for h in header if h)}" if header else "it has no header row"
+    raise OptionError(f"{label} has no column named {name!r}; {known}")
 
 
 def parse_table(
@@ -151,15 +234,17 @@ def parse_table(
     allow_header: bool,
     path: str | None = None,
     data: bytes | None = None,
-    drop: tuple[str, ...] = (),
+    choice: ColumnChoice = NO_CHOICE,
+    header_mode: HeaderMode = "auto",
 ) -> TextTable:
     """Parse delimited numeric text into a float64 array with numpy's C parser.
 
     Blank lines and ``#`` comments are skipped. With ``allow_header``, a first
     row that is not all numbers is the header; a first header cell that is
-    empty marks pandas' row index, which is left out. The columns named in
-    ``drop`` (by header name or 0-based index) are left out too, and never
-    parsed, so they may hold text such as ids. Given ``path`` (a file) or
+    empty marks pandas' row index, which is left out (:func:`plan_table` has
+    the whole rule). The columns ``choice`` leaves out (by header name or 0-based
+    index) are never parsed as numbers, so they may hold text such as ids; an id
+    column is read as text. Given ``path`` (a file) or
     ``data`` (its bytes, from stdin), ``text`` need only hold the beginning, for
     the header: numpy's parser reads a file itself, and bytes a block of rows at
     a time into an array sized from their line feeds (never decoded whole), so a
@@ -169,10 +254,10 @@ def parse_table(
 
     Raises:
         InputError: naming the row (1-based line) and column of a bad cell.
-        OptionError: a column in ``drop`` that the table does not have.
+        OptionError: a column in ``choice`` that the table does not have.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # numpy's reader takes CR-only line ends too
-    plan = plan_table(text, delimiter, label, allow_header=allow_header, drop=drop)
+    plan = plan_table(text, delimiter, label, allow_header=allow_header, choice=choice, header_mode=header_mode)
     if plan.first is None and path is None:
         raise InputError(f"{label} holds no numbers")
     header, skip, usecols = plan.header, plan.skip, plan.usecols
@@ -200,9 +285,36 @@ def parse_table(
         raise InputError(f"{label} has a header but no rows of numbers" if header else f"{label} holds no numbers")
     if header is not None and array.shape[1] != len(header):
         raise InputError(f"{label}: the header has {len(header)} columns but the rows have {array.shape[1]}")
+    ids = None
+    if plan.ids_at is not None:
+        ids = read_ids(
+            plan, delimiter, label, text=text if path is None and data is None else None, path=path, data=data
+        )
+        if len(ids) != array.shape[0]:
+            raise InputError(f"{label}: the id column has {len(ids)} rows but the table {array.shape[0]}")
     if array.shape[0] == 1 or array.shape[1] == 1:
         array = array.reshape(-1)
-    return TextTable(array, header, skipped_index, suspicious_header)
+    return TextTable(array, header, skipped_index, suspicious_header, plan, ids)
+
+
+def read_ids(
+    plan: TablePlan, delimiter: str | None, label: str, *, text: str | None, path: str | None, data: bytes | None
+) -> NDArray[np.str_]:
+    """The id column a plan names, as text, from a short ``text``, a file at ``path`` or ``data`` bytes."""
+    assert plan.ids_at is not None
+    try:
+        if text is not None:
+            return text_column(io.StringIO(text), plan.skip, delimiter, plan.ids_at, label)
+        if data is not None:
+            with io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="") as stream:
+                return text_column(stream, plan.skip, delimiter, plan.ids_at, label)
+        assert path is not None
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            return text_column(stream, plan.skip, delimiter, plan.ids_at, label)
+    except UnicodeDecodeError:
+        raise not_text(label) from None
+    except OSError as error:
+        raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
 
 
 _ROWS_PER_READ = 1 << 16  # rows numpy's parser reads at a time into the table, from bytes in memory
@@ -321,6 +433,7 @@ def raise_first_bad_cell(
             if not is_number(cell):
                 text_column = names is not None and column <= len(names) and not almost_number(cell)
                 name = names[column - 1] if names is not None and text_column else None
-                raise CellError(f"{label}: line {line_number}, column {column}: {cell!r} is not a number", name)
+                others = (len(usecols) if usecols is not None else len(cells)) - 1
+                raise CellError(f"{label}: line {line_number}, column {column}: {cell!r} is not a number", name, others)
         if len(cells) != width:
             raise InputError(f"{label}: line {line_number} has {len(cells)} values, but earlier rows have {width}")

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from numpy.typing import NDArray
 
 from ce_cli.errors import choose
+
+if TYPE_CHECKING:
+    from ce_cli.io.provenance import ReadRecord, SampleNames
 
 R = TypeVar("R")
 DEFAULT_MAX_ROWS = 20
@@ -27,21 +30,53 @@ class RenderOptions:
 
     Attributes:
         max_rows: per-sample rows a table shows before eliding the middle.
+        names: each sample's name (its id, or its shard file and row), shown instead of its index;
+            ``None``: the index.
+        read: what was read from each source, for the JSON ``read`` key.
     """
 
     max_rows: int = DEFAULT_MAX_ROWS
+    names: SampleNames | None = None
+    read: tuple[ReadRecord, ...] = ()
+
+    @property
+    def index_header(self) -> str:
+        """The per-sample column's header: ``id`` where samples have names, else ``index``."""
+        return "index" if self.names is None else "id"
+
+    def index_text(self, index: tuple[int, ...]) -> str:
+        """A sample's index as tables and CSV show it: its name where it has one (see :attr:`names`)."""
+        if self.names is not None:
+            return self.names.index_text(index)
+        from ce_cli.render.numbers import index_text
+
+        return index_text(index)
+
+    def sample_text(self, position: int, sample_shape: tuple[int, ...]) -> str:
+        """:meth:`index_text` of the flat ``position`` in ``sample_shape``."""
+        import numpy as np
+
+        return self.index_text(tuple(int(i) for i in np.unravel_index(position, sample_shape)))
+
+    def json_keys(self, rows: int) -> dict[str, Any]:
+        """``read`` (what was read) and, where samples have names, ``ids`` (one per row of the first axis)."""
+        out: dict[str, Any] = {"read": [r.json() for r in self.read]}
+        if self.names is not None:
+            out["ids"] = self.names.json(rows)
+        return out
 
 
+DEFAULT_OPTIONS = RenderOptions()
 Writer = Callable[[R, TextIO, RenderOptions], None]
 
 
 def losses_file_encoders(
     losses: Callable[[R], NDArray[Any]], write_csv: Writer[R], write_tsv: Writer[R]
-) -> Mapping[str, Callable[[R], bytes]]:
+) -> Mapping[str, Callable[[R, RenderOptions], bytes]]:
     """What ``--output`` writes, by the file's suffix: ``.npy`` the float64 ``losses(result)``
     in their shape, ``.csv``/``.tsv`` what ``--format csv``/``tsv`` prints."""
 
-    def npy_bytes(result: R) -> bytes:
+    def npy_bytes(result: R, options: RenderOptions) -> bytes:
         import io
 
         import numpy as np
@@ -50,12 +85,12 @@ def losses_file_encoders(
         np.save(buffer, np.asarray(losses(result), dtype=np.float64), allow_pickle=False)
         return buffer.getvalue()
 
-    def text_bytes(write: Writer[R]) -> Callable[[R], bytes]:
-        def encode(result: R) -> bytes:
+    def text_bytes(write: Writer[R]) -> Callable[[R, RenderOptions], bytes]:
+        def encode(result: R, options: RenderOptions) -> bytes:
             import io
 
             text = io.StringIO()
-            write(result, text, RenderOptions())
+            write(result, text, options)
             return text.getvalue().encode("utf-8")
 
         return encode

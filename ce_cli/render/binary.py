@@ -15,14 +15,13 @@ import numpy as np
 
 from ce_cli.binary_derivation import BinaryDerivation
 from ce_cli.binary_report import BinaryReport, LabelSummary
-from ce_cli.render import RenderOptions, Writer, losses_file_encoders
+from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders
 from ce_cli.render.numbers import (
     column_format,
     format_number,
     index_text,
     json_number,
     json_values,
-    sample_index,
     short_number,
     write_json_line,
 )
@@ -30,7 +29,7 @@ from ce_cli.render.tables import add_sample_rows, make_console, shown
 from ce_cli.summary import quantiles
 
 
-def report_json(report: BinaryReport) -> dict[str, Any]:
+def report_json(report: BinaryReport, options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, Any]:
     """The JSON object: the contract keys (``formula``, ``reduction``, ``shape``, ``losses``, ``mean``, ``sum``)
     and ``task``, the elements, the positives, the accuracy at the threshold and, for multi-label input, per label."""
     out: dict[str, Any] = {
@@ -57,6 +56,7 @@ def report_json(report: BinaryReport) -> dict[str, Any]:
     if report.by_label:
         shares = report.per_label(single=True)
         out["by_class"] = [_label_json(label) for label in sorted(shares, key=_by_share)]
+    out.update(options.json_keys(report.inputs.shape[0] if report.inputs.shape else 1))
     return out
 
 
@@ -77,7 +77,7 @@ def _by_share(label: LabelSummary) -> tuple[float, int]:
 
 def write_json(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
     """One strict-JSON object on one line."""
-    write_json_line(report_json(report), stream)
+    write_json_line(report_json(report, options), stream)
 
 
 def write_quiet(report: BinaryReport, stream: TextIO) -> None:
@@ -88,24 +88,24 @@ def write_quiet(report: BinaryReport, stream: TextIO) -> None:
         stream.write(format_number(report.value) + "\n")
 
 
-def _write_delimited(report: BinaryReport, stream: TextIO, delimiter: str) -> None:
+def _write_delimited(report: BinaryReport, stream: TextIO, delimiter: str, options: RenderOptions) -> None:
     """A header row, then ``index, target, loss`` per element (tuple indices beyond one axis)."""
     import csv
 
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(["index", "target", "loss"])
+    writer.writerow([options.index_header, "target", "loss"])
     targets = report.inputs.targets.tolist()
     losses = report.losses.reshape(-1).tolist()
     for flat, index in enumerate(np.ndindex(report.inputs.shape)):
-        writer.writerow([index_text(index), format_number(targets[flat]), format_number(losses[flat])])
+        writer.writerow([options.index_text(index), format_number(targets[flat]), format_number(losses[flat])])
 
 
 def write_csv(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
-    _write_delimited(report, stream, ",")
+    _write_delimited(report, stream, ",", options)
 
 
 def write_tsv(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
-    _write_delimited(report, stream, "\t")
+    _write_delimited(report, stream, "\t", options)
 
 
 def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
@@ -118,7 +118,7 @@ def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) ->
     targets = report.inputs.targets.reshape(samples, -1)
     one = per_sample.shape[1] == 1
     table = Table()
-    table.add_column("index", justify="right", no_wrap=True)
+    table.add_column(options.index_header, justify="right", no_wrap=True)
     table.add_column("target" if one else "positive labels", justify="right", no_wrap=True)
     table.add_column("loss" if one else "mean loss over labels", justify="right", no_wrap=True)
 
@@ -130,7 +130,7 @@ def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) ->
 
     def add(position: int) -> None:
         target = spell_target(targets[position, 0]) if one else str(int(np.count_nonzero(targets[position] >= 0.5)))
-        table.add_row(sample_index(position, (samples,)), target, spell_loss(means[position]))
+        table.add_row(options.sample_text(position, (samples,)), target, spell_loss(means[position]))
 
     add_sample_rows(table, samples, options.max_rows, add)
     summary = Table.grid(padding=(0, 2))

@@ -14,14 +14,12 @@ from numpy.typing import NDArray
 
 from ce_cli.binary_inputs import BinaryInputs
 from ce_cli.formulas import REFERENCE
-from ce_cli.render import RenderOptions, Writer
+from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer
 from ce_cli.render.numbers import (
     column_format,
     format_number,
-    index_text,
     json_number,
     json_values,
-    sample_index,
     short_number,
     write_json_line,
 )
@@ -31,8 +29,8 @@ if TYPE_CHECKING:  # imported by compare itself: not at start-up
     from ce_cli.comparison import Comparison
 
 
-def comparison_json(comparison: Comparison) -> dict[str, Any]:
-    """``{"formulas": {name: {"losses", "mean", "sum"}}, "max_abs_diff": {name: d}, ...}``."""
+def comparison_json(comparison: Comparison, options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, Any]:
+    """``{"formulas": {name: {"losses", "mean", "sum"}}, "max_abs_diff": {name: d}, ..., "read": [...]}``."""
     return {
         "task": "binary" if isinstance(comparison.inputs, BinaryInputs) else "multiclass",
         "shape": list(comparison.inputs.logits_shape),
@@ -42,6 +40,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         },
         "max_abs_diff": {name: json_number(d) for name, d in comparison.max_abs_diff.items()},
         "verdicts": comparison.verdicts(),
+        **options.json_keys(comparison.inputs.sample_shape[0] if comparison.inputs.sample_shape else 1),
     }
 
 
@@ -52,7 +51,7 @@ def _target(value: float) -> str:
 
 def write_json(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
     """One strict-JSON object on one line."""
-    write_json_line(comparison_json(comparison), stream)
+    write_json_line(comparison_json(comparison, options), stream)
 
 
 def _columns(comparison: Comparison) -> dict[str, tuple[str, NDArray[np.float64]]]:
@@ -68,28 +67,28 @@ def _columns(comparison: Comparison) -> dict[str, tuple[str, NDArray[np.float64]
     return columns
 
 
-def _write_delimited(comparison: Comparison, stream: TextIO, delimiter: str) -> None:
+def _write_delimited(comparison: Comparison, stream: TextIO, delimiter: str, options: RenderOptions) -> None:
     """A header, then ``index, target, <each formula>, diff_<each other formula>`` per sample."""
     import csv
 
     columns = _columns(comparison)
     keys = [*comparison.results, *(key for key in columns if key not in comparison.results)]
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(["index", "target", *keys])
+    writer.writerow([options.index_header, "target", *keys])
     targets = [_target(t) for t in comparison.target_class.reshape(-1).tolist()]
     for flat, index in enumerate(np.ndindex(comparison.inputs.sample_shape)):
         cells = (format_number(columns[key][1][flat]) for key in keys)
-        writer.writerow([index_text(index), targets[flat], *cells])
+        writer.writerow([options.index_text(index), targets[flat], *cells])
 
 
 def write_csv(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
     """Comma-separated: a header row, then one row per sample."""
-    _write_delimited(comparison, stream, ",")
+    _write_delimited(comparison, stream, ",", options)
 
 
 def write_tsv(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
     """Tab-separated: a header row, then one row per sample."""
-    _write_delimited(comparison, stream, "\t")
+    _write_delimited(comparison, stream, "\t", options)
 
 
 def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
@@ -101,7 +100,7 @@ def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) 
     n = targets.size
     title = f"every formula per sample (diff = |loss - {REFERENCE} loss|)"
     table = Table(title=title, title_justify="left")
-    table.add_column("index", justify="right", no_wrap=True)
+    table.add_column(options.index_header, justify="right", no_wrap=True)
     table.add_column("target", justify="right", no_wrap=True)
     for header, _ in columns.values():
         table.add_column(header, justify="right", no_wrap=True)
@@ -111,7 +110,8 @@ def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) 
 
     def add(position: int) -> None:
         cells = [fmt(values[position]) for fmt, (_, values) in zip(spell, columns.values(), strict=True)]
-        table.add_row(sample_index(position, comparison.inputs.sample_shape), _target(targets[position]), *cells)
+        index = options.sample_text(position, comparison.inputs.sample_shape)
+        table.add_row(index, _target(targets[position]), *cells)
 
     add_sample_rows(table, n, options.max_rows, add)
 

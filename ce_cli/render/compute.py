@@ -8,14 +8,12 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ce_cli.render import RenderOptions, Writer, losses_file_encoders
+from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders
 from ce_cli.render.numbers import (
     column_format,
     format_number,
-    index_text,
     json_number,
     json_values,
-    sample_index,
     short_number,
     write_json_line,
 )
@@ -32,8 +30,9 @@ from ce_cli.report import Report
 from ce_cli.summary import worst
 
 
-def report_json(report: Report) -> dict[str, Any]:
-    """The JSON object scripts rely on (keys never change meaning; new ones may appear)."""
+def report_json(report: Report, options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, Any]:
+    """The JSON object scripts rely on (keys never change meaning; new ones may appear); ``read`` says what
+    was read from each source, and ``ids`` names the samples where they have names."""
     inputs, losses = report.inputs, report.losses
     return {
         "formula": report.formula.name,
@@ -51,13 +50,14 @@ def report_json(report: Report) -> dict[str, Any]:
         "denominator": json_number(losses.denominator),
         "perplexity": json_number(report.perplexity),
         "accuracy": json_number(report.accuracy),
-        **summary_json(report),
+        **summary_json(report, options.names),
+        **options.json_keys(report.inputs.sample_shape[0] if report.inputs.sample_shape else 1),
     }
 
 
 def write_json(report: Report, stream: TextIO, options: RenderOptions) -> None:
     """One strict-JSON object on one line."""
-    write_json_line(report_json(report), stream)
+    write_json_line(report_json(report, options), stream)
 
 
 def write_quiet(report: Report, stream: TextIO) -> None:
@@ -68,31 +68,33 @@ def write_quiet(report: Report, stream: TextIO) -> None:
         stream.write(format_number(report.value) + "\n")
 
 
-def _write_delimited(report: Report, stream: TextIO, delimiter: str) -> None:
-    """A header row, then ``index, target, predicted, p_target, loss`` (and ``rank`` with top-k) per sample."""
+def _write_delimited(report: Report, stream: TextIO, delimiter: str, options: RenderOptions) -> None:
+    """A header row, then ``index`` (or ``id``), ``target, predicted, p_target, loss`` (and ``rank`` with
+    top-k) per sample."""
     import csv
 
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
     ranks = None if report.losses.ranks is None else report.losses.ranks.reshape(-1).tolist()
-    writer.writerow(["index", "target", "predicted", "p_target", "loss"] + (["rank"] if ranks is not None else []))
+    header = [options.index_header, "target", "predicted", "p_target", "loss"]
+    writer.writerow(header + (["rank"] if ranks is not None else []))
     target = report.losses.target_class.reshape(-1).tolist()
     predicted = report.predicted.reshape(-1).tolist()
     probability = report.target_probability.reshape(-1).tolist()
     losses = report.losses.per_sample.reshape(-1).tolist()
     for flat, index in enumerate(np.ndindex(report.inputs.sample_shape)):
-        row = [index_text(index), target[flat], predicted[flat], format_number(probability[flat])]
+        row = [options.index_text(index), target[flat], predicted[flat], format_number(probability[flat])]
         rank = [] if ranks is None else [ranks[flat] if report.inputs.counted[flat] else ""]
         writer.writerow([*row, format_number(losses[flat]), *rank])
 
 
 def write_csv(report: Report, stream: TextIO, options: RenderOptions) -> None:
     """Comma-separated: a header row, then one row per sample."""
-    _write_delimited(report, stream, ",")
+    _write_delimited(report, stream, ",", options)
 
 
 def write_tsv(report: Report, stream: TextIO, options: RenderOptions) -> None:
     """Tab-separated: a header row, then one row per sample."""
-    _write_delimited(report, stream, "\t")
+    _write_delimited(report, stream, "\t", options)
 
 
 def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
@@ -112,7 +114,7 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
     counted = inputs.counted
 
     table = Table(title=f"{report.formula.name} loss per sample", title_justify="left")
-    table.add_column("index", justify="right", no_wrap=True)
+    table.add_column(options.index_header, justify="right", no_wrap=True)
     table.add_column(
         "target" + (" (argmax of probabilities)" if inputs.probability_targets else ""),
         justify="right",
@@ -132,7 +134,7 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
     spell_loss = column_format(per_sample[positions])
 
     def add(position: int) -> None:
-        index = sample_index(position, inputs.sample_shape)
+        index = options.sample_text(position, inputs.sample_shape)
         if not counted[position]:
             ignored = f"{int(target[position])} (ignored)"
             rank = [] if ranks is None else ["-"]

@@ -14,6 +14,8 @@ from ce_cli.report import Report
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from ce_cli.io.provenance import SampleNames
+
 
 def json_index(position: int, sample_shape: tuple[int, ...]) -> int | list[int]:
     """A sample's index for JSON: an int for 1-D samples, a list for K-dimensional ones."""
@@ -22,8 +24,9 @@ def json_index(position: int, sample_shape: tuple[int, ...]) -> int | list[int]:
     return [int(i) for i in np.unravel_index(position, sample_shape)]
 
 
-def summary_json(report: Report) -> dict[str, Any]:
-    """The summary's JSON keys: always ``numerator``, ``mean_bits``, ``quantiles``; the rest on request."""
+def summary_json(report: Report, names: SampleNames | None = None) -> dict[str, Any]:
+    """The summary's JSON keys: always ``numerator``, ``mean_bits``, ``quantiles``; the rest on request
+    (``worst`` entries carry the sample's ``id`` where ``names`` names the samples)."""
     out: dict[str, Any] = {
         "numerator": json_number(report.losses.sum),
         "mean_bits": json_number(summary.mean_bits(report.losses.mean)),
@@ -47,9 +50,11 @@ def summary_json(report: Report) -> dict[str, Any]:
     if request.worst:
         target = report.losses.target_class.reshape(-1)
         losses = report.losses.per_sample.reshape(-1)
+        shape = report.inputs.sample_shape
         out["worst"] = [
             {
-                "index": json_index(p, report.inputs.sample_shape),
+                "index": json_index(p, shape),
+                **({} if names is None else {"id": names(int(np.unravel_index(p, shape)[0]) if shape else 0)}),
                 "target": int(target[p]),
                 "loss": json_number(losses[p]),
             }
