@@ -12,7 +12,6 @@ import pytest
 
 from ce_cli import FORMULAS
 from tests.conftest import (
-    warnings_in,
     EXAMPLES,
     LOGIT_FORMULAS,
     ORACLES,
@@ -23,6 +22,7 @@ from tests.conftest import (
     assert_close,
     mp_loss,
     mp_naive,
+    warnings_in,
 )
 
 WORKED_FILES = ["-l", str(EXAMPLES / "worked_logits.csv"), "-t", str(EXAMPLES / "worked_targets.csv")]

@@ -155,8 +155,10 @@ def read_line(record: ReadRecord) -> str:
     rows = f"{record.shape[0]} rows" if record.shape else "one value"
     facts = [record.form, rows]
     if record.header is not None:
-        rule = " (pandas' default column names)" if record.header_rule == "pandas' column names 0..k" else ""
-        facts.append(f"header {_columns(record.header)}{rule}")
+        if record.header_rule == "pandas' column names 0..k":
+            facts.append(f"header 0..{len(record.header) - 1}, pandas' default column names")
+        else:
+            facts.append(f"header {_columns(record.header)}")
     roles = []
     if record.index is not None:
         roles.append("first column (unnamed, as pandas and R write the row index) read as the row index")

@@ -80,23 +80,24 @@ def pair_numbered_rows(
     rows = [_rows(logits), _rows(targets)]
     if mode != "auto" or None in rows:
         return logits, targets, (None, None)
-    for i in (0, 1):
-        own, other = rows[i], rows[1 - i]
-        plan = sources[i].plan
-        assert own is not None
-        assert other is not None
-        assert plan is not None
-        if plan.numeric_header and own + 1 == other:
-            sources[i] = _header_as_data(sources[i])
-            notes[i] = f"its first row ({plan.first}) is data, not pandas' column names: the other input has a row more"
-        elif plan.numbered_first_row and plan.file_header is None and own == other + 1 and own > 1:
-            sources[i] = _first_row_as_header(sources[i])
-            notes[i] = (
-                f"its first row ({plan.first}) is pandas' column names, not data: the other input has a row fewer"
-            )
-        else:
-            continue
-        break
+    # A row kept as data that would be a header is preferred to a header put back as data: a first row of
+    # exactly 0, 1, ..., k is far likelier column names than logits.
+    for header_wanted in (True, False):
+        for i in (0, 1):
+            own, other = rows[i], rows[1 - i]
+            plan = sources[i].plan
+            assert own is not None
+            assert other is not None
+            assert plan is not None
+            first = plan.first
+            if header_wanted and plan.numbered_first_row and plan.file_header is None and own == other + 1 > 2:
+                sources[i] = _first_row_as_header(sources[i])
+                notes[i] = f"its first row ({first}) is pandas' column names, not data: the other input has a row less"
+                return sources[0], sources[1], (notes[0], notes[1])
+            if not header_wanted and plan.numeric_header and own + 1 == other:
+                sources[i] = _header_as_data(sources[i])
+                notes[i] = f"its first row ({first}) is data, not pandas' column names: the other input has a row more"
+                return sources[0], sources[1], (notes[0], notes[1])
     return sources[0], sources[1], (notes[0], notes[1])
 
 

@@ -19,7 +19,6 @@ A text table of one row or one column becomes a 1-D array. ``.npy`` and
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import stat
@@ -34,8 +33,10 @@ from ce_cli.io import shards, text_stream
 from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode
 from ce_cli.io.dialects import FORMS, decimal_commas, semicolon_separated, table_delimiter
 from ce_cli.io.numpy_files import NPY_MAGIC, NpyFile, open_npy, read_npy, read_npz
+from ce_cli.io.other_formats import json_array, refuse_unread_format
+from ce_cli.io.table_plan import NUMBER, TablePlan, plan_table
 from ce_cli.io.text_stream import TextRows
-from ce_cli.io.text_tables import NUMBER, TablePlan, TextTable, not_text, parse_table, plan_table, read_ids
+from ce_cli.io.text_tables import TextTable, not_text, parse_table, read_ids
 
 ZIP_MAGIC = b"PK\x03\x04"
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # text suffixes and their cell delimiter
@@ -252,41 +253,10 @@ def _with_first_rows(handle: IO[bytes], head: bytes) -> bytes:
         head += more
 
 
-# Formats people have that ce-loss does not read, and the one line that converts each.
-_CONVERSIONS = {
-    ".pt": ("a PyTorch file (ce-loss never unpickles)", "np.save('x.npy', torch.load('x.pt').numpy())"),
-    ".pth": ("a PyTorch file (ce-loss never unpickles)", "np.save('x.npy', torch.load('x.pth').numpy())"),
-    ".safetensors": ("a safetensors file", "np.save('x.npy', safetensors.numpy.load_file('x.safetensors')['key'])"),
-    ".jsonl": ("JSON Lines", "pandas.read_json('x.jsonl', lines=True).to_csv('x.csv', index=False)"),
-    ".ndjson": ("JSON Lines", "pandas.read_json('x.ndjson', lines=True).to_csv('x.csv', index=False)"),
-    ".parquet": ("Parquet", "pandas.read_parquet('x.parquet').to_csv('x.csv', index=False)"),
-    ".pkl": ("a pickle (ce-loss never unpickles)", "np.save('x.npy', numpy_array) where it was made"),
-    ".pickle": ("a pickle (ce-loss never unpickles)", "np.save('x.npy', numpy_array) where it was made"),
-}
-_COMPRESSED = {".gz": "gunzip -c", ".bz2": "bunzip2 -c", ".xz": "xz -dc", ".zst": "zstd -dc"}
-
-
-def _refuse_unread_format(path: str, label: str) -> None:
-    """An input of a format ce-loss does not read: one line naming it and how to convert it.
-
-    Raises:
-        InputError: ``path``'s suffix names such a format.
-    """
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix in _CONVERSIONS:
-        name, command = _CONVERSIONS[suffix]
-        raise InputError(f"{label} is {name}, which ce-loss does not read; convert it, e.g. {command}")
-    if suffix in _COMPRESSED:
-        raise InputError(
-            f"{label} is compressed ({suffix}), which ce-loss does not read; decompress it into a pipe: "
-            f"{_COMPRESSED[suffix]} '{path}' | ce-loss compute --logits - ..."
-        )
-
-
 def _from_file(path: str, key: str | None, label: str, reading: _Reading) -> SourceArray:
     if os.path.isdir(path):
         raise InputError(f"{label} is a directory, not a file")
-    _refuse_unread_format(path, label)
+    refuse_unread_format(path, label)
     suffix = os.path.splitext(path)[1].lower()
     try:
         with open(path, "rb") as handle:
@@ -390,30 +360,6 @@ def _from_bytes(data: bytes, key: str | None, label: str, suffix: str, reading: 
         text, delimiter, label, allow_header=True, data=data, choice=reading.choice, header_mode=reading.header_mode
     )
     return _from_text(table, label, form)
-
-
-def json_array(text: str, label: str) -> NDArray[np.float64]:
-    """A JSON nested list of numbers as a float64 array.
-
-    Raises:
-        InputError: malformed JSON, nested deeper than Python parses, numbers beyond float64 or
-            beyond Python's integer conversion, or rows of unequal length.
-    """
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{label}: malformed JSON: {error}") from None
-    except RecursionError:
-        raise InputError(f"{label}: malformed JSON: nested too deeply") from None
-    except ValueError as error:  # an integer of more digits than Python converts
-        raise InputError(f"{label}: malformed JSON: {error}") from None
-    try:
-        array: NDArray[np.float64] = np.array(value, dtype=np.float64)
-    except OverflowError:
-        raise InputError(f"{label}: the JSON holds an integer beyond float64") from None
-    except (ValueError, TypeError, RecursionError):
-        raise InputError(f"{label}: the JSON must be a nested list of numbers with rows of equal length") from None
-    return array
 
 
 def _inline(src: str, label: str, reading: _Reading) -> SourceArray:

@@ -25,7 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError
-from ce_cli.io.text_tables import TablePlan, loadtxt_rows, not_text, raise_first_bad_cell, split_cells
+from ce_cli.io.table_plan import TablePlan, split_cells
+from ce_cli.io.text_tables import loadtxt_rows, not_text, raise_first_bad_cell
 from ce_cli.native import active as active_kernel
 
 STREAM_TEXT_BYTES = 1 << 26  # text files larger than this (64 MiB) are read a chunk at a time as they are scored
