@@ -338,3 +338,26 @@ def test_on_a_terminal_the_warning_about_the_number_is_the_last_line(tmp_path: P
     lines = [line for line in screen.replace("\r", "").splitlines() if line.strip()]
     assert lines[-1].startswith("ce-loss: warning: the logits look like probabilities")
     assert any(line.startswith("mean") for line in lines[:-1])
+
+
+def test_one_column_with_decimal_commas_and_no_semicolons_is_refused(tmp_path: Path, run: Run) -> None:
+    # A spreadsheet in a decimal-comma locale saves one column of probabilities as 0,5 / 0,05: with no ';'
+    # in the file its commas would split each number into two whole-number cells.
+    path = tmp_path / "one.csv"
+    path.write_text("0,5\n0,25\n0,05\n0,75\n")
+    result = run("compute", "--task", "binary", "-l", str(path), "-t", "1,0,0,1", "--formula", "naive")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"ce-loss: error: logits file '{path}': a cell '05' (a number with a leading zero) in a comma-separated "
+        "table of whole numbers looks like decimal commas split into cells ('0,05'); export it with '.' as the "
+        "decimal mark, or with ';' between cells\n"
+    )
+
+
+def test_explain_names_the_sample_by_its_id(tmp_path: Path, run: Run) -> None:
+    frame = pd.DataFrame(Z, columns=["a", "b", "c", "d"]).assign(label=Y)
+    frame.insert(0, "key", [f"k{i}" for i in range(6)])
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    args = ["-l", str(tmp_path / "f.csv"), "--target-column", "label", "--id-column", "key", "-s", "2"]
+    result = run("explain", *args)
+    assert result.stdout.startswith("sample 2 (id k2): target class 1, C = 4 classes\n")

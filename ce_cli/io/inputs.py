@@ -7,19 +7,21 @@ validates them together (:func:`ce_cli.validate.validate_inputs`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import IO, Any
 
+import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.binary_inputs import BinaryInputs, Task, validate_binary
-from ce_cli.errors import CellError, OptionError, ShapeError, TargetError
+from ce_cli.errors import CellError, InputError, OptionError, ShapeError, TargetError
 from ce_cli.io.columns import ColumnChoice, HeaderMode
 from ce_cli.io.fit_checks import pair_numbered_rows, refuse_stray_column, whole_numbers
 from ce_cli.io.numpy_files import NpyFile
 from ce_cli.io.provenance import ReadRecord, SampleNames, record
 from ce_cli.io.shards import Shards
-from ce_cli.io.sources import SourceArray, load, split_column
+from ce_cli.io.sources import SourceArray, load
 from ce_cli.io.text_stream import TextRows
 from ce_cli.validate import (
     DEFAULT_CLASS_AXIS,
@@ -266,3 +268,38 @@ def load_binary_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[Binary
         read.logits, read.targets, weight=read.weight, pos_weight=read.pos_weight, names=read.names
     )
     return inputs, read
+
+
+def split_column(loaded: SourceArray, column: str, position: int | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Take the targets from one column of a 2-D table.
+
+    Args:
+        loaded: a 2-D table, e.g. a CSV of logits with a label column.
+        column: a header name, or a 0-based index (negative counts from the end).
+        position: the column's position among the columns read, where the table's plan found it.
+
+    Returns:
+        ``(logits (N, C), targets (N,))``: the other columns and that column.
+
+    Raises:
+        OptionError: no such column. InputError: the source is not 2-D.
+    """
+    array = np.asarray(loaded.array)
+    if array.ndim == 1 and (loaded.parsed_as_text or loaded.columns is not None):
+        array = array.reshape(1, -1)  # a table of one data row was read as a vector
+    if array.ndim != 2:
+        raise InputError(f"{loaded.label} must be a table of rows and columns to take a target column from it")
+    names = loaded.columns
+    if position is not None:
+        index = position
+    elif names is not None and column in names:
+        index = names.index(column)
+    elif re.fullmatch(r"-?\d{1,18}", column.strip()):
+        index = int(column)
+        if not -array.shape[1] <= index < array.shape[1]:
+            raise OptionError(f"target column {index} is out of range for {loaded.label} ({array.shape[1]} columns)")
+        index %= array.shape[1]
+    else:
+        known = f"its columns are: {', '.join(names)}" if names else "it has no header row"
+        raise OptionError(f"{loaded.label} has no column named {column!r}; {known}")
+    return np.delete(array, index, axis=1), array[:, index]

@@ -368,38 +368,3 @@ def _inline(src: str, label: str, reading: _Reading) -> SourceArray:
         return SourceArray(json_array(stripped, label), label, form="inline JSON")
     table = parse_table(stripped.replace(";", "\n"), ",", label, allow_header=False, choice=reading.choice)
     return _from_text(table, label, "inline")
-
-
-def split_column(loaded: SourceArray, column: str, position: int | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Take the targets from one column of a 2-D table.
-
-    Args:
-        loaded: a 2-D table, e.g. a CSV of logits with a label column.
-        column: a header name, or a 0-based index (negative counts from the end).
-        position: the column's position among the columns read, where the table's plan found it.
-
-    Returns:
-        ``(logits (N, C), targets (N,))``: the other columns and that column.
-
-    Raises:
-        OptionError: no such column. InputError: the source is not 2-D.
-    """
-    array = np.asarray(loaded.array)
-    if array.ndim == 1 and (loaded.parsed_as_text or loaded.columns is not None):
-        array = array.reshape(1, -1)  # a table of one data row was read as a vector
-    if array.ndim != 2:
-        raise InputError(f"{loaded.label} must be a table of rows and columns to take a target column from it")
-    names = loaded.columns
-    if position is not None:
-        index = position
-    elif names is not None and column in names:
-        index = names.index(column)
-    elif re.fullmatch(r"-?\d{1,18}", column.strip()):
-        index = int(column)
-        if not -array.shape[1] <= index < array.shape[1]:
-            raise OptionError(f"target column {index} is out of range for {loaded.label} ({array.shape[1]} columns)")
-        index %= array.shape[1]
-    else:
-        known = f"its columns are: {', '.join(names)}" if names else "it has no header row"
-        raise OptionError(f"{loaded.label} has no column named {column!r}; {known}")
-    return np.delete(array, index, axis=1), array[:, index]

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ce_cli.errors import OptionError
+from ce_cli.errors import InputError, OptionError
 from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode, column_index, data_lines, integer_written
 from ce_cli.io.dialects import first_row
 
@@ -176,10 +176,11 @@ def plan_table(
         header = tuple(header[i] for i in kept)
     line = None if first is None else first[1]
     kept_set = set(kept)
-    rows = _rows_after(text, skip)
     integer_text = integer_written(
-        cell for row in rows for i, cell in enumerate(split_cells(row, delimiter)) if i in kept_set
+        cell for row in _rows_after(text, skip) for i, cell in enumerate(split_cells(row, delimiter)) if i in kept_set
     )
+    if integer_text and delimiter == ",":
+        _refuse_decimal_commas(text, skip, kept_set, label)
     return TablePlan(
         header,
         skip,
@@ -196,6 +197,27 @@ def plan_table(
         tuple(sorted(dropped - {ids_at})),
         integer_text,
     )
+
+
+_LEADING_ZERO = re.compile(r"\s*[+-]?0\d+\s*", re.ASCII)
+
+
+def _refuse_decimal_commas(text: str, skip: int, kept: set[int], label: str) -> None:
+    """A comma-separated table of integers with a cell such as ``05``: no writer spells a number so, but
+    decimal commas split into cells do (``0,05`` is ``0`` and ``05``), so refuse it rather than read other
+    numbers.
+
+    Raises:
+        InputError: naming the cell.
+    """
+    for row in _rows_after(text, skip):
+        for i, cell in enumerate(split_cells(row, ",")):
+            if i in kept and _LEADING_ZERO.fullmatch(cell):
+                raise InputError(
+                    f"{label}: a cell {cell.strip()!r} (a number with a leading zero) in a comma-separated table of "
+                    f"whole numbers looks like decimal commas split into cells ({row.strip()!r}); export it with '.' "
+                    "as the decimal mark, or with ';' between cells"
+                )
 
 
 def _target_position(name: str, header: tuple[str, ...] | None, remaining: list[int], label: str) -> int:

@@ -52,6 +52,10 @@ class RenderOptions:
 
         return index_text(index)
 
+    def named(self, index: tuple[int, ...]) -> str:
+        """``" (id s17)"`` where samples have names, for text that shows the index itself; else ``""``."""
+        return "" if self.names is None else f" ({self.index_header} {self.index_text(index)})"
+
     def sample_text(self, position: int, sample_shape: tuple[int, ...]) -> str:
         """:meth:`index_text` of the flat ``position`` in ``sample_shape``."""
         import numpy as np

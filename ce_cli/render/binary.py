@@ -193,7 +193,9 @@ def write_derivation_text(d: BinaryDerivation, stream: TextIO, options: RenderOp
     from rich.table import Table
 
     console = make_console(stream)
-    console.print(f"element {index_text(d.element)}: logit x = {_n(d.logit)}, target t = {_n(d.target)}")
+    console.print(
+        f"element {index_text(d.element)}{options.named(d.element)}: logit x = {_n(d.logit)}, target t = {_n(d.target)}"
+    )
     steps = Table(title="steps", title_justify="left", show_header=False)
     steps.add_column()
     steps.add_column()

@@ -122,7 +122,7 @@ def write_text(d: Derivation, stream: TextIO, options: RenderOptions) -> None:
     console = make_console(stream)
     classes = d.logits.shape[0]
     what = "probability targets" if d.target is None else f"target class {d.target}"
-    console.print(f"sample {index_text(d.sample)}: {what}, C = {classes} classes")
+    console.print(f"sample {index_text(d.sample)}{options.named(d.sample)}: {what}, C = {classes} classes")
 
     shown = d.shown_classes(max(1, options.max_rows))
     elided = classes - len(shown)
