@@ -67,7 +67,7 @@ def pair_numbered_rows(
     """Decide a first row of ``0, 1, ..., k`` by the other input's row count.
 
     Such a row is pandas' column names (``Series.to_csv(index=False)`` writes ``0``), or data (a
-    targets file whose first class is 0). :func:`~ce_cli.io.text_tables.plan_table` decides by the
+    targets file whose first class is 0). :func:`~ce_cli.io.table_plan.plan_table` decides by the
     row below it; where that leaves the logits and the targets one row apart, the other choice
     makes them agree, and is taken. ``mode`` other than ``"auto"`` (``--header``, ``--no-header``)
     is the user's decision, kept.

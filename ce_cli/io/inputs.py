@@ -48,7 +48,7 @@ class InputSpec:
             every column not otherwise taken.
         id_column: a column of the logits table holding sample ids (any text), or ``None``.
         header: whether text tables have a header row: ``"auto"`` (the rules of
-            :func:`~ce_cli.io.text_tables.plan_table`), ``"yes"`` or ``"no"``.
+            :func:`~ce_cli.io.table_plan.plan_table`), ``"yes"`` or ``"no"``.
         ignore_index, label_smoothing, class_axis: as in
             :func:`ce_cli.validate.validate_inputs`.
         task: ``"multiclass"`` (softmax over classes) or ``"binary"`` (every element its own problem).

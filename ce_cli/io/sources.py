@@ -97,7 +97,7 @@ def load(
         choice: the columns of a table the user named (to leave out, for the logits, the target,
             the ids); a text table never parses the columns left out, so they may hold text.
         header_mode: ``"auto"`` (the first row is a header by the rules of
-            :func:`~ce_cli.io.text_tables.plan_table`), ``"yes"`` or ``"no"``.
+            :func:`~ce_cli.io.table_plan.plan_table`), ``"yes"`` or ``"no"``.
 
     Raises:
         InputError: the source is missing, unreadable or malformed.

@@ -64,7 +64,7 @@ class TablePlan:
         usecols: the 0-based columns kept, or ``None`` for all of them.
         width: the number of columns of the first row.
         first: the first row's line, or ``None`` for a table without one.
-        skipped_index, suspicious_header: as :class:`TextTable` says.
+        skipped_index, suspicious_header: as :class:`~ce_cli.io.text_tables.TextTable` says.
         file_header: the header row as written, every column, or ``None``.
         numeric_header: the header is a first row of numbers ``0, 1, ..., k`` (pandas' default column
             names), taken as a header by that rule rather than forced.
@@ -124,7 +124,7 @@ def plan_table(
     choice: ColumnChoice = NO_CHOICE,
     header_mode: HeaderMode = "auto",
 ) -> TablePlan:
-    """Read the header rules off the beginning of a table (see :func:`parse_table`).
+    """Read the header rules off the beginning of a table (see :func:`~ce_cli.io.text_tables.parse_table`).
 
     The first row is a header when it is not all numbers, or when it is exactly ``0, 1, ..., k``
     (pandas' default column names, as ``DataFrame.to_csv(index=False)`` writes them) above a row that
