@@ -81,7 +81,7 @@ def test_an_id_column_left_in_is_an_error_that_names_the_fix(tmp_path: Path, run
     assert result.stdout == ""
     assert result.stderr == (
         f"ce-loss: error: logits file '{csv}': line 2, column 1: 'img_0000.jpg' is not a number "
-        "(a column of text such as ids can be left out: --drop-columns id)\n"
+        "(a column of text such as ids can be left out: --drop-columns id, or kept: --id-column id)\n"
     )
 
 

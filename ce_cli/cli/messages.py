@@ -50,7 +50,10 @@ def advice(error: CeLossError) -> str:
             "written as floats (1.0, 0.0, or saved in a float dtype)"
         )
     if isinstance(error, CellError) and error.column:
-        return f" (a column of text such as ids can be left out: --drop-columns {error.column})"
+        column = error.column
+        return (
+            f" (a column of text such as ids can be left out: --drop-columns {column}, or kept: --id-column {column})"
+        )
     if isinstance(error, ClassAxisError):
         if error.fits == DEFAULT_CLASS_AXIS:
             return f": leave out --class-axis ({DEFAULT_CLASS_AXIS} is the default)"
