@@ -361,3 +361,11 @@ def test_explain_names_the_sample_by_its_id(tmp_path: Path, run: Run) -> None:
     args = ["-l", str(tmp_path / "f.csv"), "--target-column", "label", "--id-column", "key", "-s", "2"]
     result = run("explain", *args)
     assert result.stdout.startswith("sample 2 (id k2): target class 1, C = 4 classes\n")
+
+
+def test_text_in_the_only_logit_column_gets_no_advice_to_drop_it(tmp_path: Path, run: Run) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("score,label\nhigh,1\nlow,0\n")
+    result = run("compute", "--task", "binary", "-l", str(path), "--target-column", "label")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"ce-loss: error: logits file '{path}': line 2, column 1: 'high' is not a number\n"
