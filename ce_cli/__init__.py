@@ -5,15 +5,40 @@ The public API mirrors ``torch.nn.functional.cross_entropy``::
     >>> import ce_cli
     >>> round(ce_cli.cross_entropy([[0.1234, 0.5555, 0.3211]] * 3, [0, 1, 2]), 4)
     1.1142
+
+The names below are imported when first used, so that importing the package
+(as the ``ce-loss`` command does first) costs nothing before it can answer Ctrl-C.
 """
 
-from ce_cli.errors import CeLossError, InputError, OptionError, OutputError, ShapeError, TargetError
-from ce_cli.formulas import FORMULAS
-from ce_cli.functional import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy
-from ce_cli.log_sum_exp import log_softmax, logsumexp
-from ce_cli.losses import REDUCTIONS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ce_cli.errors import CeLossError, InputError, OptionError, OutputError, ShapeError, TargetError
+    from ce_cli.formulas import FORMULAS
+    from ce_cli.functional import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy
+    from ce_cli.log_sum_exp import log_softmax, logsumexp
+    from ce_cli.losses import REDUCTIONS
 
 __version__ = "0.1.0"
+
+_HOMES = {
+    "FORMULAS": "ce_cli.formulas",
+    "REDUCTIONS": "ce_cli.losses",
+    "CeLossError": "ce_cli.errors",
+    "InputError": "ce_cli.errors",
+    "OptionError": "ce_cli.errors",
+    "OutputError": "ce_cli.errors",
+    "ShapeError": "ce_cli.errors",
+    "TargetError": "ce_cli.errors",
+    "binary_cross_entropy": "ce_cli.functional",
+    "binary_cross_entropy_with_logits": "ce_cli.functional",
+    "cross_entropy": "ce_cli.functional",
+    "log_softmax": "ce_cli.log_sum_exp",
+    "logsumexp": "ce_cli.log_sum_exp",
+}
 
 __all__ = [
     "FORMULAS",
@@ -31,3 +56,16 @@ __all__ = [
     "log_softmax",
     "logsumexp",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, each imported from its module when first asked for (PEP 562)."""
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ce_cli' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

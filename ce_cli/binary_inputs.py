@@ -15,9 +15,9 @@ from typing import Any, Literal, get_args
 import numpy as np
 from numpy.typing import NDArray
 
+from ce_cli.arguments import real_array
 from ce_cli.array_types import Float64Array
 from ce_cli.binary import broadcast_option, check_targets
-from ce_cli.errors import InputError
 from ce_cli.layout import ElementRows, LeadingReader
 
 Task = Literal["multiclass", "binary"]
@@ -87,14 +87,17 @@ def validate_binary(
     if isinstance(logits, LeadingReader) and logits.dtype.kind == "f":
         x: Any = logits  # a file read block by block
     else:
-        x = np.asarray(logits)
-        if x.dtype.kind not in "fiu":
-            raise InputError(f"{input_name} must hold real numbers, not dtype {x.dtype}")
+        x = real_array(logits, input_name)
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
     shape = tuple(int(n) for n in x.shape)
-    t = check_targets(np.asarray(targets), shape, targets_name)
-    w = broadcast_option(weight, shape, weight_name, "as PyTorch broadcasts the weight against the input")
-    pw = broadcast_option(pos_weight, shape, pos_weight_name, "over the last axis, as PyTorch broadcasts it")
+    t = check_targets(real_array(targets, targets_name), shape, targets_name)
+    w, pw = (
+        None if value is None else broadcast_option(real_array(value, name), shape, name, how)
+        for value, name, how in (
+            (weight, weight_name, "as PyTorch broadcasts the weight against the input"),
+            (pos_weight, pos_weight_name, "over the last axis, as PyTorch broadcasts it"),
+        )
+    )
     values: NDArray[Any] | ElementRows = x.reshape(-1, 1) if isinstance(x, np.ndarray) else ElementRows(x)
     return BinaryInputs(values, t.reshape(-1), _flat(w), _flat(pw), shape, input_name)

@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from ce_cli.arguments import real_number
 from ce_cli.array_types import Float64Array, IndexArray
 from ce_cli.errors import OptionError, choose
 from ce_cli.log_sum_exp import ShiftedBlock
@@ -245,7 +246,9 @@ def probability_clip(eps: float | str | None, formula: FormulaSpec, dtype: np.dt
         raise OptionError(f"eps clips probabilities, and {formula.name} takes logits (it applies to: {takes})")
     if eps == "auto":
         return float(np.finfo(dtype if np.issubdtype(dtype, np.floating) else np.float64).eps)
-    value = float(eps)
+    if isinstance(eps, str):
+        raise OptionError(f"eps must be a number in [0, 0.5) or 'auto', not {eps!r}")
+    value = real_number(eps, "eps")
     if not 0.0 <= value < 0.5:  # also refuses NaN
         raise OptionError(f"eps must be in [0, 0.5), not {eps}")
     return value

@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ce_cli.arguments import real_array, whole_number
 from ce_cli.array_types import Float64Array, IndexArray
+from ce_cli.errors import OptionError
 
 SMALL_C = 16  # up to this many classes, work class-major (C, B)
 EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))  # exp(x) is inf in float64 beyond ~709.78
@@ -194,6 +196,20 @@ def _shift(x: ArrayLike, axis: int) -> tuple[Float64Array, Float64Array]:
         return z, _log_sum_exp_shifted(z, axis)
 
 
+def _array_and_axis(x: ArrayLike, axis: int) -> tuple[Float64Array, int]:
+    """``x`` as float64 (at least 1-D) and ``axis`` as a non-negative axis of it.
+
+    Raises:
+        InputError: ``x`` is not an array of real numbers. OptionError: no such axis.
+        TypeError: ``axis`` is not an integer.
+    """
+    x64: Float64Array = np.atleast_1d(real_array(x, "x").astype(np.float64))
+    axis = whole_number(axis, "axis")
+    if not -x64.ndim <= axis < x64.ndim:
+        raise OptionError(f"axis {axis} is out of range for an array of {x64.ndim} dimensions")
+    return x64, axis % x64.ndim
+
+
 def logsumexp(x: ArrayLike, axis: int = -1) -> Float64Array:
     """``log sum_j exp(x_j)`` along ``axis``, with the maximum shifted out.
 
@@ -209,7 +225,10 @@ def logsumexp(x: ArrayLike, axis: int = -1) -> Float64Array:
     Returns:
         ``x``'s shape without ``axis``, float64.
     """
-    x64 = np.asarray(x, dtype=np.float64)
+    x64, axis = _array_and_axis(x, axis)
+    if x64.shape[axis] == 0:  # an empty sum: log 0, as torch.logsumexp gives
+        empty: Float64Array = np.full(np.delete(x64.shape, axis), -np.inf)
+        return empty
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         m = np.max(x64, axis=axis, keepdims=True)
         m = np.where(np.isinf(m), 0.0, m)
@@ -231,6 +250,9 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> Float64Array:
     Returns:
         float64 array of ``x``'s shape.
     """
-    z, lse_z = _shift(x, axis)
+    x64, axis = _array_and_axis(x, axis)
+    if x64.shape[axis] == 0:  # no classes: nothing to normalise, as torch.log_softmax gives
+        return x64
+    z, lse_z = _shift(x64, axis)
     out: Float64Array = z - lse_z
     return out

@@ -15,6 +15,7 @@ help or the command line's.
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -27,10 +28,9 @@ ENVIRONMENT = "CE_LOSS_KERNEL"
 
 def _compiled() -> ModuleType | None:
     try:
-        from ce_cli import _kernel  # type: ignore[attr-defined]
+        module: ModuleType = importlib.import_module("ce_cli._kernel")
     except ImportError:
         return None
-    module: ModuleType = _kernel
     return module
 
 

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ce_cli.arguments import real_array, real_number, whole_number
 from ce_cli.errors import (
     ClassAxisError,
-    InputError,
     IntegerProbabilityTargetError,
     OneClassTargetError,
     OptionError,
@@ -93,16 +93,6 @@ def _position(flat_index: int, shape: tuple[int, ...]) -> str:
     if len(shape) <= 1:
         return str(flat_index)
     return str(tuple(int(i) for i in np.unravel_index(flat_index, shape)))
-
-
-def _real_array(value: ArrayLike | LeadingReader, name: str) -> NDArray[Any]:
-    """``value`` as a real numeric array, or an :class:`InputError` naming its kind."""
-    array = np.asarray(value)
-    if array.dtype.kind not in "fiu":
-        kind = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "O": "objects"}
-        what = kind.get(array.dtype.kind, f"dtype {array.dtype}")
-        raise InputError(f"{name} must hold real numbers, not {what}")
-    return array
 
 
 def _class_axis(shape: tuple[int, ...], class_axis: int, name: str) -> int:
@@ -224,10 +214,13 @@ def validate_inputs(
         ShapeError, TargetError, OptionError: with a message naming the input.
     """
     logits_name, targets_name, weight_name = names
+    ignore_index = whole_number(ignore_index, "ignore_index")
+    class_axis = whole_number(class_axis, "class_axis")
+    label_smoothing = real_number(label_smoothing, "label_smoothing")
     if isinstance(logits, LeadingReader) and logits.dtype.kind == "f" and len(logits.shape) >= 2:
         x: Any = logits  # a file read block by block: only its shape and dtype are needed here
     else:
-        x = _real_array(logits, logits_name)
+        x = real_array(logits, logits_name)
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
     axis = _class_axis(tuple(x.shape), class_axis, logits_name)
@@ -240,7 +233,7 @@ def validate_inputs(
     if not 0.0 <= label_smoothing <= 1.0:  # also refuses NaN
         raise OptionError(f"label smoothing must be in [0, 1], not {label_smoothing}")
 
-    t = _real_array(targets, targets_name)
+    t = real_array(targets, targets_name)
     probability_targets = t.shape == x.shape
     if probability_targets and t.dtype.kind in "iu":
         raise IntegerProbabilityTargetError(
@@ -260,11 +253,11 @@ def validate_inputs(
 
     w: NDArray[np.float64] | None = None
     if weight is not None:
-        w = _real_array(weight, weight_name).astype(np.float64).reshape(-1) if np.ndim(weight) <= 1 else None
+        given = real_array(weight, weight_name)
+        w = given.astype(np.float64).reshape(-1) if given.ndim <= 1 else None
         if w is None or w.shape != (num_classes,):
             raise ShapeError(
-                f"{weight_name} has shape {np.shape(weight)}, but there are {num_classes} classes; "
-                f"it needs ({num_classes},)"
+                f"{weight_name} has shape {given.shape}, but there are {num_classes} classes; it needs ({num_classes},)"
             )
 
     return ValidatedInputs(

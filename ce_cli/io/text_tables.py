@@ -88,7 +88,7 @@ def parse_table(
     try:
         if data is not None:  # bytes from stdin: parsed a block of rows at a time, never decoded whole
             with io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig") as body:
-                array = _read_rows(body, skip, delimiter, usecols, data.count(b"\n") + 1)
+                array = _read_rows(body, skip, delimiter, usecols, data.count(b"\n") + 1, plan.kept)
         else:  # a file (numpy's parser reads it itself, into about its array) or a short text
             array = loadtxt_rows(path if path is not None else io.StringIO(text), skip, delimiter, usecols, None)
     except UnicodeDecodeError:
@@ -139,7 +139,7 @@ def read_ids(
         raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
 
 
-_ROWS_PER_READ = 1 << 16  # rows numpy's parser reads at a time into the table, from bytes in memory
+_BYTES_PER_READ = 1 << 23  # numpy's parser reads rows of about this many float64 bytes at a time, from bytes in memory
 
 
 def loadtxt_rows(
@@ -164,19 +164,24 @@ def loadtxt_rows(
 
 
 def _read_rows(
-    body: IO[str], skip: int, delimiter: str | None, usecols: list[int] | None, capacity: int
+    body: IO[str], skip: int, delimiter: str | None, usecols: list[int] | None, capacity: int, width: int
 ) -> NDArray[np.float64]:
     """The table's rows, parsed by numpy a block of rows at a time into one array.
+
+    A block holds about ``_BYTES_PER_READ`` bytes of float64 for rows of ``width`` values (numpy's parser
+    sets aside room for the rows it is asked for), so a row of 200,000 values costs its own size, not
+    a block of 65,536 such rows.
 
     Raises:
         ValueError: numpy's parser refused a row, or the rows change width.
     """
     for _ in range(skip):
         body.readline()
+    rows_per_read = max(1, _BYTES_PER_READ // (8 * max(1, width)))
     out: NDArray[np.float64] | None = None
     filled = 0
     while True:
-        block = loadtxt_rows(body, 0, delimiter, usecols, _ROWS_PER_READ)
+        block = loadtxt_rows(body, 0, delimiter, usecols, rows_per_read)
         if block.shape[0] == 0:
             break
         if out is None:
@@ -188,7 +193,7 @@ def _read_rows(
             out = np.concatenate([out[:filled], room])
         out[filled : filled + block.shape[0]] = block
         filled += block.shape[0]
-        if block.shape[0] < _ROWS_PER_READ:
+        if block.shape[0] < rows_per_read:
             break
     return np.zeros((0, 0)) if out is None else out[:filled]
 

@@ -97,6 +97,10 @@ def _fitting_console_class() -> type[Console]:
             finally:
                 self.width = width
 
+        def on_broken_pipe(self) -> None:
+            """A closed pipe is the caller's to report (status 141, quietly), not Rich's exit status 1."""
+            raise BrokenPipeError
+
         def _unbroken_width(self, table: Table) -> int:
             """The width ``table`` needs with every number column whole (text columns at their narrowest)."""
             try:  # Rich's own measures of a column (private, in every Rich release ce-loss supports)
