@@ -54,7 +54,7 @@ from ce_cli.cli.options import (
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
 from ce_cli.cli.usage import OneLineUsageErrors, OneValueEach, show_flags_without_a_type
 from ce_cli.formulas import REFERENCE
-from ce_cli.io.sources import source_file
+from ce_cli.io.sources import source_files
 from ce_cli.losses import reduction_named
 from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
 from ce_cli.render import binary as binary_writers
@@ -187,8 +187,9 @@ def compute(
         if binary:
             refuse_for_binary(request)
         if output is not None:
-            named = [source_file(src) for src in (logits, targets, weight, pos_weight) if src is not None]
-            files = [path for path in named if path is not None]
+            files = [
+                path for src in (logits, targets, weight, pos_weight) if src is not None for path in source_files(src)
+            ]
             check_output_path(output, writers.LOSSES_FILE_ENCODERS, name="--output", inputs=files)
         spec = input_spec(
             logits,

@@ -10,6 +10,7 @@ the caller names it.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 
@@ -34,6 +35,7 @@ def check_output_path(path: str, suffixes: Iterable[str], name: str = "output", 
     Raises:
         OptionError: the suffix is not one of ``suffixes``; the path is one of ``inputs``
             (the same file by identity: symlinks, other spellings and hard links included).
+        OptionError: the path is a FIFO or a device.
         OutputError: the folder is missing or not writable, or the path is a folder.
     """
     known = tuple(suffixes)
@@ -48,6 +50,11 @@ def check_output_path(path: str, suffixes: Iterable[str], name: str = "output", 
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise OutputError(f"{name} '{path}' is a folder")
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise OptionError(
+            f"{name} '{path}' is not a regular file (a FIFO or a device), which writing the losses would replace "
+            "with one; give a file's path, or use -f csv and redirect stdout"
+        )
     if not os.path.isdir(folder):
         raise OutputError(f"{name} '{path}': the folder '{folder}' does not exist")
     try:  # the only reliable test (os.access says yes to root, even on /proc): create a file there

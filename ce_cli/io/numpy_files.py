@@ -19,7 +19,6 @@ import io
 import lzma
 import math
 import os
-import weakref
 import zipfile
 import zlib
 from typing import IO, Any
@@ -28,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError
+from ce_cli.io.positional_files import PositionalFile
 
 NPY_MAGIC = b"\x93NUMPY"
 _READ_BLOCK = 1 << 20  # a zip member is inflated into its array in blocks of this size
@@ -49,8 +49,7 @@ class NpyFile:
         self.fortran = fortran
         self.label = label
         self._offset = offset
-        self._descriptor = os.open(path, os.O_RDONLY)
-        weakref.finalize(self, os.close, self._descriptor)
+        self.file = PositionalFile(path)
 
     @property
     def ndim(self) -> int:
@@ -59,7 +58,7 @@ class NpyFile:
     def _read(self, start: int, count: int) -> NDArray[Any]:
         """``count`` items from item ``start`` of the data, as a flat array."""
         size = count * self.dtype.itemsize
-        data = os.pread(self._descriptor, size, self._offset + start * self.dtype.itemsize)
+        data = self.file.pread(size, self._offset + start * self.dtype.itemsize)
         if len(data) < size:
             raise InputError(f"{self.label} changed while it was read: it ends before its header says it does")
         return np.frombuffer(data, dtype=self.dtype)

@@ -26,13 +26,18 @@ def is_pattern(src: str) -> bool:
     return glob.has_magic(src)
 
 
+def matches(pattern: str) -> list[str]:
+    """The files ``pattern`` matches, sorted by name (none: an empty list)."""
+    return sorted(path for path in glob.glob(pattern) if not path.endswith("/"))
+
+
 def expand(pattern: str, role: str) -> list[str]:
     """The files ``pattern`` matches, sorted by name.
 
     Raises:
         InputError: it matches no file.
     """
-    files = sorted(path for path in glob.glob(pattern) if not path.endswith("/"))
+    files = matches(pattern)
     if not files:
         raise InputError(f"{role} pattern '{pattern}' matches no file (quote it, so that ce-loss expands it)")
     return files
@@ -47,9 +52,14 @@ class Shards:
     """
 
     def __init__(self, parts: list[Any], files: list[str], labels: list[str]) -> None:
+        for part, label in zip(parts, labels, strict=True):
+            if len(part.shape) == 0:
+                raise InputError(
+                    f"{label} holds a single number (shape ()): shards are arrays joined along their first axis"
+                )
         rest = tuple(parts[0].shape[1:])
         for part, label in zip(parts, labels, strict=True):
-            if len(part.shape) == 0 or tuple(part.shape[1:]) != rest:
+            if tuple(part.shape[1:]) != rest:
                 raise InputError(
                     f"{label} has shape {tuple(part.shape)}, but {labels[0]} has {tuple(parts[0].shape)}: "
                     "shards must agree on every axis but the first"

@@ -136,9 +136,9 @@ def _load(src: str, role: str, stdin: IO[bytes] | None, reading: _Reading) -> So
         return _from_file(path, key, f"{role} file '{path}'", reading)
     if _looks_inline(src):
         return replace(_inline(src, f"inline {role}", reading), file=None)
-    if shards.is_pattern(src):  # a glob ce-loss expands: the files, sorted by name, as one array
-        files = shards.expand(src, role)
-        parts = [_load(file, role, None, reading) for file in files]
+    if shards.is_pattern(path):  # a glob ce-loss expands: the files, sorted by name, as one array
+        files = shards.expand(path, role)
+        parts = [_released(_load(file if key is None else f"{file}:{key}", role, None, reading)) for file in files]
         arrays = [part.array for part in parts]
         widths = {a.shape[1] for a in arrays if len(a.shape) == 2}
         arrays = [  # a text table of one data row is read as a vector: a row, among tables
@@ -165,6 +165,15 @@ def _load(src: str, role: str, stdin: IO[bytes] | None, reading: _Reading) -> So
     raise InputError(f"{role} file '{path}' does not exist")
 
 
+def _released(part: SourceArray) -> SourceArray:
+    """A shard whose file is closed until its rows are read: a run holds a bounded number of files open,
+    whatever the number of shards."""
+    file = getattr(part.array, "file", None)
+    if file is not None:
+        file.release()
+    return part
+
+
 def _drop_columns(loaded: SourceArray, drop: tuple[str, ...]) -> SourceArray:
     """Leave columns out of an array read without a header (``.npy``, ``.npz``, inline JSON), by index."""
     array = np.asarray(loaded.array)
@@ -187,12 +196,15 @@ def _split_npz_key(src: str) -> tuple[str, str | None]:
     return src, None
 
 
-def source_file(src: str) -> str | None:
-    """The existing file a SRC reads (``a.npz`` for ``a.npz:key``), or ``None`` for stdin and inline numbers."""
+def source_files(src: str) -> list[str]:
+    """The existing files a SRC reads: ``a.npz`` for ``a.npz:key``, every file a pattern matches (its
+    ``:key`` too), none for stdin and inline numbers."""
     if src == "-":
-        return None
+        return []
     path, _ = _split_npz_key(src)
-    return path if os.path.exists(path) else None
+    if os.path.exists(path):
+        return [path]
+    return shards.matches(path) if shards.is_pattern(path) else []
 
 
 def _looks_inline(src: str) -> bool:

@@ -14,9 +14,7 @@ compiled kernel, goes to numpy's parser, which also names a bad cell.
 from __future__ import annotations
 
 import io
-import os
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError
+from ce_cli.io.positional_files import PositionalFile
 from ce_cli.io.table_plan import TablePlan, split_cells
 from ce_cli.io.text_tables import loadtxt_rows, not_text, raise_first_bad_cell
 from ce_cli.native import active as active_kernel
@@ -99,8 +98,7 @@ class TextRows:
         self._keep = keep.tobytes()
         self._parsed: OrderedDict[int, NDArray[np.float64]] = OrderedDict()
         self._lock = threading.Lock()
-        self._descriptor = os.open(path, os.O_RDONLY)
-        weakref.finalize(self, os.close, self._descriptor)
+        self.file = PositionalFile(path)
 
     @property
     def ndim(self) -> int:
@@ -143,7 +141,7 @@ class TextRows:
         return table
 
     def _parse(self, chunk: TextChunk) -> NDArray[np.float64]:
-        data = os.pread(self._descriptor, chunk.size, chunk.offset)
+        data = self.file.pread(chunk.size, chunk.offset)
         if len(data) < chunk.size:
             raise InputError(f"{self.label} changed while it was read: it ends sooner than it did")
         kernel = active_kernel()

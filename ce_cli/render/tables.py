@@ -57,6 +57,9 @@ class _WithoutTrailingSpaces:
         return getattr(self._stream, name)
 
 
+NARROWEST = 40  # the narrowest layout: a sentence or a number is never broken into pieces narrower than this
+
+
 def pipe_width() -> int:
     """The width of a table written to a pipe or file: ``COLUMNS`` where set, else its content's."""
     import os
@@ -104,7 +107,8 @@ def _fitting_console_class() -> type[Console]:
         def _unbroken_width(self, table: Table) -> int:
             """The width ``table`` needs with every number column whole (text columns at their narrowest)."""
             try:  # Rich's own measures of a column (private, in every Rich release ce-loss supports)
-                columns = [table._measure_column(self, self.options, column) for column in table.columns]
+                unbounded = self.options.update_width(1 << 16)  # measured unclamped by the console's width
+                columns = [table._measure_column(self, unbounded, column) for column in table.columns]
                 extra = table._extra_width
             except AttributeError:  # pragma: no cover  # a Rich without them: its own layout, as before
                 return Measurement.get(self, self.options, table).minimum
@@ -124,9 +128,13 @@ def make_console(stream: TextIO) -> Console:
     """A Rich console on ``stream``: no markup parsing (cells hold text like ``x[t]``), no
     highlighting, colour only where Rich allows it (a terminal, no ``NO_COLOR``). On a terminal,
     tables fit its width; to a pipe or file they take ``COLUMNS`` or their own width, and no
-    line ends in spaces (``| less``, ``| tee`` and diffs read them as they are)."""
+    line ends in spaces (``| less``, ``| tee`` and diffs read them as they are). Nothing is laid out
+    narrower than :data:`NARROWEST` columns, so no number is cut at any ``COLUMNS``."""
     console = _fitting_console_class()
     if stream.isatty():
-        return console(file=stream, highlight=False, markup=False)
-    lines: Any = _WithoutTrailingSpaces(stream)
-    return console(file=lines, highlight=False, markup=False, width=pipe_width())
+        made = console(file=stream, highlight=False, markup=False)
+    else:
+        lines: Any = _WithoutTrailingSpaces(stream)
+        made = console(file=lines, highlight=False, markup=False, width=pipe_width())
+    made.width = max(made.width, NARROWEST)  # below it, text is laid out at it and the terminal wraps the lines
+    return made
