@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ce_cli.render.glyphs import ASCII_SPELLING
 from tests.conftest import assert_close
 
 CE_LOSS = f"{sys.executable} -m ce_cli"
@@ -40,12 +41,6 @@ def test_a_closed_stdin_troubles_only_a_source_that_reads_it(command: str) -> No
             {},
             "compute -l 1,2,3 -t 0",
             "the results cannot be written to stdout: No space left on device",
-        ),
-        (
-            "> /dev/null",
-            {"PYTHONIOENCODING": "ascii"},
-            "explain -l 1,2,3 -t 0",
-            "stdout's encoding (ascii) cannot write '◀'; set PYTHONIOENCODING=utf-8",
         ),
     ],
 )
@@ -91,3 +86,32 @@ def test_sources_that_cannot_seek_are_read_as_streams(source: str) -> None:
     result = shell(command)
     assert result.stderr == b""
     assert_close(float(result.stdout), (2.4076059644443806 + 1.4076059644443804) / 2, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "compute -l '[[1,2,3],[3,2,1]]' -t 0,2 --by-class --top-k 1",
+        "compare -l '[[1,2,3],[3,2,1]]' -t 0,2",
+        "explain -l 1,2,3 -t 0",
+        "explain --task binary -l 0.5,-1 -t 1,0 --pos-weight 2",
+        "compute --task binary -l 0.5,-1 -t 1,0 --by-class",
+    ],
+)
+def test_an_ascii_stdout_gets_ascii_glyphs(command: str) -> None:
+    result = shell(f"{CE_LOSS} {command}", PYTHONIOENCODING="ascii")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.isascii()
+    assert result.stdout.count(b"\n") > 5  # the whole result, not its first lines
+    unicode = shell(f"{CE_LOSS} {command}")
+    assert unicode.stdout.decode().translate(ASCII_SPELLING).count("\n") == result.stdout.count(b"\n")
+
+
+def test_text_an_ascii_stdout_cannot_encode_is_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id,a,b,label\ncaf\u00e9,1.5,0.5,0\nthe,0.5,1.5,1\n", encoding="utf-8")
+    command = f"compute -l {tmp_path / 't.csv'} --target-column label --id-column id -f csv --no-warnings"
+    result = shell(f"{CE_LOSS} {command}", PYTHONIOENCODING="ascii")
+    assert result.returncode == 1
+    assert result.stderr.decode() == (
+        "ce-loss: error: stdout's encoding (ascii) cannot write '\u00e9'; set PYTHONIOENCODING=utf-8\n"
+    )

@@ -79,7 +79,13 @@ def _fitting_console_class() -> type[Console]:
     class FittingConsole(Console):
         said_too_wide = False
 
+        ascii_only = False  # the stream cannot show the glyphs: spell them in ASCII before the layout
+
         def print(self, *objects: Any, **options: Any) -> None:
+            if self.ascii_only:
+                from ce_cli.render.glyphs import in_ascii
+
+                objects = tuple(in_ascii(o) for o in objects)
             tables = [o for o in objects if isinstance(o, Table)]
             width = self.width
             if tables and options.get("width") is None:
@@ -130,11 +136,16 @@ def make_console(stream: TextIO) -> Console:
     tables fit its width; to a pipe or file they take ``COLUMNS`` or their own width, and no
     line ends in spaces (``| less``, ``| tee`` and diffs read them as they are). Nothing is laid out
     narrower than :data:`NARROWEST` columns, so no number is cut at any ``COLUMNS``."""
+    from ce_cli.render.glyphs import Encodable, shows_unicode
+
     console = _fitting_console_class()
+    unicode = shows_unicode(stream)
+    target: Any = stream if unicode else Encodable(stream)
     if stream.isatty():
-        made = console(file=stream, highlight=False, markup=False)
+        made = console(file=target, highlight=False, markup=False)
     else:
-        lines: Any = _WithoutTrailingSpaces(stream)
+        lines: Any = _WithoutTrailingSpaces(target)
         made = console(file=lines, highlight=False, markup=False, width=pipe_width())
+    made.ascii_only = not unicode  # type: ignore[attr-defined]  # FittingConsole's
     made.width = max(made.width, NARROWEST)  # below it, text is laid out at it and the terminal wraps the lines
     return made
