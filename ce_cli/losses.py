@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
-from ce_cli.errors import unknown_choice
+from ce_cli.errors import TargetError, unknown_choice
 from ce_cli.formulas import BlockLogProbs, FormulaSpec
 from ce_cli.log_sum_exp import ShiftedBlock
 from ce_cli.native import Kernel
@@ -54,8 +54,10 @@ class Losses:
         denominator: what the mean divides by (see :mod:`ce_cli.weighting`).
         target_class: the target index as given (the ignore index where
             ignored; for probabilities, their argmax).
-        target_log_prob: ``log p[target_class]`` under the formula (``log q``
-            for naive, ``log_softmax`` otherwise); meaningless where ignored.
+        stored_log_prob: ``log p[target_class]`` under the formula (``log q`` for naive,
+            ``log_softmax`` otherwise; meaningless where ignored), or ``None`` where it is
+            ``-per_sample`` exactly (unweighted index targets), so that no copy is kept;
+            read it as :attr:`target_log_prob`.
         target_is_max: whether the target's logit is its row's maximum (the
             prediction is right; a tie counts as right).
         predicted: the class with the largest logit (the first of a tie), or
@@ -68,11 +70,19 @@ class Losses:
     per_sample: Float64Array
     denominator: float
     target_class: IndexArray
-    target_log_prob: Float64Array
+    stored_log_prob: Float64Array | None
     target_is_max: BoolArray
     predicted: IndexArray | None
     checks: RowChecks
     ranks: IndexArray | None = None
+
+    @property
+    def target_log_prob(self) -> Float64Array:
+        """``log p[target_class]`` (see :attr:`stored_log_prob`)."""
+        if self.stored_log_prob is not None:
+            return self.stored_log_prob
+        negated: Float64Array = -self.per_sample
+        return negated
 
     @property
     def sum(self) -> float:
@@ -147,12 +157,28 @@ def block_losses(
         per_sample=weighted.losses,
         denominator=weighted.denominator,
         target_class=given,
-        target_log_prob=weighted.target_log_prob,
+        stored_log_prob=weighted.target_log_prob,
         target_is_max=block.target_z == 0.0,  # z = x - max(x) is exactly 0 at the maximum
         predicted=block.argmax,
         checks=checks,
         ranks=block.ranks,
     )
+
+
+def check_target_range(inputs: ValidatedInputs) -> None:
+    """Refuse index targets outside ``[0, C)`` that are not the ignore index, whatever made ``inputs``
+    (:func:`~ce_cli.validate.validate_inputs` refuses them first; the compiled kernel checks again).
+
+    Raises:
+        TargetError: naming the first such target.
+    """
+    if inputs.probability_targets:
+        return
+    targets = inputs.targets
+    outside = (targets != inputs.ignore_index) & ((targets < 0) | (targets >= inputs.num_classes))
+    if outside.any():
+        row = int(np.argmax(outside))
+        raise TargetError(f"target {int(targets[row])} at row {row} is out of range for {inputs.num_classes} classes")
 
 
 def evaluate(
@@ -180,6 +206,7 @@ def evaluate(
         :class:`Losses` whose per-sample arrays have ``inputs.sample_shape``.
     """
 
+    check_target_range(inputs)
     kernel = active_kernel()
     fused = formula.binary != "probabilities" and not needs_all_classes(inputs)
     if kernel.native and fused and reads_dtype(inputs.rows.dtype):  # every block has the rows' dtype
@@ -201,7 +228,7 @@ def evaluate(
         per_sample=joined([b.per_sample for b in blocks], np.float64),
         denominator=float(sum(b.denominator for b in blocks)),
         target_class=joined([b.target_class for b in blocks], np.intp),
-        target_log_prob=joined([b.target_log_prob for b in blocks], np.float64),
+        stored_log_prob=joined([b.target_log_prob for b in blocks], np.float64),
         target_is_max=joined([b.target_is_max for b in blocks], np.bool_),
         predicted=joined(predicted, np.intp) if predictions else None,
         checks=sum((b.checks for b in blocks), NO_ROWS),
@@ -226,7 +253,9 @@ def _native_index_losses(
     read at the target), so both run this way.
     """
     count = inputs.num_samples
-    per_sample, log_prob = np.empty(count), np.empty(count)
+    per_sample = np.empty(count)
+    # Unweighted, the loss is exactly -log p[t] where it counts: log p is then made per block and not kept.
+    log_prob = None if inputs.weight is None else np.empty(count)
     is_max = np.empty(count, dtype=np.bool_)
     predicted = np.empty(count, dtype=np.int64) if predictions else None
     rank = np.empty(count, dtype=np.int64) if ranks else None
@@ -246,7 +275,7 @@ def _native_index_losses(
             inputs.ignore_index,
             weight,
             per_sample[part],
-            log_prob[part],
+            np.empty(stop - start) if log_prob is None else log_prob[part],
             is_max[part],
             maximum,
             None if predicted is None else predicted[part],
@@ -260,7 +289,7 @@ def _native_index_losses(
         per_sample=per_sample.reshape(shape),
         denominator=float(sum(d for d, _ in totals)),
         target_class=targets.astype(np.intp, copy=False).reshape(shape),
-        target_log_prob=log_prob.reshape(shape),
+        stored_log_prob=None if log_prob is None else log_prob.reshape(shape),
         target_is_max=is_max.reshape(shape),
         predicted=None if predicted is None else predicted.astype(np.intp, copy=False).reshape(shape),
         checks=sum((c for _, c in totals), NO_ROWS),

@@ -39,12 +39,15 @@ class SummaryRequest:
         top_k: the K of each top-k accuracy (empty: no ranks are computed).
         worst: how many of the highest-loss samples to list (0: none).
         per_sequence: a row per sequence (index of the first sample axis).
+        predictions: each sample's predicted class, for the per-sample outputs that show it (tables,
+            CSV) and ``by_class``; without it a run of many samples keeps one array less.
     """
 
     by_class: bool = False
     top_k: tuple[int, ...] = ()
     worst: int = 0
     per_sequence: bool = False
+    predictions: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class Report:
     @property
     def predicted(self) -> IndexArray:
         """The class with the largest logit per sample (the first of a tie)."""
-        assert self.losses.predicted is not None  # build_report asks for it
+        assert self.losses.predicted is not None  # build_report asks for it where a writer shows it
         return self.losses.predicted
 
     @property
@@ -160,7 +163,8 @@ def build_report(
     check_request(request, inputs)
     clip = probability_clip(eps, formula, inputs.rows.dtype)
     ranks = bool(request.top_k)
-    losses = evaluate(inputs, formula, predictions=True, clip=clip, ranks=ranks, progress=progress)
+    predictions = request.predictions or request.by_class
+    losses = evaluate(inputs, formula, predictions=predictions, clip=clip, ranks=ranks, progress=progress)
     return Report(
         inputs=inputs,
         formula=formula,

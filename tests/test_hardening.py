@@ -47,14 +47,22 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
             "eps must be a number in [0, 0.5) or 'auto', not 'foo'",
         ),
         # PyTorch: F.cross_entropy(x, t, ignore_index=1.5) raises TypeError "argument 'ignore_index' must be int".
-        (lambda: ce_cli.cross_entropy([[1, 2]], [0], ignore_index=1.5), TypeError, "ignore_index must be an int"),
+        (
+            lambda: ce_cli.cross_entropy([[1, 2]], [0], ignore_index=1.5),  # type: ignore[call-overload]
+            TypeError,
+            "ignore_index must be an int",
+        ),
         (
             lambda: ce_cli.binary_cross_entropy_with_logits([1.0], [1 + 1j]),
             InputError,
             "targets must hold real numbers, not complex numbers",
         ),
         (lambda: ce_cli.cross_entropy([[1, 2]], [0], ignore_index=2**63), OptionError, "beyond int64"),
-        (lambda: ce_cli.cross_entropy([[1, 2]], [0], label_smoothing="x"), TypeError, "label_smoothing must be"),
+        (
+            lambda: ce_cli.cross_entropy([[1, 2]], [0], label_smoothing="x"),  # type: ignore[call-overload]
+            TypeError,
+            "label_smoothing must be",
+        ),
     ],
 )
 def test_the_api_raises_its_own_errors_or_pytorchs_type_error(call: object, error: type, message: str) -> None:

@@ -183,7 +183,14 @@ def compute(
             )
         write = writer_for(writers.WRITERS, output_format)
         clip = eps_value(eps, formula)
-        request = SummaryRequest(by_class=by_class, top_k=top_k_values(top_k), worst=worst, per_sequence=per_sequence)
+        shows_predictions = output is not None or not (quiet or output_format == "json")  # tables and CSV do
+        request = SummaryRequest(
+            by_class=by_class,
+            top_k=top_k_values(top_k),
+            worst=worst,
+            per_sequence=per_sequence,
+            predictions=shows_predictions,
+        )
         if binary:
             refuse_for_binary(request)
         if output is not None:

@@ -149,10 +149,20 @@ def integer_written(cells: Iterable[str]) -> bool:
     return seen
 
 
+def is_row(line: str) -> bool:
+    """Whether a line of a text table is a row: not empty, nor blanks only, once a ``#`` comment is cut off.
+
+    The one rule of what a row is, for every reader and counter (the compiled parser's ``ce_skipped``
+    too); numpy's parser, which takes a line of blanks between commas for a row, is given such lines
+    filtered out (:func:`~ce_cli.io.text_tables.parse_rows`).
+    """
+    return bool(line.split("#", 1)[0].strip(" \t\r\n"))
+
+
 def data_lines(lines: Iterable[str]) -> Iterator[str]:
-    """The lines numpy's parser reads as rows: not blank once a ``#`` comment is cut off."""
+    """The lines that are rows (:func:`is_row`), without their line ends."""
     for line in lines:
-        if line.split("#", 1)[0].strip():
+        if is_row(line):
             yield line.rstrip("\r\n")
 
 

@@ -13,7 +13,6 @@ compiled kernel, goes to numpy's parser, which also names a bad cell.
 
 from __future__ import annotations
 
-import io
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,14 +22,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError
+from ce_cli.io.columns import is_row
 from ce_cli.io.positional_files import PositionalFile
 from ce_cli.io.table_plan import TablePlan, split_cells
-from ce_cli.io.text_tables import loadtxt_rows, not_text, raise_first_bad_cell
+from ce_cli.io.text_tables import not_text, parse_rows, raise_first_bad_cell
 from ce_cli.native import active as active_kernel
 
 STREAM_TEXT_BYTES = 1 << 26  # text files larger than this (64 MiB) are read a chunk at a time as they are scored
-CHUNK_TEXT_BYTES = 1 << 23  # text per chunk (8 MiB): about a block of the evaluation
-PARSED_CHUNKS_KEPT = 4  # parsed chunks kept for a block that asks for rows of a chunk again
+CHUNK_TEXT_BYTES = 1 << 21  # text per chunk (2 MiB): its parsed rows and its text, a few in flight, bound the memory
+PARSED_CHUNKS_KEPT = 2  # parsed chunks kept for a block that asks for rows of a chunk again (blocks are chunks)
 
 
 @dataclass(frozen=True)
@@ -47,17 +47,15 @@ class TextChunk:
 def _count_rows(data: bytes, delimiter: str | None, kernel_module: Any) -> int:
     """The lines of ``data`` numpy's parser reads as rows; -1 if a CR alone ends a line.
 
-    numpy skips an empty line (a ``#`` comment cut off), and a line of blanks only where
-    blanks are the delimiter; between delimiters, blanks make a row (of empty cells).
+    A line that is empty or blanks only once its ``#`` comment is cut off is no row, whatever the
+    delimiter (:func:`~ce_cli.io.columns.data_lines`); between delimiters, blanks make a row (of empty cells).
     """
     if kernel_module is not None:
         return int(kernel_module.count_lines(data, -1 if delimiter is None else ord(delimiter)))
     if b"\r" in data.replace(b"\r\n", b""):
         return -1
     lines = (line.removesuffix(b"\r").split(b"#", 1)[0] for line in data.split(b"\n"))
-    if delimiter is None:
-        return sum(1 for line in lines if line.strip(b" \t"))
-    return sum(1 for line in lines if line)
+    return sum(1 for line in lines if line.strip(b" \t"))
 
 
 def _index(path: str, offset: int, first_line: int, delimiter: str | None, label: str) -> list[TextChunk] | None:
@@ -152,7 +150,7 @@ class TextRows:
                 return out
         try:
             text = data.decode("utf-8")
-            table = loadtxt_rows(io.StringIO(text, newline=None), 0, self._delimiter, self._plan.usecols, None)
+            table = parse_rows(text, self._delimiter, self._plan.usecols)
         except UnicodeDecodeError:
             raise not_text(self.label) from None
         except ValueError:
@@ -166,11 +164,7 @@ class TextRows:
 
     def _raise_bad_cell(self, text: str, chunk: TextChunk) -> None:
         lines = text.split("\n")
-        numbered = [
-            (chunk.first_line + i + 1, line.rstrip("\r"))
-            for i, line in enumerate(lines)
-            if line.strip() and not line.lstrip().startswith("#")
-        ]
+        numbered = [(chunk.first_line + i + 1, line.rstrip("\r")) for i, line in enumerate(lines) if is_row(line)]
         plan = self._plan
         names = tuple(split_cells(plan.first or "", self._delimiter)) if plan.header is not None else None
         raise_first_bad_cell(numbered, self._delimiter, self.label, names, plan.usecols)

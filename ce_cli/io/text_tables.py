@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import CellError, InputError
-from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode, text_column
+from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode, data_lines, is_row, text_column
 from ce_cli.io.table_plan import TablePlan, almost_number, is_number, plan_table, split_cells
 
 
@@ -93,16 +93,19 @@ def parse_table(
             array = loadtxt_rows(path if path is not None else io.StringIO(text), skip, delimiter, usecols, None)
     except UnicodeDecodeError:
         raise not_text(label) from None
-    except ValueError:
+    except ValueError:  # a line of blanks (numpy reads a row there), or a bad cell
         if data is not None:
             whole = data.decode("utf-8-sig", errors="replace")
         else:
             whole = text if path is None else _read_text(path, label)
         lines = whole.replace("\r\n", "\n").replace("\r", "\n").splitlines()
-        numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
-        names = tuple(cells) if skip else None
-        raise_first_bad_cell(numbered[1:] if skip else numbered, delimiter, label, names, usecols)
-        raise InputError(f"{label} could not be parsed as a table of numbers") from None
+        try:
+            array = parse_rows("\n".join(lines[skip:]), delimiter, usecols)
+        except ValueError:
+            numbered = [(i + 1, ln) for i, ln in enumerate(lines) if i >= skip and is_row(ln)]
+            names = tuple(cells) if skip else None
+            raise_first_bad_cell(numbered, delimiter, label, names, usecols)
+            raise InputError(f"{label} could not be parsed as a table of numbers") from None
     if array.size == 0:
         raise InputError(f"{label} has a header but no rows of numbers" if header else f"{label} holds no numbers")
     if header is not None and array.shape[1] != len(header):
@@ -161,6 +164,15 @@ def loadtxt_rows(
             max_rows=max_rows,
         )
     return array
+
+
+def parse_rows(text: str, delimiter: str | None, usecols: list[int] | None) -> NDArray[np.float64]:
+    """The rows of ``text`` (:func:`~ce_cli.io.columns.is_row`: lines of blanks are none) by numpy's parser.
+
+    Raises:
+        ValueError: numpy's parser refused a row.
+    """
+    return loadtxt_rows(list(data_lines(text.split("\n"))), 0, delimiter, usecols, None)
 
 
 def _read_rows(

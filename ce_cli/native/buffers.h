@@ -126,4 +126,22 @@ static void release(Py_buffer *views, int n) {
     }
 }
 
+/* The first row whose target is outside [0, classes) (and, where ``ignoring``, not the ignore index),
+ * or -1: every index the kernel dereferences (targets, the weight at a target, ranks) is checked here,
+ * whatever the path into the kernel, so that no row is ever read past its end. */
+static Py_ssize_t first_outside(const int64_t *targets, Py_ssize_t n, Py_ssize_t classes, int ignoring,
+                                long long ignore_index) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t t = targets[i];
+        if ((t < 0 || t >= classes) && !(ignoring && t == ignore_index)) return i;
+    }
+    return -1;
+}
+
+static PyObject *target_out_of_range(int64_t value, Py_ssize_t row, Py_ssize_t classes) {
+    PyErr_Format(PyExc_IndexError, "target %lld at row %zd is out of range for %zd classes", (long long)value, row,
+                 classes);
+    return NULL;
+}
+
 #endif

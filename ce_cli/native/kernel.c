@@ -120,6 +120,12 @@ static PyObject *softmax_rows(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "targets, maximum, target_z and lse_z are required, and classes >= 1");
         return NULL;
     }
+    Py_ssize_t outside = first_outside((const int64_t *)targets, n, rows.classes, 0, 0);
+    if (outside >= 0) {
+        int64_t value = ((const int64_t *)targets)[outside];
+        release(views, 7);
+        return target_out_of_range(value, outside, rows.classes);
+    }
     int status;
     Py_BEGIN_ALLOW_THREADS
     status = k->softmax_rows(&rows, targets, maximum, target_z, lse_z, argmax, rank);
@@ -162,6 +168,11 @@ static PyObject *index_losses(PyObject *self, PyObject *args) {
         return NULL;
     }
     const int64_t *given = targets;
+    Py_ssize_t outside = first_outside(given, n, rows.classes, 1, ignore_index);
+    if (outside >= 0) {
+        release(views, 10);
+        return target_out_of_range(given[outside], outside, rows.classes);
+    }
     double *loss = out, *log_p = lp, *weights = w, denominator = 0.0;
     unsigned char *at_top = top;
     int status = -1;
