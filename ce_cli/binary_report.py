@@ -21,6 +21,7 @@ from ce_cli.binary import logits_losses, probability_losses
 from ce_cli.binary_inputs import BinaryInputs
 from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
 from ce_cli.data_warnings import DataWarning, NonFiniteLogits, SigmoidGivenProbabilities
+from ce_cli.errors import OptionError
 from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
 from ce_cli.losses import Reduction
 from ce_cli.native import active as active_kernel
@@ -168,7 +169,16 @@ def build_binary_report(
 
     ``strict=False`` gives NaN, not an error, for probabilities outside [0, 1] (for ``compare``);
     ``by_label`` asks for the per-label summary.
+
+    Raises:
+        OptionError: a positive weight with a formula that takes probabilities (``strict``), or an ``eps``
+            that cannot be honoured.
     """
+    if strict and inputs.pos_weight is not None and formula.binary == "probabilities":
+        raise OptionError(
+            f"pos_weight weighs the positives of logits; {formula.name} takes the inputs as probabilities, as "
+            "binary_cross_entropy does, which has no pos_weight"
+        )
     clip = probability_clip(eps, formula, inputs.values.dtype)
 
     # Each block's results go into these as it comes, so its own arrays go at once (a list of
@@ -205,7 +215,7 @@ def build_binary_report(
         instead = next(spec.name for spec in REGISTRY.values() if spec.binary == "probabilities")
         warnings.append(SigmoidGivenProbabilities(formula.name, instead))
     if non_finite:
-        warnings.append(NonFiniteLogits(non_finite, inputs.num_elements))
+        warnings.append(NonFiniteLogits(non_finite, inputs.num_elements, binary=True))
     shape = inputs.shape
     return BinaryReport(
         inputs, formula, reduction, clip, losses.reshape(shape), correct.reshape(shape), tuple(warnings), by_label

@@ -57,10 +57,12 @@ class ZeroProbabilities:
 
 @dataclass(frozen=True)
 class NonFiniteLogits:
-    """``affected`` of ``samples`` samples have NaN or infinite inputs that make their loss NaN or infinite."""
+    """``affected`` of ``samples`` samples have NaN or infinite inputs that make their loss NaN or infinite;
+    ``binary``: elements of the binary family, whose infinities PyTorch resolves otherwise."""
 
     affected: int
     samples: int
+    binary: bool = False
 
 
 @dataclass(frozen=True)

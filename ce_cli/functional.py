@@ -10,7 +10,6 @@ from numpy.typing import ArrayLike
 from ce_cli.array_types import Float64Array
 from ce_cli.binary_inputs import validate_binary
 from ce_cli.binary_report import build_binary_report
-from ce_cli.errors import OptionError
 from ce_cli.formulas import REFERENCE, REGISTRY, formula_spec, probability_clip
 from ce_cli.losses import evaluate, reduction_named
 from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING, validate_inputs
@@ -197,8 +196,6 @@ def binary_cross_entropy_with_logits(
         0.220095
     """
     spec = formula_spec(formula)
-    if pos_weight is not None and spec.binary == "probabilities":
-        raise OptionError("pos_weight applies to logits; naive takes the inputs as probabilities")
     inputs = validate_binary(input, target, weight=weight, pos_weight=pos_weight)
     report = build_binary_report(inputs, spec, eps=eps)  # blocks on every core, as the command line evaluates
     return _reduced(report.losses, reduction)

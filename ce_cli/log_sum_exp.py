@@ -37,6 +37,24 @@ SMALL_C = 16  # up to this many classes, work class-major (C, B)
 EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))  # exp(x) is inf in float64 beyond ~709.78
 
 
+def nan_ranked(x: NDArray[Any], targets: IndexArray, ranks: IndexArray) -> IndexArray:
+    """``ranks`` (1 + the classes whose logit is strictly greater than the target's) with NaN ordered as
+    ``torch.topk`` orders it: above every number. A target whose own logit is NaN is never ranked within
+    the classes (rank ``C + 1``), as its row has no prediction (the accuracy counts it wrong too).
+
+    Args:
+        x: ``(B, C)`` logits of a block. targets: ``(B,)`` class indices in ``[0, C)``.
+        ranks: ``(B,)`` ranks as comparisons give them, NaN counted below everything; changed in place.
+    """
+    with np.errstate(invalid="ignore"):
+        rows = np.flatnonzero(np.isnan(np.max(x, axis=1)))
+    if rows.size:
+        nan = np.isnan(np.asarray(x[rows], dtype=np.float64))
+        own = nan[np.arange(rows.size), targets[rows]]
+        ranks[rows] = np.where(own, x.shape[1] + 1, ranks[rows] + np.count_nonzero(nan, axis=1))
+    return ranks
+
+
 class ShiftedBlock:
     """``z = x - max(x)`` for a ``(B, C)`` block of rows, with its log-sum-exp.
 
@@ -84,13 +102,14 @@ class ShiftedBlock:
                 if argmax:
                     self.argmax = _first_maximum(z, m)
                 if ranks:
-                    self.ranks = 1 + np.count_nonzero(z > self._pick(z, targets), axis=0)
+                    self.ranks = nan_ranked(x, targets, 1 + np.count_nonzero(z > self._pick(z, targets), axis=0))
                 np.subtract(z, m, out=z)
             else:
                 top = np.argmax(x, axis=1)  # as fast as np.max here, and the maximum is x[top]
                 self.argmax = top if argmax else None
                 if ranks:
-                    self.ranks = 1 + np.count_nonzero(x > x[self.row_index, targets][:, None], axis=1)
+                    above = np.count_nonzero(x > x[self.row_index, targets][:, None], axis=1)
+                    self.ranks = nan_ranked(x, targets, 1 + above)
                 m = x[self.row_index, top].astype(np.float64)
                 z = np.subtract(x, m[:, None], dtype=np.float64)
             self.maximum: Float64Array = m

@@ -18,7 +18,7 @@ from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
 from ce_cli.errors import TargetError, unknown_choice
 from ce_cli.formulas import BlockLogProbs, FormulaSpec
-from ce_cli.log_sum_exp import ShiftedBlock
+from ce_cli.log_sum_exp import ShiftedBlock, nan_ranked
 from ce_cli.native import Kernel
 from ce_cli.native import active as active_kernel
 from ce_cli.native_blocks import NativeBlock, accepts, native_block, reads_dtype
@@ -281,6 +281,8 @@ def _native_index_losses(
             None if predicted is None else predicted[part],
             None if rank is None else rank[part],
         )
+        if rank is not None:
+            nan_ranked(x, targets[part], rank[part])
         return float(denominator), check_rows(x, maximum, per_sample[part], False)
 
     totals = list(run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=NATIVE_CHUNK_BYTES))

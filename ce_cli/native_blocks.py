@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from ce_cli.array_types import Float64Array, IndexArray
 from ce_cli.binary import logits_losses
 from ce_cli.formulas import BinaryForm, BlockLogProbs
+from ce_cli.log_sum_exp import nan_ranked
 from ce_cli.native import Kernel
 
 # the kernel reads these dtypes in the machine's byte order; anything else goes to numpy
@@ -62,6 +63,8 @@ class NativeBlock:
         kernel.module.softmax_rows(
             kernel.index, x, self.targets, self.maximum, self.target_z, self.lse_z, self.argmax, self.ranks
         )
+        if self.ranks is not None:
+            nan_ranked(x, self.targets, self.ranks)
 
 
 class NativeLogProbs:

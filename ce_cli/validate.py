@@ -16,6 +16,7 @@ Layout conventions (PyTorch's ``torch.nn.functional.cross_entropy``):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,6 +143,21 @@ def _shape_error(targets: NDArray[Any], logits_shape: tuple[int, ...], axis: int
     return ShapeError(message)
 
 
+def _check_declared_shape(targets: Any, logits_shape: tuple[int, ...], axis: int, name: str) -> None:
+    """Refuse targets read lazily (an ``.npz`` member) whose declared shape cannot fit, before they are read.
+
+    Raises:
+        ShapeError: neither the logits' shape nor as many values as there are samples.
+    """
+    declared = getattr(targets, "shape", None)
+    if isinstance(targets, np.ndarray) or declared is None or not hasattr(targets, "__array__"):
+        return
+    declared = tuple(int(n) for n in declared)
+    samples = math.prod(logits_shape) // logits_shape[axis] if logits_shape[axis] else 0
+    if declared != logits_shape and math.prod(declared) != samples:
+        raise _shape_error(np.broadcast_to(np.int64(0), declared), logits_shape, axis, name)  # a view: no data
+
+
 def _index_targets(
     targets: NDArray[Any],
     logits_shape: tuple[int, ...],
@@ -233,6 +249,7 @@ def validate_inputs(
     if not 0.0 <= label_smoothing <= 1.0:  # also refuses NaN
         raise OptionError(f"label smoothing must be in [0, 1], not {label_smoothing}")
 
+    _check_declared_shape(targets, tuple(int(n) for n in x.shape), axis, targets_name)
     t = real_array(targets, targets_name)
     probability_targets = t.shape == x.shape
     if probability_targets and t.dtype.kind in "iu":

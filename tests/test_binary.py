@@ -124,7 +124,7 @@ def test_pos_weight_scales_the_positive_term_as_pytorch() -> None:
         (
             lambda: binary_cross_entropy_with_logits([0.5], [1.0], pos_weight=[2.0], formula="naive"),
             OptionError,
-            "pos_weight applies to logits",
+            "pos_weight weighs the positives of logits",
         ),
         (lambda: binary_cross_entropy_with_logits([0.5], [1.0], eps="auto"), OptionError, "eps clips probabilities"),
     ],

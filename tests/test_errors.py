@@ -534,7 +534,8 @@ INFLATE_SCRIPT = """
 import resource, sys
 from ce_cli.io.sources import load
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-array = load(sys.argv[1], "logits").array
+import numpy as np
+array = np.asarray(load(sys.argv[1], "logits").array)
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024, array.nbytes >> 20)
 """
 

@@ -87,6 +87,12 @@ def warning_text(warning: DataWarning) -> str:
                 "infinite; --eps auto clips probabilities into [eps, 1 - eps] as sklearn.metrics.log_loss does "
                 "(or --eps E)"
             )
+        case NonFiniteLogits(affected=affected, samples=samples, binary=True):
+            return (
+                f"{affected} of {samples} elements have NaN or infinite logits that make their loss NaN or infinite "
+                "(computed as PyTorch's binary_cross_entropy_with_logits does: NaN gives NaN, +inf with target 0 "
+                "gives +inf, any other infinite logit gives NaN)"
+            )
         case NonFiniteLogits(affected=affected, samples=samples):
             return (
                 f"{affected} of {samples} samples have NaN or infinite logits that make their loss NaN or "

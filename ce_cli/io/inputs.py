@@ -18,7 +18,7 @@ from ce_cli.binary_inputs import BinaryInputs, Task, validate_binary
 from ce_cli.errors import CellError, InputError, OptionError, ShapeError, TargetError
 from ce_cli.io.columns import ColumnChoice, HeaderMode
 from ce_cli.io.fit_checks import pair_numbered_rows, refuse_stray_column, whole_numbers
-from ce_cli.io.numpy_files import NpyFile
+from ce_cli.io.numpy_files import NpyFile, NpzMember
 from ce_cli.io.provenance import ReadRecord, SampleNames, record
 from ce_cli.io.shards import Shards
 from ce_cli.io.sources import SourceArray, load
@@ -83,7 +83,7 @@ class HeaderWithNumbers:
 
 
 InputNotice = HeaderWithNumbers  # the row index pandas writes is said in the source's read line
-Array = NDArray[Any] | NpyFile | TextRows | Shards
+Array = NDArray[Any] | NpyFile | NpzMember | TextRows | Shards
 
 
 @dataclass(frozen=True)

@@ -156,11 +156,9 @@ def _listing(names: list[str], most: int = 10) -> str:
     return shown if len(names) <= most else f"{shown}, ... ({len(names) - most} more)"
 
 
-def read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
-    """One array of a .npz archive (a zip of .npy files), its header checked before its data is inflated.
-
-    The member's data is inflated straight into the array its header describes, so a small archive
-    of a large array costs the array, once.
+def read_npz(data: bytes, key: str | None, label: str) -> NpzMember:
+    """One array of a .npz archive (a zip of .npy files), its header read and its data inflated when asked
+    for (:class:`NpzMember`): a member whose shape cannot fit is refused before it costs its array.
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -174,7 +172,8 @@ def read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
                 raise InputError(f"{label} has no array '{key}' (it holds: {_listing(list(members))})")
             info = archive.getinfo(members[key])
             with archive.open(info) as stream:
-                return _inflate_npy(stream, info.file_size, f"{label} (array '{key}')")
+                shape, _, dtype = _header(stream, f"{label} (array '{key}')")
+            return NpzMember(data, members[key], shape, dtype, f"{label} (array '{key}')")
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
@@ -186,6 +185,36 @@ def read_npz(data: bytes, key: str | None, label: str) -> NDArray[Any]:
         RuntimeError,
     ) as error:  # a damaged archive, a damaged or unsupported compressed member
         raise InputError(f"{label} is not a valid .npz file (a zip of .npy files): {error}") from None
+
+
+class NpzMember:
+    """An array of a ``.npz`` archive whose header has been read: its shape and dtype now, its data when
+    first asked for (``numpy.asarray``), inflated straight into the array its header describes, once.
+
+    Attributes:
+        shape, dtype: as the member's header says.
+        label: how messages name it.
+    """
+
+    def __init__(self, data: bytes, member: str, shape: tuple[int, ...], dtype: np.dtype[Any], label: str) -> None:
+        self._data, self._member = data, member
+        self.shape, self.dtype, self.label = shape, dtype, label
+        self._array: NDArray[Any] | None = None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
+        if self._array is None:
+            try:
+                with zipfile.ZipFile(io.BytesIO(self._data)) as archive:
+                    info = archive.getinfo(self._member)
+                    with archive.open(info) as stream:
+                        self._array = _inflate_npy(stream, info.file_size, self.label)
+            except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, NotImplementedError, OSError, EOFError) as error:
+                raise InputError(f"{self.label} is not a valid .npz file (a zip of .npy files): {error}") from None
+        return self._array if dtype is None else self._array.astype(dtype)
 
 
 def _inflate_npy(stream: IO[bytes], size: int, label: str) -> NDArray[Any]:

@@ -87,7 +87,7 @@ class Shards:
             a, b = max(start, begin) - begin, min(stop, int(self._starts[index + 1])) - begin
             if b > a:
                 part = self._parts[index]
-                piece = part.leading(a, b) if isinstance(part, LeadingReader) else np.asarray(part[a:b])
+                piece = part.leading(a, b) if isinstance(part, LeadingReader) else np.asarray(part)[a:b]
                 pieces.append(piece.astype(self.dtype, copy=False))
         if not pieces:
             return np.empty((0, *self.shape[1:]), dtype=self.dtype)

@@ -32,7 +32,7 @@ from ce_cli.errors import InputError, OptionError
 from ce_cli.io import shards, text_stream
 from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode
 from ce_cli.io.dialects import FORMS, decimal_commas, semicolon_separated, table_delimiter
-from ce_cli.io.numpy_files import NPY_MAGIC, NpyFile, open_npy, read_npy, read_npz
+from ce_cli.io.numpy_files import NPY_MAGIC, NpyFile, NpzMember, open_npy, read_npy, read_npz
 from ce_cli.io.other_formats import json_array, refuse_unread_format
 from ce_cli.io.table_plan import NUMBER, TablePlan, plan_table
 from ce_cli.io.text_stream import TextRows
@@ -66,7 +66,7 @@ class SourceArray:
         ids: the id column's cells, one per row (``--id-column``), or ``None``.
     """
 
-    array: NDArray[Any] | NpyFile | TextRows | shards.Shards
+    array: NDArray[Any] | NpyFile | NpzMember | TextRows | shards.Shards
     label: str
     columns: tuple[str, ...] | None = None
     skipped_index: bool = False
