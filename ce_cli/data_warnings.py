@@ -133,7 +133,7 @@ def _target_warnings(inputs: ValidatedInputs) -> list[DataWarning]:
     targets = np.asarray(inputs.targets, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         sums = targets.sum(axis=1)
-        off = ~(np.abs(sums - 1.0) <= sum_tolerance(targets, targets.dtype))  # NaN sums are off too
+        off = ~(np.abs(sums - 1.0) <= sum_tolerance(targets, inputs.target_dtype))  # NaN sums are off too
     if not off.any():
         return []
     if len(inputs.logits_shape) == 1:

@@ -35,6 +35,7 @@ from ce_cli.errors import (
 from ce_cli.layout import LayoutRows, LeadingReader, Rows
 
 _INT64_LIMIT = 2.0**63
+FLOAT64 = np.dtype(np.float64)
 
 # PyTorch's defaults, which the API, the input loader and the command line all take from here.
 DEFAULT_IGNORE_INDEX = -100
@@ -59,6 +60,7 @@ class ValidatedInputs:
         logits_shape: the shape the logits arrived in.
         sample_shape: the shape of the per-sample losses (the logits' shape
             without the class axis).
+        target_dtype: the dtype the targets were given in (probabilities are checked to its precision).
     """
 
     rows: Rows
@@ -69,6 +71,7 @@ class ValidatedInputs:
     label_smoothing: float
     logits_shape: tuple[int, ...]
     sample_shape: tuple[int, ...]
+    target_dtype: np.dtype[Any] = FLOAT64
 
     @property
     def num_classes(self) -> int:
@@ -112,6 +115,7 @@ def _class_axis(shape: tuple[int, ...], class_axis: int, name: str) -> int:
 
 def _check_whole(flat: NDArray[np.floating[Any]], sample_shape: tuple[int, ...], name: str) -> None:
     """Refuse float targets that are not finite whole numbers within int64."""
+    flat = flat.astype(np.float64, copy=False)  # 2**63 overflows float16 and float32 comparisons
     finite = np.isfinite(flat)
     in_range = finite & (np.abs(np.where(finite, flat, 0.0)) < _INT64_LIMIT)
     whole = in_range & (flat == np.round(flat))
@@ -286,4 +290,5 @@ def validate_inputs(
         label_smoothing=float(label_smoothing),
         logits_shape=tuple(int(n) for n in x.shape),
         sample_shape=sample_shape,
+        target_dtype=t.dtype,
     )

@@ -6,10 +6,9 @@ import re
 import sys
 
 import numpy as np
-import typer
 
 from ce_cli.binary_inputs import BinaryInputs
-from ce_cli.cli.messages import read_line
+from ce_cli.cli.messages import read_line, say
 from ce_cli.cli.options import takes_probabilities
 from ce_cli.cli.streams import stdin_bytes
 from ce_cli.errors import OptionError
@@ -42,14 +41,14 @@ def say_when_reading_a_terminal(spec: InputSpec) -> None:
     reading = next((role for role, src in roles.items() if src == "-"), None)
     stream = sys.stdin
     if reading is not None and stream is not None and stream.isatty():
-        typer.echo(f"ce-loss: reading {reading} from stdin (a terminal): type the rows, then Ctrl-D", err=True)
+        say(f"reading {reading} from stdin (a terminal): type the rows, then Ctrl-D")
 
 
 def say_what_was_read(read: SourcesRead, silenced: bool) -> None:
     """One line on stderr per source where what was taken from it could matter (see :func:`read_line`)."""
     if not silenced:
         for line in (read_line(r) for r in read.records if r.informative):
-            typer.echo(f"ce-loss: {line}", err=True)
+            say(line)
 
 
 def load(spec: InputSpec, *, silenced: bool = False) -> tuple[ValidatedInputs, SourcesRead]:

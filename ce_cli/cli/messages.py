@@ -30,13 +30,19 @@ from ce_cli.io.provenance import ReadRecord
 from ce_cli.validate import DEFAULT_CLASS_AXIS
 
 
+def say(line: str) -> None:
+    """One line on stderr, ``ce-loss: `` first; a line end inside (a path that holds one) is written as ``\\n``,
+    so that every message stays one line."""
+    typer.echo("ce-loss: " + line.replace("\r", "\\r").replace("\n", "\\n"), err=True)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the project's errors into one line on stderr and their exit status."""
     try:
         yield
     except CeLossError as error:
-        typer.echo(f"ce-loss: error: {error}{advice(error)}", err=True)
+        say(f"error: {error}{advice(error)}")
         raise typer.Exit(error.exit_code) from None
 
 
@@ -127,7 +133,7 @@ def warn_all(warnings: Iterable[DataWarning], silenced: bool) -> None:
     """One line on stderr per warning, unless silenced."""
     if not silenced:
         for warning in warnings:
-            typer.echo(f"ce-loss: warning: {warning_text(warning)}", err=True)
+            say(f"warning: {warning_text(warning)}")
 
 
 def warnings_last(lines: Iterable[str], silenced: bool) -> AbstractContextManager[None]:
@@ -141,7 +147,7 @@ def warnings_last(lines: Iterable[str], silenced: bool) -> AbstractContextManage
         finally:
             if not silenced:
                 for line in lines:
-                    typer.echo(f"ce-loss: warning: {line}", err=True)
+                    say(f"warning: {line}")
 
     return last()
 

@@ -79,7 +79,7 @@ class OneLineUsageErrors(TyperGroup):
                 error.show()  # type: ignore[attr-defined]  # the help, as for no arguments at all
                 sys.exit(2)
             if _is_click_error(error, "UsageError"):
-                typer.echo(f"ce-loss: error: {usage_text(error)}", err=True)
+                typer.echo("ce-loss: error: " + usage_text(error).replace("\n", "\\n"), err=True)
                 sys.exit(2)
             if _is_click_error(error, "Abort"):
                 typer.echo("ce-loss: interrupted", err=True)
