@@ -194,3 +194,203 @@ def test_no_number_is_cut_at_any_width(columns: str, command: str) -> None:
     out = json.loads(_run(*command.split(), *args, "-f", "json").stdout)
     mean = out["formulas"]["cross_entropy"]["mean"] if command == "compare" else out["mean"]
     assert repr(mean) in result.stdout
+
+
+# -- 4. parsers and counters agree -----------------------------------------------------------------
+
+ROWS = [[0.5, -1.25, 2.0], [1.5, 0.25, -0.75], [3.0, 1.0, 0.0], [-2.0, 0.5, 1.0]]
+LABELS = [2, 0, 1, 2]
+ROWS_MEAN = float(np.mean([mp_loss(r, t) for r, t in zip(ROWS, LABELS, strict=True)]))
+
+
+def _with_blank_lines(path: Path) -> None:
+    lines = ["a,b,c"]
+    for i, row in enumerate(ROWS):
+        lines.append(",".join(map(repr, row)))
+        lines.append(["   ", "\t ", "  # an indented comment", ""][i])
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("kernel", ["numpy", "native"])
+def test_lines_of_blanks_are_no_rows_for_every_reader(
+    streamed: bool, kernel: str, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ce_cli import native
+    from ce_cli.io import sources, text_stream
+
+    if kernel == "native" and not native.runnable_variants():
+        pytest.skip("no compiled kernel in this install")
+    monkeypatch.setenv(native.ENVIRONMENT, kernel)
+    if streamed:
+        monkeypatch.setattr(text_stream, "STREAM_TEXT_BYTES", 0)
+        monkeypatch.setattr(text_stream, "CHUNK_TEXT_BYTES", 40)
+        monkeypatch.setattr(sources, "_HEAD_BYTES", 16)
+    _with_blank_lines(tmp_path / "x.csv")
+    result = run("compute", "-l", str(tmp_path / "x.csv"), "-t", ",".join(map(str, LABELS)), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert_close(float(result.stdout), ROWS_MEAN, rtol=1e-14)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_bad_cell_after_lines_of_blanks_is_named_by_its_line(
+    streamed: bool, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ce_cli.io import sources, text_stream
+
+    if streamed:
+        monkeypatch.setattr(text_stream, "STREAM_TEXT_BYTES", 0)
+        monkeypatch.setattr(text_stream, "CHUNK_TEXT_BYTES", 40)
+        monkeypatch.setattr(sources, "_HEAD_BYTES", 16)
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,c\n0.5,1,2\n   \n1,2,3\n \t\n1,x,3\n")
+    result = run("compute", "-l", str(path), "-t", "0,1,2")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"ce-loss: error: logits file '{path}': line 6, column 2: 'x' is not a number")
+
+
+# -- the kernel guards its own memory ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["baseline", "avx2", "avx512"])
+def test_the_compiled_kernel_refuses_a_target_outside_the_row(variant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ce_cli import native
+
+    if variant not in native.runnable_variants():
+        pytest.skip(f"this install or CPU does not run the {variant} kernel")
+    monkeypatch.setenv(native.ENVIRONMENT, f"native-{variant}")
+    kernel = native.active()
+    module = kernel.module
+    assert module is not None
+    x = np.array([[1.0, 2.0, 3.0]])
+    outputs = [np.empty(1), np.empty(1), np.empty(1, dtype=np.bool_), np.empty(1)]
+    with pytest.raises(IndexError, match="target 3 at row 0 is out of range for 3 classes"):
+        module.index_losses(kernel.index, x, np.array([3]), -100, None, *outputs, None, None)
+    with pytest.raises(IndexError, match="target -1 at row 0 is out of range for 3 classes"):
+        module.softmax_rows(kernel.index, x, np.array([-1]), np.empty(1), np.empty(1), np.empty(1), None, None)
+    module.index_losses(kernel.index, x, np.array([-100]), -100, None, *outputs, None, None)  # ignored: fine
+    assert outputs[0][0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", ["numpy", "native"])
+def test_evaluate_refuses_a_target_outside_the_classes_on_every_path(
+    kernel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from ce_cli import native
+    from ce_cli.errors import TargetError
+    from ce_cli.formulas import formula_spec
+    from ce_cli.losses import evaluate
+    from ce_cli.validate import validate_inputs
+
+    if kernel == "native" and not native.runnable_variants():
+        pytest.skip("no compiled kernel in this install")
+    monkeypatch.setenv(native.ENVIRONMENT, kernel)
+    valid = validate_inputs([[1.0, 2.0, 3.0]], [0])
+    planted = dataclasses.replace(valid, targets=np.array([3]))  # as if validation had let it through
+    with pytest.raises(TargetError, match="target 3 at row 0 is out of range for 3 classes"):
+        evaluate(planted, formula_spec("cross_entropy"))
+
+
+# -- ranks, the binary family, clipping ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kernel", ["numpy", "native"])
+def test_top_k_orders_nan_as_torch_topk_does(kernel: str, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch.topk puts NaN above every number: row [nan, 2, 1] with target 1 is out of the top 1 and in the top 2.
+    # A target whose own logit is NaN is never a hit (its row has no prediction; accuracy counts it wrong).
+    from ce_cli import native
+
+    if kernel == "native" and not native.runnable_variants():
+        pytest.skip("no compiled kernel in this install")
+    monkeypatch.setenv(native.ENVIRONMENT, kernel)
+    logits = "[[3, 2, 1], [NaN, 2, 1], [1, NaN, 0]]"
+    out = json.loads(run("compute", "-l", logits, "-t", "0,1,1", "--top-k", "1,2", "-f", "json").stdout)
+    assert out["ranks"] == [1, 2, 4]
+    assert out["top_k_accuracy"] == {"1": 1 / 3, "2": 2 / 3}
+    assert out["accuracy"] == 1 / 3
+
+
+def test_the_binary_task_refuses_pos_weight_with_probabilities(run: Run) -> None:
+    result = run("compute", "--task", "binary", "--formula", "naive", "--pos-weight", "5", "-l", "0.2,0.7", "-t", "0,1")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "ce-loss: error: pos_weight weighs the positives of logits; naive takes the inputs as probabilities, as "
+        "binary_cross_entropy does, which has no pos_weight\n"
+    )
+
+
+def test_the_binary_non_finite_warning_says_what_pytorch_gives(run: Run) -> None:
+    # PyTorch's binary_cross_entropy_with_logits: -inf with target 1 is NaN (torch_bce_cases.json, extreme_inf_logits).
+    result = run("compute", "--task", "binary", "-l", "-inf,1", "-t", "1,0", "-q")
+    assert result.stdout == "NaN\n"
+    assert result.stderr == (
+        "ce-loss: warning: 1 of 2 elements have NaN or infinite logits that make their loss NaN or infinite "
+        "(computed as PyTorch's binary_cross_entropy_with_logits does: NaN gives NaN, +inf with target 0 gives "
+        "+inf, any other infinite logit gives NaN)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("logits", "eps", "expected"),
+    [
+        ("0.9995,0.0005", "0.001", 0.0010005003335835344),  # -log(0.999): clipped at 1 - eps
+        ("1,0", "auto", 2.220446049250313e-16),  # -log(1 - 2**-52)
+    ],
+)
+def test_clipping_at_one_minus_eps(logits: str, eps: str, expected: float, run: Run) -> None:
+    result = run("compute", "-l", logits, "-t", "0", "--formula", "naive", "--eps", eps, "-q")
+    assert result.exit_code == 0
+    assert float(result.stdout) == pytest.approx(expected, rel=1e-12, abs=0)
+
+
+# -- start-up, messages, archives ------------------------------------------------------------------
+
+_INTERRUPT_WHILE_IMPORTING = """
+import os, signal, sys
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "ce_cli.cli":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Interrupt())
+from ce_cli.entry_point import main
+main()
+"""
+
+
+def test_ctrl_c_while_starting_says_interrupted() -> None:
+    result = subprocess.run([sys.executable, "-c", _INTERRUPT_WHILE_IMPORTING], capture_output=True, text=True)
+    assert (result.returncode, result.stdout, result.stderr) == (130, "", "ce-loss: interrupted\n")
+
+
+def test_a_path_with_a_line_end_is_one_line(run: Run) -> None:
+    result = run("compute", "-l", "a\nb.npy", "-t", "0")
+    assert result.exit_code == 1
+    assert result.stderr == "ce-loss: error: logits file 'a\\nb.npy' does not exist\n"
+
+
+def test_float16_targets_raise_no_python_warning(tmp_path: Path) -> None:
+    # numpy 2 compares float16 with 2**63 in float16, which overflows: a RuntimeWarning that reached stderr.
+    logits = np.array([[1, 2], [3, 4]], dtype=np.float16)
+    with np.errstate(all="raise"):
+        value = ce_cli.cross_entropy(logits, np.array([0, 1], dtype=np.float16))
+    assert value == pytest.approx((mp_loss([1, 2], 0) + mp_loss([3, 4], 1)) / 2, rel=1e-14)
+    soft = np.array([[0.3, 0.7], [0.5, 0.5]], dtype=np.float16)  # sums 1 to float16's precision: no warning
+    np.save(tmp_path / "soft.npy", soft)
+    result = _run("compute", "-l", "[[1, 2], [3, 4]]", "-t", str(tmp_path / "soft.npy"), "-q")
+    assert result.stderr == ""
+
+
+def test_an_npz_member_that_cannot_fit_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
+    np.savez_compressed(tmp_path / "bomb.npz", logits=np.zeros((2, 3)), labels=np.zeros(1 << 25, dtype=np.int64))
+    assert (tmp_path / "bomb.npz").stat().st_size < 1 << 20  # 256 MiB of zeros, compressed
+    archive = tmp_path / "bomb.npz"
+    command = f"ulimit -v 1500000; {' '.join(CE_LOSS)} compute -l {archive}:logits -t {archive}:labels"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"ce-loss: error: targets file '{archive}' have shape (33554432,), but the logits need "
+        "class indices of shape (2,) (or probabilities of the logits' own shape)\n"
+    )
