@@ -3,7 +3,7 @@
 Usage (from the repository, with ce-loss installed):
 
     python benchmarks/bench.py                 # every benchmark
-    python benchmarks/bench.py kernel startup  # some of them: kernel, stream, startup, csv
+    python benchmarks/bench.py kernel startup  # some of them: kernel, binary, stream, startup, csv, narrow
 
 PyTorch is used as a baseline where it is installed (``pip install torch==2.13.0``);
 it is never a dependency of ce-loss. Every line prints ``ratio`` as baseline time
@@ -251,11 +251,11 @@ np.loadtxt(sys.argv[1], delimiter=",", skiprows=1)
 """
 
 
-def write_csv(path: Path, size: int, classes: int) -> int:
+def write_csv(path: Path, size: int, classes: int, digits: int = 9) -> int:
     """A CSV of about ``size`` bytes (a header, then one block of random rows written over and over); its rows."""
     rng = np.random.default_rng(2)
     block = rng.standard_normal((20_000, classes))
-    text = "\n".join(",".join(f"{v:.9g}" for v in row) for row in block.tolist()) + "\n"
+    text = "\n".join(",".join(f"{v:.{digits}g}" for v in row) for row in block.tolist()) + "\n"
     data = text.encode()
     copies = max(1, size // len(data))
     with open(path, "wb") as handle:
@@ -286,12 +286,33 @@ def bench_csv(size: int = 1 << 30, classes: int = 10) -> None:
         line("compute vs numpy.loadtxt reading it", ours[0], theirs[0], "loadtxt", "goal >= 1")
 
 
+def bench_narrow(rows: int = 7_000_000) -> None:
+    """Peak memory of a streamed CSV of narrow rows (7M x 2, about 75 MB): what reading text costs per row."""
+    with tempfile.TemporaryDirectory() as folder:
+        path, targets = Path(folder) / "x.csv", Path(folder) / "t.npy"
+        written = write_csv(path, rows * 12, 2, digits=3)
+        np.save(targets, np.random.default_rng(3).integers(0, 2, written))
+        megabytes = path.stat().st_size / 1e6
+        array = written * 16 >> 20
+        kernel = kernel_name()
+        print(f"\n# narrow CSV: {megabytes:.0f} MB ({written:,} x 2), kernel {kernel}, float64 array {array} MiB")
+        for extra in (["-q"], []):
+            seconds, peak = _measure(
+                [sys.executable, "-m", "ce_cli", "compute", "-l", str(path), "-t", str(targets), *extra]
+            )
+            label, goal = (
+                ("compute -q", "goal < 200 MiB") if extra else ("compute (table)", "its summary sorts every loss")
+            )
+            print(f"{'peak resident memory, ' + label:<40} ce-loss {peak:8.0f} MiB   {goal} ({seconds:.2f} s)")
+
+
 BENCHMARKS = {
     "kernel": bench_kernel,
     "binary": bench_binary,
     "stream": bench_stream,
     "startup": bench_startup,
     "csv": bench_csv,
+    "narrow": bench_narrow,
 }
 
 

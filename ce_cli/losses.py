@@ -78,11 +78,17 @@ class Losses:
 
     @property
     def target_log_prob(self) -> Float64Array:
-        """``log p[target_class]`` (see :attr:`stored_log_prob`)."""
+        """``log p[target_class]`` (see :attr:`stored_log_prob`), in the sample shape."""
         if self.stored_log_prob is not None:
             return self.stored_log_prob
         negated: Float64Array = -self.per_sample
         return negated
+
+    def target_log_prob_at(self, positions: Any) -> Float64Array:
+        """``log p[target_class]`` of the samples at flat ``positions`` only (a table's rows)."""
+        stored = self.per_sample if self.stored_log_prob is None else self.stored_log_prob
+        values: Float64Array = stored.reshape(-1)[positions]
+        return values if self.stored_log_prob is not None else -values
 
     @property
     def sum(self) -> float:

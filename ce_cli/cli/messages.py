@@ -38,12 +38,16 @@ def say(line: str) -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the project's errors into one line on stderr and their exit status."""
+    """Turn the project's errors into one line on stderr and their exit status; so too running out of
+    memory (an input larger than this machine can hold whole), which is no bug."""
     try:
         yield
     except CeLossError as error:
         say(f"error: {error}{advice(error)}")
         raise typer.Exit(error.exit_code) from None
+    except MemoryError as error:
+        say(f"error: out of memory: {error or 'an array did not fit'} (a smaller input, or -q, needs less)")
+        raise typer.Exit(1) from None
 
 
 def advice(error: CeLossError) -> str:

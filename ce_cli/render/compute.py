@@ -109,7 +109,6 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
     inputs, losses = report.inputs, report.losses
     target = losses.target_class.reshape(-1)
     predicted = report.predicted.reshape(-1)
-    log_prob = losses.target_log_prob.reshape(-1)  # p(target) for the rows shown only, not for every sample
     per_sample = losses.per_sample.reshape(-1)
     counted = inputs.counted
 
@@ -130,7 +129,7 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
 
     positions = [p for p in shown(report.n_samples, options.max_rows) if counted[p]]
     with np.errstate(over="ignore"):  # one format per column, from the rows shown
-        spell_probability = column_format(np.exp(log_prob[positions]))
+        spell_probability = column_format(np.exp(losses.target_log_prob_at(positions)))
     spell_loss = column_format(per_sample[positions])
 
     def add(position: int) -> None:
@@ -140,7 +139,7 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
             rank = [] if ranks is None else ["-"]
             table.add_row(index, ignored, str(int(predicted[position])), "-", short_number(0.0), *rank)
             return
-        probability = float(np.exp(log_prob[position]))  # log p <= 0: never overflows
+        probability = float(np.exp(losses.target_log_prob_at(position)))  # log p <= 0: never overflows
         cells = [str(int(target[position])), str(int(predicted[position])), spell_probability(probability)]
         rank = [] if ranks is None else [str(int(ranks[position]))]
         table.add_row(index, *cells, spell_loss(per_sample[position]), *rank)
