@@ -14,12 +14,12 @@ is a bug and surfaces as one, with its traceback.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ce_cli import __version__
-from ce_cli.cli.arguments import eps_value, input_spec, load, load_binary, sample_position
+from ce_cli.cli.arguments import eps_value, input_spec, load, refuse_options, sample_position, summary_given
 from ce_cli.cli.messages import result_warnings, user_errors, warnings_last
 from ce_cli.cli.options import (
     INPUTS,
@@ -53,18 +53,12 @@ from ce_cli.cli.options import (
 )
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
 from ce_cli.cli.usage import OneLineUsageErrors, OneValueEach, show_flags_without_a_type
+from ce_cli.families import family_for
 from ce_cli.formulas import REFERENCE
 from ce_cli.io.sources import source_files
 from ce_cli.losses import reduction_named
 from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
-from ce_cli.render import binary as binary_writers
-from ce_cli.render import compare as compare_writers
-from ce_cli.render import compute as compute_writers
-from ce_cli.render import explain as explain_writers
 from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
-
-if TYPE_CHECKING:
-    from ce_cli.report import SummaryRequest
 
 show_flags_without_a_type()
 app = typer.Typer(
@@ -172,16 +166,15 @@ def compute(
     from ce_cli.progress import ProgressBar
     from ce_cli.report import SummaryRequest
 
-    binary = task == "binary"
-    writers = binary_writers if binary else compute_writers
     with user_errors():
+        family = family_for(task)
         if quiet and output_format != "table":
             from ce_cli.errors import OptionError
 
             raise OptionError(
                 f"-q prints the headline value alone, and -f {output_format} the whole result: give one of them"
             )
-        write = writer_for(writers.WRITERS, output_format)
+        write = writer_for(family.compute_writers, output_format)
         clip = eps_value(eps, formula)
         shows_predictions = output is not None or not (quiet or output_format == "json")  # tables and CSV do
         request = SummaryRequest(
@@ -191,13 +184,12 @@ def compute(
             per_sequence=per_sequence,
             predictions=shows_predictions,
         )
-        if binary:
-            refuse_for_binary(request)
+        refuse_options(family, summary_given(request))
         if output is not None:
             files = [
                 path for src in (logits, targets, weight, pos_weight) if src is not None for path in source_files(src)
             ]
-            check_output_path(output, writers.LOSSES_FILE_ENCODERS, name="--output", inputs=files)
+            check_output_path(output, family.losses_file_encoders, name="--output", inputs=files)
         spec = input_spec(
             logits,
             targets,
@@ -214,48 +206,21 @@ def compute(
             task=task,
         )
         chosen = formula_spec(formula)
-        report: Any
-        if binary:
-            from ce_cli.binary_report import build_binary_report
-
-            inputs, read = load_binary(spec, silenced=no_warnings)
-            with ProgressBar(inputs.num_elements, sys.stderr, enabled=not quiet) as bar:
-                report = build_binary_report(
-                    inputs, chosen, reduction_named(reduction), eps=clip, by_label=by_class, progress=bar.update
-                )
-        else:
-            from ce_cli.report import build_report
-
-            validated, read = load(spec, silenced=no_warnings)
-            with ProgressBar(validated.num_samples, sys.stderr, enabled=not quiet) as bar:
-                report = build_report(
-                    validated, chosen, reduction_named(reduction), eps=clip, request=request, progress=bar.update
-                )
+        inputs, read = load(spec, family, silenced=no_warnings)
+        with ProgressBar(family.size(inputs), sys.stderr, enabled=not quiet) as bar:
+            report = family.compute(
+                inputs, chosen, reduction_named(reduction), eps=clip, request=request, progress=bar.update
+            )
         options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records)
         with warnings_last(result_warnings(read, report.warnings), no_warnings):
             if output is not None:
-                encode = writers.LOSSES_FILE_ENCODERS[suffix_of(output)]
+                encode = family.losses_file_encoders[suffix_of(output)]
                 write_atomically(output, encode(report, options), name="--output")
             with results_to_stdout() as stdout:
                 if quiet:
-                    writers.write_quiet(report, stdout)
+                    family.write_quiet(report, stdout)
                 else:
                     write(report, stdout, options)
-
-
-def refuse_for_binary(request: SummaryRequest) -> None:
-    """Refuse the summary options the binary family has no meaning for.
-
-    Raises:
-        OptionError: --top-k, --worst or --per-sequence with --task binary.
-    """
-    from ce_cli.errors import OptionError
-
-    if request.top_k:
-        raise OptionError("--top-k ranks classes of one softmax; --task binary has no classes to rank (use --by-class)")
-    if request.worst or request.per_sequence:
-        name = "--worst" if request.worst else "--per-sequence"
-        raise OptionError(f"{name} is for --task multiclass; with --task binary, use --by-class for each label")
 
 
 @app.command(epilog=COMPARE_EXAMPLES, cls=OneValueEach)
@@ -280,11 +245,11 @@ def compare(
     files: PositionalFiles = None,
 ) -> None:
     """Every formula side by side, with each one's difference to cross_entropy."""
-    from ce_cli.comparison import compare_binary, compare_formulas
     from ce_cli.progress import ProgressBar
 
     with user_errors():
-        write = writer_for(compare_writers.WRITERS, output_format)
+        family = family_for(task)
+        write = writer_for(family.compare_writers, output_format)
         clip = eps_value(eps, None)
         spec = input_spec(
             logits,
@@ -301,14 +266,9 @@ def compare(
             class_axis=class_axis,
             task=task,
         )
-        if task == "binary":
-            elements, read = load_binary(spec, silenced=no_warnings)
-            with ProgressBar(elements.num_elements, sys.stderr) as bar:
-                comparison = compare_binary(elements, eps=clip, progress=bar.update)
-        else:
-            inputs, read = load(spec, silenced=no_warnings)
-            with ProgressBar(inputs.num_samples, sys.stderr) as bar:
-                comparison = compare_formulas(inputs, eps=clip, progress=bar.update)
+        inputs, read = load(spec, family, silenced=no_warnings)
+        with ProgressBar(family.size(inputs), sys.stderr) as bar:
+            comparison = family.compare(inputs, eps=clip, progress=bar.update)
         options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records)
         with warnings_last(result_warnings(read, comparison.warnings), no_warnings), results_to_stdout() as stdout:
             write(comparison, stdout, options)
@@ -348,11 +308,9 @@ def explain(
     files: PositionalFiles = None,
 ) -> None:
     """Derive one sample's loss step by step: max shift, logsumexp, NLL, gradient, and every formula."""
-    from ce_cli.derivation import derivation_warnings, derive
-
     with user_errors():
-        binary = task == "binary"
-        write = writer_for(binary_writers.EXPLAIN_WRITERS if binary else explain_writers.WRITERS, output_format)
+        family = family_for(task)
+        write = writer_for(family.explain_writers, output_format)
         spec = input_spec(
             logits,
             targets,
@@ -368,17 +326,9 @@ def explain(
             class_axis=class_axis,
             task=task,
         )
-        derivation: Any
-        if binary:
-            from ce_cli.binary_derivation import derive_binary
-
-            elements, read = load_binary(spec, silenced=no_warnings)
-            derivation = derive_binary(elements, sample_position(sample, elements.shape))
-            warnings = result_warnings(read, ())
-        else:
-            inputs, read = load(spec, silenced=no_warnings)
-            derivation = derive(inputs, sample_position(sample, inputs.sample_shape))
-            warnings = result_warnings(read, derivation_warnings(derivation))
+        inputs, read = load(spec, family, silenced=no_warnings)
+        derivation, found = family.explain(inputs, sample_position(sample, family.sample_shape(inputs)))
+        warnings = result_warnings(read, found)
         options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records)
         with warnings_last(warnings, no_warnings), results_to_stdout() as stdout:
             write(derivation, stdout, options)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ce_cli.binary_inputs import BinaryInputs
 from ce_cli.cli.messages import read_line, say
 from ce_cli.cli.options import takes_probabilities
 from ce_cli.cli.streams import stdin_bytes
 from ce_cli.errors import OptionError
+from ce_cli.families import Family
 from ce_cli.io.columns import HeaderMode
-from ce_cli.io.inputs import InputSpec, SourcesRead, load_binary_inputs, load_inputs
-from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING, ValidatedInputs
+from ce_cli.io.inputs import InputSpec, SourcesRead, read_sources
+from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
+
+if TYPE_CHECKING:
+    from ce_cli.report import SummaryRequest
 
 
 def eps_value(text: str | None, formula: str | None) -> float | str | None:
@@ -51,33 +55,82 @@ def say_what_was_read(read: SourcesRead, silenced: bool) -> None:
             say(line)
 
 
-def load(spec: InputSpec, *, silenced: bool = False) -> tuple[ValidatedInputs, SourcesRead]:
-    """Read and validate the inputs (``-`` reads this process's stdin); say on stderr what was read."""
+FLAGS = {
+    "weight": "--weight",
+    "pos_weight": "--pos-weight",
+    "ignore_index": "--ignore-index",
+    "label_smoothing": "--label-smoothing",
+    "class_axis": "--class-axis",
+    "by_class": "--by-class",
+    "top_k": "--top-k",
+    "worst": "--worst",
+    "per_sequence": "--per-sequence",
+}
+# Why a family does not take an option, where a sentence says more than "is not an option of --task T".
+WHY_NOT = {
+    (
+        "multiclass",
+        "pos_weight",
+    ): "--pos-weight goes with --task binary (the weight of positives in binary cross-entropy)",
+    ("binary", "top_k"): "--top-k ranks classes of one softmax; --task binary has no classes to rank (use --by-class)",
+    ("binary", "worst"): "--worst is for --task multiclass; with --task binary, use --by-class for each label",
+    (
+        "binary",
+        "per_sequence",
+    ): "--per-sequence is for --task multiclass; with --task binary, use --by-class for each label",
+    (
+        "binary",
+        "ignore_index",
+    ): "--ignore-index is not an option of --task binary, where every element is its own problem",
+    ("binary", "label_smoothing"): (
+        "--label-smoothing is not an option of --task binary, where every element is its own problem"
+    ),
+    ("binary", "class_axis"): "--class-axis is not an option of --task binary, where every element is its own problem",
+}
+
+
+def refuse_options(family: Family, given: dict[str, bool]) -> None:
+    """Refuse, in the order given, the first option given that ``family`` does not take (it declares what it takes).
+
+    Raises:
+        OptionError: naming the flag, and why where a sentence says more.
+    """
+    for option, present in given.items():
+        if present and option not in family.takes:
+            why = WHY_NOT.get((family.name, option))
+            raise OptionError(why or f"{FLAGS[option]} is not an option of --task {family.name}")
+
+
+def summary_given(request: SummaryRequest) -> dict[str, bool]:
+    """Which summary options a request holds, in the order they are refused."""
+    return {
+        "top_k": bool(request.top_k),
+        "worst": bool(request.worst),
+        "per_sequence": request.per_sequence,
+        "by_class": request.by_class,
+    }
+
+
+def load(spec: InputSpec, family: Family, *, silenced: bool = False) -> tuple[Any, SourcesRead]:
+    """Read the inputs (``-`` reads this process's stdin) and validate them as ``family`` does, after refusing
+    the options it does not take; say on stderr what was read."""
     if (spec.targets is None) == (spec.target_column is None):
         raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
-    if spec.pos_weight is not None:
-        raise OptionError("--pos-weight goes with --task binary (the weight of positives in binary cross-entropy)")
-    if not 0.0 <= spec.label_smoothing <= 1.0:  # NaN included
+    refuse_options(
+        family,
+        {
+            "ignore_index": spec.ignore_index != DEFAULT_IGNORE_INDEX,
+            "label_smoothing": spec.label_smoothing != DEFAULT_LABEL_SMOOTHING,
+            "class_axis": spec.class_axis != DEFAULT_CLASS_AXIS,
+            "pos_weight": spec.pos_weight is not None,
+            "weight": spec.weight is not None,
+        },
+    )
+    if "label_smoothing" in family.takes and not 0.0 <= spec.label_smoothing <= 1.0:  # NaN included
         raise OptionError(f"--label-smoothing must be in [0, 1], not {spec.label_smoothing}")
     say_when_reading_a_terminal(spec)
-    inputs, read = load_inputs(spec, stdin_bytes())
-    say_what_was_read(read, silenced)
-    return inputs, read
-
-
-def load_binary(spec: InputSpec, *, silenced: bool = False) -> tuple[BinaryInputs, SourcesRead]:
-    """Read and validate the inputs of ``--task binary``; refuse the options that task does not have."""
-    if spec.targets is None and spec.target_column is None:
-        raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
-    for flag, value, default in (
-        ("--ignore-index", spec.ignore_index, DEFAULT_IGNORE_INDEX),
-        ("--label-smoothing", spec.label_smoothing, DEFAULT_LABEL_SMOOTHING),
-        ("--class-axis", spec.class_axis, DEFAULT_CLASS_AXIS),
-    ):
-        if value != default:
-            raise OptionError(f"{flag} is not an option of --task binary, where every element is its own problem")
-    say_when_reading_a_terminal(spec)
-    inputs, read = load_binary_inputs(spec, stdin_bytes())
+    read = read_sources(spec, stdin_bytes(), elementwise=family.elementwise)
+    inputs = family.validate(read, spec)
     say_what_was_read(read, silenced)
     return inputs, read
 
@@ -122,7 +175,7 @@ def input_spec(
         ignore_index=ignore_index,
         label_smoothing=label_smoothing,
         class_axis=class_axis,
-        task=task,  # type: ignore[arg-type]  # one of TASKS, as Typer checked
+        task=task,
     )
 
 

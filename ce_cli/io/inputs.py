@@ -1,8 +1,9 @@
-"""From the input options to validated arrays: the one loader every command uses.
+"""From the input options to the arrays every source gave: the one reader every command uses.
 
 :class:`InputSpec` holds the sources and PyTorch's options as given;
-:func:`load_inputs` reads every source (:mod:`ce_cli.io.sources`) and
-validates them together (:func:`ce_cli.validate.validate_inputs`).
+:func:`read_sources` reads every source (:mod:`ce_cli.io.sources`) and checks
+that what was read fits what it is taken for; the family of ``--task``
+validates the arrays (:meth:`ce_cli.families.protocol.Family.validate`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ce_cli.binary_inputs import BinaryInputs, Task, validate_binary
 from ce_cli.errors import CellError, InputError, OptionError, ShapeError, TargetError
 from ce_cli.io.columns import ColumnChoice, HeaderMode
 from ce_cli.io.fit_checks import pair_numbered_rows, refuse_stray_column, whole_numbers
@@ -23,13 +23,7 @@ from ce_cli.io.provenance import ReadRecord, SampleNames, record
 from ce_cli.io.shards import Shards
 from ce_cli.io.sources import SourceArray, load
 from ce_cli.io.text_stream import TextRows
-from ce_cli.validate import (
-    DEFAULT_CLASS_AXIS,
-    DEFAULT_IGNORE_INDEX,
-    DEFAULT_LABEL_SMOOTHING,
-    ValidatedInputs,
-    validate_inputs,
-)
+from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +45,8 @@ class InputSpec:
             :func:`~ce_cli.io.table_plan.plan_table`), ``"yes"`` or ``"no"``.
         ignore_index, label_smoothing, class_axis: as in
             :func:`ce_cli.validate.validate_inputs`.
-        task: ``"multiclass"`` (softmax over classes) or ``"binary"`` (every element its own problem).
+        task: the loss family (:data:`ce_cli.families.REGISTRY`): ``"multiclass"`` (softmax over classes),
+            ``"binary"`` (every element its own problem), or another registered one.
     """
 
     logits: str
@@ -66,7 +61,7 @@ class InputSpec:
     ignore_index: int = DEFAULT_IGNORE_INDEX
     label_smoothing: float = DEFAULT_LABEL_SMOOTHING
     class_axis: int = DEFAULT_CLASS_AXIS
-    task: Task = "multiclass"
+    task: str = "multiclass"
 
     @property
     def choice(self) -> ColumnChoice:
@@ -108,8 +103,11 @@ class SourcesRead:
     sample_names: SampleNames | None = None
 
 
-def read_sources(spec: InputSpec, stdin: IO[bytes] | None) -> SourcesRead:
+def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool = False) -> SourcesRead:
     """Read every source of ``spec``, and check that what was read fits what it is taken for.
+
+    ``elementwise``: for a family whose every element is its own problem (no class axis), a table of one
+    score column is a vector, and targets written as integers are 0/1 labels, not an integer dtype.
 
     Raises:
         OptionError: both or neither of ``targets`` and ``target_column``, or
@@ -130,7 +128,7 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None) -> SourcesRead:
     if spec.target_column is not None:
         target_at = None if logits.plan is None else logits.plan.target_at
         logit_values, target_values = split_column(logits, spec.target_column, target_at)
-        if spec.task == "binary" and logit_values.ndim == 2 and logit_values.shape[1] == 1:
+        if elementwise and logit_values.ndim == 2 and logit_values.shape[1] == 1:
             logit_values = logit_values.reshape(-1)  # one score column: a binary classifier's logits
         targets_label = f"target column {spec.target_column!r} of {logits.label}"
         records = [record(logits, "logits", target_at=target_at)]
@@ -143,7 +141,7 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None) -> SourcesRead:
             _check_pairs(logit_values, target_values, logits.label, targets.label)
         targets_label = targets.label
         read.append(targets)
-        if spec.task == "multiclass" and targets.plan is not None and targets.plan.integer_text:
+        if not elementwise and targets.plan is not None and targets.plan.integer_text:
             target_values = whole_numbers(target_values)  # written as integers: an integer dtype, as PyTorch sees it
         records = [record(logits, "logits", note=notes[0]), record(targets, "targets", note=notes[1])]
     if spec.logit_columns is None and logits.plan is not None:
@@ -235,39 +233,6 @@ def _check_pairs(logits: Shards, targets: Shards, logits_label: str, targets_lab
     ):
         if rows != count:
             raise ShapeError(f"{logits_file} holds {rows} samples but {targets_file}, its pair, holds {count}")
-
-
-def load_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[ValidatedInputs, SourcesRead]:
-    """Read every source of ``spec`` and validate them together (the softmax family); also what the user
-    should know about the reading.
-
-    Raises:
-        OptionError, InputError, ShapeError, TargetError: as reading and validating find them.
-    """
-    read = read_sources(spec, stdin)
-    inputs = validate_inputs(
-        read.logits,
-        read.targets,
-        weight=read.weight,
-        ignore_index=spec.ignore_index,
-        label_smoothing=spec.label_smoothing,
-        class_axis=spec.class_axis,
-        names=read.names[:3],
-    )
-    return inputs, read
-
-
-def load_binary_inputs(spec: InputSpec, stdin: IO[bytes] | None) -> tuple[BinaryInputs, SourcesRead]:
-    """Read every source of ``spec`` and validate them for the binary family (every element its own problem).
-
-    Raises:
-        OptionError, InputError, ShapeError, TargetError: as reading and validating find them.
-    """
-    read = read_sources(spec, stdin)
-    inputs = validate_binary(
-        read.logits, read.targets, weight=read.weight, pos_weight=read.pos_weight, names=read.names
-    )
-    return inputs, read
 
 
 def split_column(loaded: SourceArray, column: str, position: int | None = None) -> tuple[NDArray[Any], NDArray[Any]]:

@@ -1,0 +1,102 @@
+"""What a loss family provides, so that every command can run it without knowing which it is.
+
+A family is the loss and everything around it: how its inputs are validated,
+how they are evaluated block by block into a report, its comparison of
+formulas, its derivation of one sample, and the writers of each result. The
+shared layers (reading sources, the kernels, numbers, tables, progress, errors)
+stay outside. Heavy modules are imported inside the methods, so that looking a
+family up costs nothing at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from ce_cli.data_warnings import DataWarning
+    from ce_cli.formulas import FormulaSpec
+    from ce_cli.io.inputs import InputSpec, SourcesRead
+    from ce_cli.losses import Reduction
+    from ce_cli.render import RenderOptions, Writer
+    from ce_cli.report import SummaryRequest
+
+# The options a family may take beyond the sources and the formula; a family lists those it takes in
+# ``takes``, and the command line refuses the others before anything is read.
+OPTIONS = (
+    "weight",
+    "pos_weight",
+    "ignore_index",
+    "label_smoothing",
+    "class_axis",
+    "by_class",
+    "top_k",
+    "worst",
+    "per_sequence",
+)
+
+
+class Result(Protocol):
+    """A family's result of a command: what its writers render, and what the user should know."""
+
+    @property
+    def warnings(self) -> Sequence[DataWarning]: ...
+
+
+class Family(Protocol):
+    """A loss family, looked up by its ``name`` (``--task``) in :data:`ce_cli.families.REGISTRY`.
+
+    Attributes:
+        name: the ``--task`` value.
+        takes: the options of :data:`OPTIONS` it takes.
+        elementwise: every element of the input is its own problem (no class axis): a table of one
+            score column is a vector, and targets written as integers are 0/1 labels, not a dtype.
+        compute_writers, compare_writers, explain_writers: each ``--format`` name's writer for the
+            results of ``compute``, ``compare`` and ``explain``.
+        losses_file_encoders: what ``--output`` writes, by the file's suffix.
+    """
+
+    name: str
+    takes: frozenset[str]
+    elementwise: bool
+    compute_writers: Mapping[str, Writer[Any]]
+    compare_writers: Mapping[str, Writer[Any]]
+    explain_writers: Mapping[str, Writer[Any]]
+    losses_file_encoders: Mapping[str, Callable[[Any, RenderOptions], bytes]]
+
+    def validate(self, read: SourcesRead, spec: InputSpec) -> Any:
+        """The family's validated inputs from the arrays read (raises the project's errors)."""
+        ...
+
+    def size(self, inputs: Any) -> int:
+        """How many units (samples, elements) the progress bar counts."""
+        ...
+
+    def sample_shape(self, inputs: Any) -> tuple[int, ...]:
+        """The shape of the per-sample losses, in which ``explain`` finds a sample."""
+        ...
+
+    def compute(
+        self,
+        inputs: Any,
+        formula: FormulaSpec,
+        reduction: Reduction,
+        *,
+        eps: float | str | None,
+        request: SummaryRequest,
+        progress: Callable[[int], None] | None,
+    ) -> Result:
+        """Evaluate ``inputs`` block by block into the report ``compute`` writes."""
+        ...
+
+    def write_quiet(self, result: Any, stream: TextIO) -> None:
+        """The headline value alone (``-q``)."""
+        ...
+
+    def compare(self, inputs: Any, *, eps: float | str | None, progress: Callable[[int], None] | None) -> Result:
+        """Every formula side by side (``compare``)."""
+        ...
+
+    def explain(self, inputs: Any, flat: int) -> tuple[Any, Sequence[DataWarning]]:
+        """The derivation of the sample at flat position ``flat``, and its warnings (``explain``)."""
+        ...
