@@ -70,6 +70,50 @@ class OptionError(CeLossError):
     exit_code = 2
 
 
+class StrayColumnError(InputError):
+    """A column read as a logit that is not one (an id, a fold, the labels): ``column`` names it, ``reason``
+    says why, ``label_like`` whether it looks like the targets."""
+
+    def __init__(self, label: str, column: str, reason: str, label_like: bool) -> None:
+        super().__init__(f"{label}: column {column!r} would be read as a logit, but {reason}")
+        self.label, self.column, self.reason, self.label_like = label, column, reason, label_like
+
+
+class CompressedInputError(InputError):
+    """A compressed input: ``command`` decompresses ``path`` into a pipe."""
+
+    def __init__(self, label: str, suffix: str, path: str, command: str) -> None:
+        super().__init__(f"{label} is compressed ({suffix}), which ce-loss does not read; decompress it first")
+        self.label, self.suffix, self.path, self.command = label, suffix, path, command
+
+
+class ColumnChoiceError(OptionError):
+    """Columns named for a role they cannot take: ``option`` is ``"logits"`` or ``"ids"``. ``source`` names
+    a source that is no text table (a ``.npy``, say), or is empty where the logit columns were named out of
+    the file's order, twice, or beside the target or id column."""
+
+    def __init__(self, option: str, source: str = "") -> None:
+        if source:
+            message = f"the {option} columns name columns of a text table; {source} is not one"
+        else:
+            message = "the logit columns are named once each, in the file's order, apart from the target and ids"
+        super().__init__(message)
+        self.option, self.source = option, source
+
+
+class SummaryRequestError(OptionError):
+    """A summary the inputs cannot give: ``option`` ``"top_k"`` (``k`` outside ``1..classes``) or
+    ``"per_sequence"`` (samples of ``shape`` have no sequence axis)."""
+
+    def __init__(self, option: str, *, k: int = 0, classes: int = 0, shape: tuple[int, ...] = ()) -> None:
+        if option == "top_k":
+            message = f"top-k {k} is out of range: there are {classes} classes, so K runs from 1 to {classes}"
+        else:
+            message = f"a per-sequence summary needs targets of shape (B, T), and these have shape {shape}"
+        super().__init__(message)
+        self.option, self.k, self.classes, self.shape = option, k, classes, shape
+
+
 def unknown_choice(kind: str, name: str, choices: Iterable[str]) -> OptionError:
     """The error for a ``name`` that is none of ``choices`` (``kind``: "formula", "format", ...)."""
     return OptionError(f"unknown {kind} {name!r}; choose one of {', '.join(choices)}")

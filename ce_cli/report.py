@@ -16,7 +16,7 @@ import numpy as np
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.data_warnings import DataWarning, data_warnings
-from ce_cli.errors import OptionError
+from ce_cli.errors import SummaryRequestError
 from ce_cli.formulas import FormulaSpec, probability_clip
 from ce_cli.losses import Losses, Reduction, evaluate
 from ce_cli.validate import ValidatedInputs
@@ -128,20 +128,13 @@ def check_request(request: SummaryRequest, inputs: ValidatedInputs) -> None:
     """Refuse a summary the inputs cannot give, before anything is evaluated.
 
     Raises:
-        OptionError: a top-k K outside ``1..C``, or ``per_sequence`` without a sequence axis.
+        SummaryRequestError: a top-k K outside ``1..C``, or ``per_sequence`` without a sequence axis.
     """
     for k in request.top_k:
         if not 1 <= k <= inputs.num_classes:
-            raise OptionError(
-                f"--top-k {k} is out of range: there are {inputs.num_classes} classes, "
-                f"so K runs from 1 to {inputs.num_classes}"
-            )
+            raise SummaryRequestError("top_k", k=k, classes=inputs.num_classes)
     if request.per_sequence and len(inputs.sample_shape) < 2:
-        raise OptionError(
-            "--per-sequence needs targets of shape (B, T), a batch of sequences, "
-            f"but these targets have shape {inputs.sample_shape}; "
-            "give logits (B, C, T) with (B, T) targets, or --class-axis -1 for (B, T, C)"
-        )
+        raise SummaryRequestError("per_sequence", shape=inputs.sample_shape)
 
 
 def build_report(

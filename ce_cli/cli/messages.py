@@ -24,7 +24,17 @@ from ce_cli.data_warnings import (
     TargetsNotDistributions,
     ZeroProbabilities,
 )
-from ce_cli.errors import CellError, CeLossError, ClassAxisError, IntegerProbabilityTargetError, OneClassTargetError
+from ce_cli.errors import (
+    CellError,
+    CeLossError,
+    ClassAxisError,
+    ColumnChoiceError,
+    CompressedInputError,
+    IntegerProbabilityTargetError,
+    OneClassTargetError,
+    StrayColumnError,
+    SummaryRequestError,
+)
 from ce_cli.io.inputs import HeaderWithNumbers, InputNotice, SourcesRead
 from ce_cli.io.provenance import ReadRecord
 from ce_cli.validate import DEFAULT_CLASS_AXIS
@@ -43,11 +53,50 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except CeLossError as error:
-        say(f"error: {error}{advice(error)}")
+        say(f"error: {error_text(error)}{advice(error)}")
         raise typer.Exit(error.exit_code) from None
     except MemoryError as error:
         say(f"error: out of memory: {error or 'an array did not fit'} (a smaller input, or -q, needs less)")
         raise typer.Exit(1) from None
+
+
+def error_text(error: CeLossError) -> str:
+    """An error's sentence, worded with the options that fix it where the error carries the facts."""
+    match error:
+        case StrayColumnError(label=label, column=name, reason=reason, label_like=label_like):
+            if label_like:
+                fix = (
+                    f"take the targets from it with --target-column {name}, or leave it out with --drop-columns {name}"
+                )
+            else:
+                fix = f"leave it out with --drop-columns {name}, or keep it as the samples' ids with --id-column {name}"
+            return (
+                f"{label}: column {name!r} would be read as a logit, but {reason}; {fix} "
+                "(if it is a logit, name the logit columns with --logit-columns)"
+            )
+        case CompressedInputError(label=label, suffix=suffix, path=path, command=command):
+            return (
+                f"{label} is compressed ({suffix}), which ce-loss does not read; decompress it into a pipe: "
+                f"{command} '{path}' | ce-loss compute --logits - ..."
+            )
+        case ColumnChoiceError(source=""):
+            return (
+                "--logit-columns names each logit column once, in the order of the file's columns "
+                "(that order is the classes' order), and not the target or id column"
+            )
+        case ColumnChoiceError(option=option, source=source):
+            flag = "--id-column" if option == "ids" else "--logit-columns"
+            return f"{flag} names columns of a text table with a header; {source}"
+        case SummaryRequestError(option="top_k", k=k, classes=classes):
+            return f"--top-k {k} is out of range: there are {classes} classes, so K runs from 1 to {classes}"
+        case SummaryRequestError(option="per_sequence", shape=shape):
+            return (
+                "--per-sequence needs targets of shape (B, T), a batch of sequences, "
+                f"but these targets have shape {shape}; "
+                "give logits (B, C, T) with (B, T) targets, or --class-axis -1 for (B, T, C)"
+            )
+        case _:
+            return str(error)
 
 
 def advice(error: CeLossError) -> str:

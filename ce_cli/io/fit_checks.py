@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ce_cli.errors import InputError
+from ce_cli.errors import StrayColumnError
 from ce_cli.io.columns import HeaderMode, stray_logit_column
 from ce_cli.io.sources import SourceArray
 from ce_cli.layout import LeadingReader
@@ -119,7 +119,7 @@ def refuse_stray_column(source: SourceArray, logits: Any, target_at: int | None)
         target_at: the target column's position among the columns read, or ``None``.
 
     Raises:
-        InputError: naming the column, why, and the options that fix it.
+        StrayColumnError: naming the column and why (the command line adds the options that fix it).
     """
     plan = source.plan
     if plan is None or len(logits.shape) != 2:
@@ -136,12 +136,4 @@ def refuse_stray_column(source: SourceArray, logits: Any, target_at: int | None)
     stray = stray_logit_column(values, names)
     if stray is None:
         return
-    name = stray.name
-    if stray.label_like:
-        fix = f"take the targets from it with --target-column {name}, or leave it out with --drop-columns {name}"
-    else:
-        fix = f"leave it out with --drop-columns {name}, or keep it as the samples' ids with --id-column {name}"
-    raise InputError(
-        f"{source.label}: column {name!r} would be read as a logit, but {stray.reason}; {fix} "
-        "(if it is a logit, name the logit columns with --logit-columns)"
-    )
+    raise StrayColumnError(source.label, stray.name, stray.reason, stray.label_like)

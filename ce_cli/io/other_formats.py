@@ -9,7 +9,7 @@ import os
 import numpy as np
 from numpy.typing import NDArray
 
-from ce_cli.errors import InputError
+from ce_cli.errors import CompressedInputError, InputError
 
 # Formats people have that ce-loss does not read, and the one line that converts each.
 _CONVERSIONS = {
@@ -36,10 +36,7 @@ def refuse_unread_format(path: str, label: str) -> None:
         name, command = _CONVERSIONS[suffix]
         raise InputError(f"{label} is {name}, which ce-loss does not read; convert it, e.g. {command}")
     if suffix in _COMPRESSED:
-        raise InputError(
-            f"{label} is compressed ({suffix}), which ce-loss does not read; decompress it into a pipe: "
-            f"{_COMPRESSED[suffix]} '{path}' | ce-loss compute --logits - ..."
-        )
+        raise CompressedInputError(label, suffix, path, _COMPRESSED[suffix])
 
 
 def json_array(text: str, label: str) -> NDArray[np.float64]:

@@ -28,7 +28,7 @@ from typing import IO, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ce_cli.errors import InputError, OptionError
+from ce_cli.errors import ColumnChoiceError, InputError, OptionError
 from ce_cli.io import shards, text_stream
 from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode
 from ce_cli.io.dialects import FORMS, decimal_commas, semicolon_separated, table_delimiter
@@ -107,8 +107,8 @@ def load(
     if loaded.parsed_as_text:
         return loaded
     if choice.ids is not None or choice.logits is not None:
-        flag = "--id-column" if choice.ids is not None else "--logit-columns"
-        raise OptionError(f"{flag} names columns of a text table with a header; {loaded.label} is {loaded.form} data")
+        option = "ids" if choice.ids is not None else "logits"
+        raise ColumnChoiceError(option, f"{loaded.label} is {loaded.form} data")
     if choice.drop and loaded.columns is None:
         return _drop_columns(loaded, choice.drop)
     return loaded

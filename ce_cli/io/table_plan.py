@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ce_cli.errors import InputError, OptionError
+from ce_cli.errors import ColumnChoiceError, InputError, OptionError
 from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode, column_index, data_lines, integer_written
 from ce_cli.io.dialects import first_row
 
@@ -162,10 +162,7 @@ def plan_table(
     if choice.logits is not None:
         logit_at = [column_index(name, header, width, label, "for the logits") for name in choice.logits]
         if logit_at != sorted(set(logit_at)) or target in logit_at or (ids_at is not None and ids_at in logit_at):
-            raise OptionError(
-                "--logit-columns names each logit column once, in the order of the file's columns "
-                "(that order is the classes' order), and not the target or id column"
-            )
+            raise ColumnChoiceError("logits")
         kept = sorted({*logit_at, *([target] if target is not None else [])})
     else:
         kept = remaining
