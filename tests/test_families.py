@@ -1,0 +1,149 @@
+"""A loss family is one package behind one protocol: a toy family, defined here and registered, runs through
+every command and output format with no edit to the command line; options it does not take are refused."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TextIO
+
+import numpy as np
+import pytest
+
+from ce_cli.families import REGISTRY, register
+from ce_cli.families.protocol import Family
+from ce_cli.render import RenderOptions, Writer, losses_file_encoders
+from tests.conftest import Run
+
+
+@dataclass(frozen=True)
+class ToyResult:
+    """The toy family's result: the zero-one loss per sample (1 where the argmax misses the target)."""
+
+    losses: np.ndarray
+    warnings: Sequence[Any] = ()
+
+
+def _json(result: ToyResult, stream: TextIO, options: RenderOptions) -> None:
+    stream.write(json.dumps({"losses": result.losses.tolist(), "mean": float(result.losses.mean())}) + "\n")
+
+
+def _delimited(delimiter: str) -> Writer[Any]:
+    def write(result: ToyResult, stream: TextIO, options: RenderOptions) -> None:
+        stream.write(f"{options.index_header}{delimiter}loss\n")
+        for i, value in enumerate(result.losses.tolist()):
+            stream.write(f"{options.index_text((i,))}{delimiter}{value}\n")
+
+    return write
+
+
+def _table(result: ToyResult, stream: TextIO, options: RenderOptions) -> None:
+    stream.write(f"zero-one loss: mean {result.losses.mean()}\n")
+
+
+WRITERS: Mapping[str, Writer[Any]] = {
+    "table": _table,
+    "json": _json,
+    "csv": _delimited(","),
+    "tsv": _delimited("\t"),
+}
+
+
+class ToyFamily:
+    """The zero-one loss: a family of its own, with no option beyond the sources."""
+
+    name = "toy"
+    takes: frozenset[str] = frozenset()
+    elementwise = False
+    compute_writers = WRITERS
+    compare_writers = WRITERS
+    explain_writers: Mapping[str, Writer[Any]] = MappingProxyType({"table": _table, "json": _json})
+    losses_file_encoders = losses_file_encoders(lambda result: result.losses, WRITERS["csv"], WRITERS["tsv"])
+
+    def validate(self, read: Any, spec: Any) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(read.logits, dtype=np.float64), np.asarray(read.targets).astype(int)
+
+    def size(self, inputs: tuple[np.ndarray, np.ndarray]) -> int:
+        return len(inputs[1])
+
+    def sample_shape(self, inputs: tuple[np.ndarray, np.ndarray]) -> tuple[int, ...]:
+        return (len(inputs[1]),)
+
+    def _losses(self, inputs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        logits, targets = inputs
+        misses: np.ndarray = (np.argmax(logits, axis=1) != targets).astype(np.float64)
+        return misses
+
+    def compute(
+        self,
+        inputs: Any,
+        formula: Any,
+        reduction: Any,
+        *,
+        eps: Any,
+        request: Any,
+        progress: Callable[[int], None] | None,
+    ) -> ToyResult:
+        return ToyResult(self._losses(inputs))
+
+    def write_quiet(self, result: ToyResult, stream: TextIO) -> None:
+        stream.write(f"{result.losses.mean()}\n")
+
+    def compare(self, inputs: Any, *, eps: Any, progress: Callable[[int], None] | None) -> ToyResult:
+        return ToyResult(self._losses(inputs))
+
+    def explain(self, inputs: Any, flat: int) -> tuple[ToyResult, Sequence[Any]]:
+        return ToyResult(self._losses(inputs)[flat : flat + 1]), ()
+
+
+@pytest.fixture
+def toy() -> Iterator[Family]:
+    family: Family = ToyFamily()
+    register(family)
+    yield family
+    del REGISTRY["toy"]
+
+
+LOGITS = "[[3, 1, 0], [0, 2, 1], [1, 0, 4], [2, 5, 1]]"
+TARGETS = "0,1,0,0"  # argmax 0, 1, 2, 1: the last two miss
+
+
+@pytest.mark.usefixtures("toy")
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "tsv"])
+def test_a_toy_family_runs_compute_and_compare_in_every_format(fmt: str, run: Run) -> None:
+    for command in ("compute", "compare"):
+        result = run(command, "--task", "toy", "-l", LOGITS, "-t", TARGETS, "-f", fmt)
+        assert (result.exit_code, result.stderr) == (0, ""), result.stderr
+        expected = {
+            "table": "zero-one loss: mean 0.5\n",
+            "json": '{"losses": [0.0, 0.0, 1.0, 1.0], "mean": 0.5}\n',
+            "csv": "index,loss\n0,0.0\n1,0.0\n2,1.0\n3,1.0\n",
+            "tsv": "index\tloss\n0\t0.0\n1\t0.0\n2\t1.0\n3\t1.0\n",
+        }[fmt]
+        assert result.stdout == expected
+
+
+@pytest.mark.usefixtures("toy")
+def test_a_toy_family_runs_explain_quiet_and_output_files(run: Run, tmp_path: Path) -> None:
+    args = ["--task", "toy", "-l", LOGITS, "-t", TARGETS]
+    assert run("compute", *args, "-q").stdout == "0.5\n"
+    assert run("explain", *args, "-s", "2", "-f", "json").stdout == '{"losses": [1.0], "mean": 1.0}\n'
+    assert run("compute", *args, "-o", str(tmp_path / "out.npy"), "-q").exit_code == 0
+    assert np.load(tmp_path / "out.npy").tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
+@pytest.mark.usefixtures("toy")
+def test_options_a_family_does_not_take_are_refused_from_what_it_declares(run: Run) -> None:
+    for option in (["--weight", "1,1,1"], ["--by-class"], ["--ignore-index", "3"]):
+        result = run("compute", "--task", "toy", "-l", LOGITS, "-t", TARGETS, *option)
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == f"ce-loss: error: {option[0]} is not an option of --task toy\n"
+
+
+def test_an_unregistered_task_is_a_usage_error_naming_the_registered_ones(run: Run) -> None:
+    result = run("compute", "--task", "toy", "-l", LOGITS, "-t", TARGETS)
+    assert result.exit_code == 2
+    assert "'toy' is not one of 'multiclass', 'binary'" in result.stderr
