@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from ce_cli import __version__
+from ce_cli.cli import pool
 from ce_cli.cli.arguments import eps_value, input_spec, load, refuse_options, sample_position, summary_given
 from ce_cli.cli.messages import result_warnings, user_errors, warnings_last
 from ce_cli.cli.options import (
@@ -211,7 +212,8 @@ def compute(
             report = family.compute(
                 inputs, chosen, reduction_named(reduction), eps=clip, request=request, progress=bar.update
             )
-        options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records)
+        state = family.accumulate(report).json() if output_format == "json" else None  # what pool merges
+        options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records, state=state)
         with warnings_last(result_warnings(read, report.warnings), no_warnings):
             if output is not None:
                 encode = family.losses_file_encoders[suffix_of(output)]
@@ -332,6 +334,9 @@ def explain(
         options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records)
         with warnings_last(warnings, no_warnings), results_to_stdout() as stdout:
             write(derivation, stdout, options)
+
+
+pool.register(app)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:
+    from ce_cli.accumulators import LossStats
     from ce_cli.data_warnings import DataWarning
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
@@ -99,4 +100,12 @@ class Family(Protocol):
 
     def explain(self, inputs: Any, flat: int) -> tuple[Any, Sequence[DataWarning]]:
         """The derivation of the sample at flat position ``flat``, and its warnings (``explain``)."""
+        ...
+
+    def accumulate(self, result: Any) -> LossStats:
+        """The mergeable statistics of a ``compute`` result (``compute -f json`` writes them under ``state``)."""
+        ...
+
+    def pooled_json(self, stats: LossStats) -> dict[str, Any]:
+        """The ``compute -f json`` keys that merged statistics give exactly (``ce-loss pool``)."""
         ...

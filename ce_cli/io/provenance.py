@@ -88,7 +88,8 @@ def record(source: SourceArray, role: str, *, target_at: int | None = None, note
     columns: dict[str, tuple[str, ...] | None] = {"logits": None, "targets": None, "weight": None}
     if target_at is not None:
         columns["targets"] = (kept.pop(target_at),)
-    columns["weight" if role == "pos_weight" else role] = tuple(kept)
+    if role == "logits" or plan.file_header is not None:  # a headerless targets table's columns say nothing
+        columns["weight" if role == "pos_weight" else role] = tuple(kept)
     rule = None
     if plan.file_header is not None:
         rule = "pandas' column names 0..k" if plan.numeric_header else "names"

@@ -33,11 +33,14 @@ class RenderOptions:
         names: each sample's name (its id, or its shard file and row), shown instead of its index;
             ``None``: the index.
         read: what was read from each source, for the JSON ``read`` key.
+        state: the result's mergeable statistics (:class:`ce_cli.accumulators.LossStats`), for the JSON
+            ``state`` key that ``ce-loss pool`` merges; ``None``: not written.
     """
 
     max_rows: int = DEFAULT_MAX_ROWS
     names: SampleNames | None = None
     read: tuple[ReadRecord, ...] = ()
+    state: dict[str, Any] | None = None
 
     @property
     def index_header(self) -> str:
@@ -63,10 +66,13 @@ class RenderOptions:
         return self.index_text(tuple(int(i) for i in np.unravel_index(position, sample_shape)))
 
     def json_keys(self, rows: int) -> dict[str, Any]:
-        """``read`` (what was read) and, where samples have names, ``ids`` (one per row of the first axis)."""
+        """``read`` (what was read), ``ids`` where samples have names (one per row of the first axis), and
+        ``state`` where it is written."""
         out: dict[str, Any] = {"read": [r.json() for r in self.read]}
         if self.names is not None:
             out["ids"] = self.names.json(rows)
+        if self.state is not None:
+            out["state"] = self.state
         return out
 
 

@@ -16,6 +16,7 @@ from ce_cli.render import binary as render_binary
 from ce_cli.render import compare as render_compare
 
 if TYPE_CHECKING:
+    from ce_cli.accumulators import LossStats
     from ce_cli.binary_inputs import BinaryInputs
     from ce_cli.data_warnings import DataWarning
     from ce_cli.formulas import FormulaSpec
@@ -74,6 +75,16 @@ class BinaryFamily:
         from ce_cli.binary_derivation import derive_binary
 
         return derive_binary(inputs, flat), ()
+
+    def accumulate(self, result: Any) -> LossStats:
+        from ce_cli.families.binary.stats import accumulate
+
+        return accumulate(result)
+
+    def pooled_json(self, stats: LossStats) -> dict[str, Any]:
+        from ce_cli.families.binary.stats import pooled_json
+
+        return pooled_json(stats)
 
 
 BINARY = BinaryFamily()

@@ -17,6 +17,7 @@ from ce_cli.render import compute as render_compute
 from ce_cli.render import explain as render_explain
 
 if TYPE_CHECKING:
+    from ce_cli.accumulators import LossStats
     from ce_cli.data_warnings import DataWarning
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
@@ -86,6 +87,16 @@ class SoftmaxFamily:
 
         derivation = derive(inputs, flat)
         return derivation, derivation_warnings(derivation)
+
+    def accumulate(self, result: Any) -> LossStats:
+        from ce_cli.families.softmax.stats import accumulate
+
+        return accumulate(result)
+
+    def pooled_json(self, stats: LossStats) -> dict[str, Any]:
+        from ce_cli.families.softmax.stats import pooled_json
+
+        return pooled_json(stats)
 
 
 SOFTMAX = SoftmaxFamily()
