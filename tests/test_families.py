@@ -162,3 +162,17 @@ def test_an_unregistered_task_is_a_usage_error_naming_the_registered_ones(run: R
     result = run("compute", "--task", "toy", "-l", LOGITS, "-t", TARGETS)
     assert result.exit_code == 2
     assert "'toy' is not one of 'multiclass', 'binary'" in result.stderr
+
+
+@pytest.mark.usefixtures("toy")
+def test_a_toy_family_reaches_pool(run: Run, tmp_path: Path) -> None:
+    halves = [("[[3, 1, 0], [0, 2, 1]]", "0,1"), ("[[1, 0, 4], [2, 5, 1]]", "0,0")]
+    paths = []
+    for i, (logits, targets) in enumerate(halves):
+        result = run("compute", "--task", "toy", "-l", logits, "-t", targets, "-f", "json")
+        paths.append(tmp_path / f"r{i}.json")
+        paths[-1].write_text(result.stdout)
+    pooled = run("pool", *map(str, paths), "-f", "json")
+    assert (pooled.exit_code, pooled.stderr) == (0, "")
+    out = json.loads(pooled.stdout)
+    assert (out["task"], out["mean"], out["n_samples"], out["pooled"]) == ("toy", 0.5, 4, 2)
