@@ -16,9 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import Float64Array
-from ce_cli.binary_inputs import BinaryInputs
-from ce_cli.binary_report import BinaryReport, build_binary_report
 from ce_cli.data_warnings import DataWarning, NonFiniteLogits, data_warnings
+from ce_cli.families.binary.inputs import BinaryInputs
+from ce_cli.families.binary.report import BinaryReport, build_binary_report
 from ce_cli.formulas import REFERENCE, REGISTRY, FormulaSpec, probability_clip
 from ce_cli.losses import Losses, evaluate
 from ce_cli.validate import ValidatedInputs
@@ -59,7 +59,7 @@ class Comparison:
     Attributes:
         inputs: the validated inputs (of either task).
         results: each formula's :class:`~ce_cli.losses.Losses` (or, for the binary task, its
-            :class:`~ce_cli.binary_report.BinaryReport`), in registry order.
+            :class:`~ce_cli.families.binary.report.BinaryReport`), in registry order.
         differences: for each formula but the reference, ``|loss - reference loss|`` per sample.
         warnings: what a user should know about the data.
     """

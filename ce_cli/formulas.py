@@ -37,7 +37,9 @@ from ce_cli.log_sum_exp import ShiftedBlock
 
 Family = Literal["softmax"]
 Expects = Literal["logits", "probabilities"]
-BinaryForm = Literal["fused", "two_step", "probabilities"]  # how a formula computes the binary family (ce_cli.binary)
+BinaryForm = Literal[
+    "fused", "two_step", "probabilities"
+]  # how a formula computes the binary family (ce_cli.families.binary.forms)
 
 
 class BlockLogProbs(Protocol):
@@ -91,7 +93,7 @@ class FormulaSpec:
         summary: a few words for the help text.
         per_sample: its per-sample loss for an index target, as an expression in ``x`` and ``t``.
         differs_because: why it differs from the family's reference, for ``compare``'s verdict.
-        binary: its form for binary and multi-label inputs (:mod:`ce_cli.binary`): the fused
+        binary: its form for binary and multi-label inputs (:mod:`ce_cli.families.binary.forms`): the fused
             stable form, log-sigmoid then NLL, or the inputs taken as probabilities.
         block: ``(x, targets, all_classes, argmax) -> (ShiftedBlock, BlockLogProbs)`` for a block of rows.
     """

@@ -8,8 +8,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ce_cli.array_types import Float64Array
-from ce_cli.binary_inputs import validate_binary
-from ce_cli.binary_report import build_binary_report
+from ce_cli.families.binary.inputs import validate_binary
+from ce_cli.families.binary.report import build_binary_report
 from ce_cli.formulas import REFERENCE, REGISTRY, formula_spec, probability_clip
 from ce_cli.losses import evaluate, reduction_named
 from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING, validate_inputs
@@ -173,7 +173,7 @@ def binary_cross_entropy_with_logits(
     """Binary (and multi-label) cross-entropy on logits, with the arguments and semantics of PyTorch's.
 
     ``torch.nn.functional.binary_cross_entropy_with_logits``, computed in float64
-    (the forms are in :mod:`ce_cli.binary`).
+    (the forms are in :mod:`ce_cli.families.binary.forms`).
 
     Args:
         input: logits of any shape: ``(N,)`` for a binary classifier, ``(N, L)``

@@ -1,7 +1,7 @@
 """The formulas' blocks of rows, and the binary family's elements, evaluated by the compiled kernel.
 
 The same quantities as the numpy path (:class:`ce_cli.log_sum_exp.ShiftedBlock`,
-:mod:`ce_cli.formulas`, :mod:`ce_cli.binary`), from the same mathematics,
+:mod:`ce_cli.formulas`, :mod:`ce_cli.families.binary.forms`), from the same mathematics,
 computed in one pass per row by ``ce_cli/native/kernel.c`` with the GIL
 released: per row the maximum ``m``, ``z`` at the target, ``lse_z = log1p(s)``
 (``s`` the sum of every ``exp(z_j)`` but one maximum's), and on request the
@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import Float64Array, IndexArray
-from ce_cli.binary import logits_losses
+from ce_cli.families.binary.forms import logits_losses
 from ce_cli.formulas import BinaryForm, BlockLogProbs
 from ce_cli.log_sum_exp import nan_ranked
 from ce_cli.native import Kernel
@@ -153,8 +153,8 @@ def binary_elements(
 ) -> tuple[int, bool, int]:
     """Weighted per-element losses of the binary family into ``losses``, the predictions' hits into ``correct``.
 
-    As :func:`ce_cli.binary_report.binary_block` computes them with numpy; infinite logits
-    take PyTorch's arrangement (:func:`ce_cli.binary.logits_losses`) here.
+    As :func:`ce_cli.families.binary.report.binary_block` computes them with numpy; infinite logits
+    take PyTorch's arrangement (:func:`ce_cli.families.binary.forms.logits_losses`) here.
 
     Returns:
         ``(outside, all_in_unit, non_finite)``: the first probability outside [0, 1] (-1: none;

@@ -175,8 +175,8 @@ BINARY_STREAM = """
 import resource, sys
 import numpy as np
 from ce_cli.io.sources import load
-from ce_cli.binary_inputs import validate_binary
-from ce_cli.binary_report import build_binary_report
+from ce_cli.families.binary.inputs import validate_binary
+from ce_cli.families.binary.report import build_binary_report
 from ce_cli.formulas import REGISTRY
 logits = load(sys.argv[1], "logits").array
 targets = np.zeros(logits.shape, dtype=np.float32)

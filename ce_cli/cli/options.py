@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 import typer
 
 from ce_cli.errors import OptionError
-from ce_cli.families import REGISTRY as FAMILIES
+from ce_cli.families import task_names
 from ce_cli.formulas import FORMULAS, REGISTRY
 from ce_cli.losses import REDUCTIONS
 from ce_cli.render import compute as compute_writers
@@ -174,8 +174,9 @@ MaxRowsOption = Annotated[
 def known_task(value: str) -> str:
     """The callback of :data:`TaskOption`: a family registered now (a choice Typer fixed at import could not
     see a family registered later)."""
-    if value not in FAMILIES:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(repr(name) for name in FAMILIES)}.")
+    names = task_names()
+    if value not in names:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(repr(name) for name in names)}.")
     return value
 
 
@@ -183,7 +184,7 @@ TaskOption = Annotated[
     str,
     typer.Option(
         "--task",
-        metavar="<" + "|".join(FAMILIES) + ">",  # as Typer spells the choices of the other options
+        metavar="<" + "|".join(task_names()) + ">",  # as Typer spells the choices of the other options
         callback=known_task,
         help=(
             "multiclass: one softmax over C classes per sample (cross_entropy). binary: every element its own "

@@ -1,17 +1,21 @@
 """Loss families, each one package behind one protocol (:class:`~ce_cli.families.protocol.Family`).
 
-``--task`` looks a family up in :data:`REGISTRY`; the commands never branch on
-which it is. A new family is a package that implements the protocol and is
-registered with :func:`register` (see the README's Development section).
+``--task`` looks a family up in the registry (:func:`family_for`); the commands
+never branch on which it is. A new family is a package that implements the
+protocol and is registered with :func:`register` (see the README's Development
+section). The built-in families are imported when first looked up, so that
+their own modules can import one another freely.
 """
 
 from __future__ import annotations
 
-from ce_cli.errors import unknown_choice
-from ce_cli.families.binary import BINARY
-from ce_cli.families.protocol import OPTIONS, Family
-from ce_cli.families.softmax import SOFTMAX
+import importlib
 
+from ce_cli.errors import unknown_choice
+from ce_cli.families.protocol import OPTIONS, Family
+
+# The built-in families: the --task name, and the module whose FAMILY implements it.
+BUILT_IN = {"multiclass": "ce_cli.families.softmax.family", "binary": "ce_cli.families.binary.family"}
 REGISTRY: dict[str, Family] = {}
 
 
@@ -20,19 +24,24 @@ def register(family: Family) -> None:
     REGISTRY[family.name] = family
 
 
+def task_names() -> list[str]:
+    """Every ``--task`` name: the built-in families, then those registered since."""
+    return [*BUILT_IN, *(name for name in REGISTRY if name not in BUILT_IN)]
+
+
 def family_for(name: str) -> Family:
-    """The family registered as ``name``.
+    """The family registered as ``name`` (a built-in one is imported now).
 
     Raises:
         OptionError: none is.
     """
+    if name not in REGISTRY and name in BUILT_IN:
+        family: Family = importlib.import_module(BUILT_IN[name]).FAMILY
+        register(family)
     try:
         return REGISTRY[name]
     except KeyError:
-        raise unknown_choice("task", name, REGISTRY) from None
+        raise unknown_choice("task", name, task_names()) from None
 
 
-register(SOFTMAX)
-register(BINARY)
-
-__all__ = ["OPTIONS", "REGISTRY", "Family", "family_for", "register"]
+__all__ = ["BUILT_IN", "OPTIONS", "REGISTRY", "Family", "family_for", "register", "task_names"]

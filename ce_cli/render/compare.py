@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 from numpy.typing import NDArray
 
-from ce_cli.binary_inputs import BinaryInputs
+from ce_cli.families.binary.inputs import BinaryInputs
 from ce_cli.formulas import REFERENCE
 from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer
 from ce_cli.render.numbers import (

@@ -10,8 +10,8 @@ import numpy as np
 
 from ce_cli import __version__
 from ce_cli.accumulators import ExactSum, LossStats, class_sums
-from ce_cli.binary_report import BinaryReport
 from ce_cli.blocks import chunks
+from ce_cli.families.binary.report import BinaryReport
 from ce_cli.render.numbers import json_number
 
 BLOCK = 1 << 20  # rows per update

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ce_cli.binary import logits_losses, probability_losses, softplus
-from ce_cli.binary_inputs import BinaryInputs
 from ce_cli.errors import InputError
+from ce_cli.families.binary.forms import logits_losses, probability_losses, softplus
+from ce_cli.families.binary.inputs import BinaryInputs
 from ce_cli.log_sum_exp import EXP_OVERFLOW
 
 

@@ -1,4 +1,4 @@
-"""Write a :class:`~ce_cli.binary_report.BinaryReport`: table, JSON, CSV/TSV, one number, or a losses file.
+"""Write a :class:`~ce_cli.families.binary.report.BinaryReport`: table, JSON, CSV/TSV, one number, or a losses file.
 
 Per-element losses keep the input's shape in JSON, CSV and ``--output``; the
 table shows one row per sample (for multi-label input, its mean over labels).
@@ -13,8 +13,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ce_cli.binary_derivation import BinaryDerivation
-from ce_cli.binary_report import BinaryReport, LabelSummary
+from ce_cli.families.binary.derivation import BinaryDerivation
+from ce_cli.families.binary.report import BinaryReport, LabelSummary
 from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders
 from ce_cli.render.numbers import (
     column_format,

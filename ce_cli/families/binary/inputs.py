@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from ce_cli.arguments import real_array
 from ce_cli.array_types import Float64Array
-from ce_cli.binary import broadcast_option, check_targets
+from ce_cli.families.binary.forms import broadcast_option, check_targets
 from ce_cli.layout import ElementRows, LeadingReader
 
 Task = Literal["multiclass", "binary"]

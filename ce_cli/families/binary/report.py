@@ -17,11 +17,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import BoolArray, Float64Array
-from ce_cli.binary import logits_losses, probability_losses
-from ce_cli.binary_inputs import BinaryInputs
 from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
 from ce_cli.data_warnings import DataWarning, NonFiniteLogits, SigmoidGivenProbabilities
 from ce_cli.errors import OptionError
+from ce_cli.families.binary.forms import logits_losses, probability_losses
+from ce_cli.families.binary.inputs import BinaryInputs
 from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
 from ce_cli.losses import Reduction
 from ce_cli.native import active as active_kernel
@@ -41,7 +41,10 @@ class BinaryBlock:
 def binary_block(
     inputs: BinaryInputs, formula: FormulaSpec, clip: float | None, start: int, stop: int, strict: bool = True
 ) -> BinaryBlock:
-    """Evaluate elements ``start:stop`` under ``formula``'s binary form (:mod:`ce_cli.binary`) with numpy."""
+    """Evaluate elements ``start:stop`` under ``formula``'s binary form, with numpy.
+
+    The forms are in :mod:`ce_cli.families.binary.forms`.
+    """
     x = np.asarray(inputs.values[start:stop], dtype=np.float64).reshape(-1)
     t = np.asarray(inputs.targets[start:stop], dtype=np.float64)
     pw = None if inputs.pos_weight is None else inputs.pos_weight[start:stop]

@@ -1,0 +1,89 @@
+"""The binary family as one :class:`~ce_cli.families.protocol.Family`.
+
+Its parts: :mod:`ce_cli.families.binary.forms` (the loss's forms), :mod:`ce_cli.families.binary.inputs`
+(inputs), :mod:`ce_cli.families.binary.report` (evaluation by blocks and the report),
+:func:`ce_cli.comparison.compare_binary`, :mod:`ce_cli.families.binary.derivation` (one
+element) and :mod:`ce_cli.families.binary.render` (the writers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ce_cli.families.binary import render as render_binary
+from ce_cli.render import compare as render_compare
+
+if TYPE_CHECKING:
+    from ce_cli.accumulators import LossStats
+    from ce_cli.data_warnings import DataWarning
+    from ce_cli.families.binary.inputs import BinaryInputs
+    from ce_cli.formulas import FormulaSpec
+    from ce_cli.io.inputs import InputSpec, SourcesRead
+    from ce_cli.losses import Reduction
+    from ce_cli.report import SummaryRequest
+
+
+class BinaryFamily:
+    """Binary classifiers ``(N,)``, multi-label ``(N, L)`` and masks: one sigmoid per element."""
+
+    name = "binary"
+    takes = frozenset({"weight", "pos_weight", "by_class"})
+    elementwise = True
+    compute_writers = render_binary.WRITERS
+    compare_writers = render_compare.WRITERS
+    explain_writers = render_binary.EXPLAIN_WRITERS
+    losses_file_encoders = render_binary.LOSSES_FILE_ENCODERS
+
+    def validate(self, read: SourcesRead, spec: InputSpec) -> BinaryInputs:
+        from ce_cli.families.binary.inputs import validate_binary
+
+        return validate_binary(
+            read.logits, read.targets, weight=read.weight, pos_weight=read.pos_weight, names=read.names
+        )
+
+    def size(self, inputs: BinaryInputs) -> int:
+        return inputs.num_elements
+
+    def sample_shape(self, inputs: BinaryInputs) -> tuple[int, ...]:
+        return inputs.shape
+
+    def compute(
+        self,
+        inputs: BinaryInputs,
+        formula: FormulaSpec,
+        reduction: Reduction,
+        *,
+        eps: float | str | None,
+        request: SummaryRequest,
+        progress: Callable[[int], None] | None,
+    ) -> Any:
+        from ce_cli.families.binary.report import build_binary_report
+
+        return build_binary_report(inputs, formula, reduction, eps=eps, by_label=request.by_class, progress=progress)
+
+    def write_quiet(self, result: Any, stream: TextIO) -> None:
+        render_binary.write_quiet(result, stream)
+
+    def compare(self, inputs: BinaryInputs, *, eps: float | str | None, progress: Callable[[int], None] | None) -> Any:
+        from ce_cli.comparison import compare_binary
+
+        return compare_binary(inputs, eps=eps, progress=progress)
+
+    def explain(self, inputs: BinaryInputs, flat: int) -> tuple[Any, Sequence[DataWarning]]:
+        from ce_cli.families.binary.derivation import derive_binary
+
+        return derive_binary(inputs, flat), ()
+
+    def accumulate(self, result: Any) -> LossStats:
+        from ce_cli.families.binary.stats import accumulate
+
+        return accumulate(result)
+
+    def pooled_json(self, stats: LossStats) -> dict[str, Any]:
+        from ce_cli.families.binary.stats import pooled_json
+
+        return pooled_json(stats)
+
+
+FAMILY = BinaryFamily()

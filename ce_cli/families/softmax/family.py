@@ -1,0 +1,102 @@
+"""The softmax family as one :class:`~ce_cli.families.protocol.Family`.
+
+Its parts: :mod:`ce_cli.validate` (inputs), :mod:`ce_cli.losses` (evaluation by
+blocks), :mod:`ce_cli.report` and :mod:`ce_cli.summary` (the report),
+:mod:`ce_cli.comparison` (the formulas side by side), :mod:`ce_cli.derivation`
+(one sample), and :mod:`ce_cli.render.compute`, :mod:`~ce_cli.render.compare`,
+:mod:`~ce_cli.render.explain` (the writers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ce_cli.render import compare as render_compare
+from ce_cli.render import compute as render_compute
+from ce_cli.render import explain as render_explain
+
+if TYPE_CHECKING:
+    from ce_cli.accumulators import LossStats
+    from ce_cli.data_warnings import DataWarning
+    from ce_cli.formulas import FormulaSpec
+    from ce_cli.io.inputs import InputSpec, SourcesRead
+    from ce_cli.losses import Reduction
+    from ce_cli.report import SummaryRequest
+    from ce_cli.validate import ValidatedInputs
+
+
+class SoftmaxFamily:
+    """One softmax over C classes per sample, as ``torch.nn.functional.cross_entropy``."""
+
+    name = "multiclass"
+    takes = frozenset(
+        {"weight", "ignore_index", "label_smoothing", "class_axis", "by_class", "top_k", "worst", "per_sequence"}
+    )
+    elementwise = False
+    compute_writers = render_compute.WRITERS
+    compare_writers = render_compare.WRITERS
+    explain_writers = render_explain.WRITERS
+    losses_file_encoders = render_compute.LOSSES_FILE_ENCODERS
+
+    def validate(self, read: SourcesRead, spec: InputSpec) -> ValidatedInputs:
+        from ce_cli.validate import validate_inputs
+
+        return validate_inputs(
+            read.logits,
+            read.targets,
+            weight=read.weight,
+            ignore_index=spec.ignore_index,
+            label_smoothing=spec.label_smoothing,
+            class_axis=spec.class_axis,
+            names=read.names[:3],
+        )
+
+    def size(self, inputs: ValidatedInputs) -> int:
+        return inputs.num_samples
+
+    def sample_shape(self, inputs: ValidatedInputs) -> tuple[int, ...]:
+        return inputs.sample_shape
+
+    def compute(
+        self,
+        inputs: ValidatedInputs,
+        formula: FormulaSpec,
+        reduction: Reduction,
+        *,
+        eps: float | str | None,
+        request: SummaryRequest,
+        progress: Callable[[int], None] | None,
+    ) -> Any:
+        from ce_cli.report import build_report
+
+        return build_report(inputs, formula, reduction, eps=eps, request=request, progress=progress)
+
+    def write_quiet(self, result: Any, stream: TextIO) -> None:
+        render_compute.write_quiet(result, stream)
+
+    def compare(
+        self, inputs: ValidatedInputs, *, eps: float | str | None, progress: Callable[[int], None] | None
+    ) -> Any:
+        from ce_cli.comparison import compare_formulas
+
+        return compare_formulas(inputs, eps=eps, progress=progress)
+
+    def explain(self, inputs: ValidatedInputs, flat: int) -> tuple[Any, Sequence[DataWarning]]:
+        from ce_cli.derivation import derivation_warnings, derive
+
+        derivation = derive(inputs, flat)
+        return derivation, derivation_warnings(derivation)
+
+    def accumulate(self, result: Any) -> LossStats:
+        from ce_cli.families.softmax.stats import accumulate
+
+        return accumulate(result)
+
+    def pooled_json(self, stats: LossStats) -> dict[str, Any]:
+        from ce_cli.families.softmax.stats import pooled_json
+
+        return pooled_json(stats)
+
+
+FAMILY = SoftmaxFamily()
