@@ -16,12 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import Float64Array
-from ce_cli.data_warnings import DataWarning, NonFiniteLogits, data_warnings
-from ce_cli.families.binary.inputs import BinaryInputs
-from ce_cli.families.binary.report import BinaryReport, build_binary_report
-from ce_cli.formulas import REFERENCE, REGISTRY, FormulaSpec, probability_clip
-from ce_cli.losses import Losses, evaluate
-from ce_cli.validate import ValidatedInputs
+from ce_cli.data_warnings import DataWarning
+from ce_cli.formulas import REFERENCE, REGISTRY, FormulaSpec
 
 AGREEMENT = 1e-9
 
@@ -57,22 +53,22 @@ class Comparison:
     """Per-sample losses of every registered formula, in the inputs' sample shape.
 
     Attributes:
-        inputs: the validated inputs (of either task).
-        results: each formula's :class:`~ce_cli.losses.Losses` (or, for the binary task, its
-            :class:`~ce_cli.families.binary.report.BinaryReport`), in registry order.
+        inputs: the family's validated inputs.
+        results: each formula's result as the family evaluates it (with ``target_class``), in registry order.
         differences: for each formula but the reference, ``|loss - reference loss|`` per sample.
         warnings: what a user should know about the data.
     """
 
-    inputs: ValidatedInputs | BinaryInputs
-    results: Mapping[str, Losses | BinaryReport]
+    inputs: Any
+    results: Mapping[str, Any]
     differences: dict[str, Float64Array]
     warnings: tuple[DataWarning, ...]
 
     @property
     def target_class(self) -> NDArray[Any]:
         """The target per sample: the class index (the argmax of probability targets), or the binary target."""
-        return self.results[REFERENCE].target_class
+        target: NDArray[Any] = self.results[REFERENCE].target_class
+        return target
 
     @property
     def max_abs_diff(self) -> dict[str, float]:
@@ -90,52 +86,10 @@ def compared_formulas() -> list[FormulaSpec]:
     return [spec for spec in REGISTRY.values() if spec.family == REGISTRY[REFERENCE].family]
 
 
-def _share(progress: Callable[[int], None], number: int, count: int, rows: int) -> Callable[[int], None]:
+def share(progress: Callable[[int], None], number: int, count: int, rows: int) -> Callable[[int], None]:
     """Progress of the ``number``-th of ``count`` passes over ``rows`` rows, reported in rows of the whole."""
 
     def report(done: int) -> None:
         progress((number * rows + done) // count)
 
     return report
-
-
-def compare_formulas(
-    inputs: ValidatedInputs, *, eps: float | str | None = None, progress: Callable[[int], None] | None = None
-) -> Comparison:
-    """Evaluate every formula of :func:`compared_formulas` on ``inputs`` and measure each against the reference.
-
-    ``eps`` clips probabilities for the formulas that take them (:func:`ce_cli.formulas.probability_clip`);
-    ``progress`` is called with the rows done (``M`` in all), each formula's pass counting its share.
-    """
-    rows = inputs.num_samples
-    results: dict[str, Losses] = {}
-    formulas = compared_formulas()
-    for number, formula in enumerate(formulas):
-        report = None if progress is None else _share(progress, number, len(formulas), rows)
-        clip = probability_clip(eps, formula, inputs.rows.dtype) if formula.expects == "probabilities" else None
-        results[formula.name] = evaluate(inputs, formula, clip=clip, progress=report)
-    reference = results[REFERENCE].per_sample
-    differences = {name: abs_diff(r.per_sample, reference) for name, r in results.items() if name != REFERENCE}
-    return Comparison(
-        inputs=inputs,
-        results=results,
-        differences=differences,
-        warnings=tuple(data_warnings(results[REFERENCE].checks, inputs, None)),
-    )
-
-
-def compare_binary(
-    inputs: BinaryInputs, *, eps: float | str | None = None, progress: Callable[[int], None] | None = None
-) -> Comparison:
-    """Every formula's binary form on ``inputs``, element by element, measured against the reference."""
-    elements = inputs.num_elements
-    results: dict[str, BinaryReport] = {}
-    formulas = compared_formulas()
-    for number, formula in enumerate(formulas):
-        report = None if progress is None else _share(progress, number, len(formulas), elements)
-        clip = eps if formula.expects == "probabilities" else None
-        results[formula.name] = build_binary_report(inputs, formula, eps=clip, strict=False, progress=report)
-    reference = results[REFERENCE].losses
-    differences = {name: abs_diff(r.losses, reference) for name, r in results.items() if name != REFERENCE}
-    warnings = tuple(w for w in results[REFERENCE].warnings if isinstance(w, NonFiniteLogits))
-    return Comparison(inputs=inputs, results=results, differences=differences, warnings=warnings)

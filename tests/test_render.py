@@ -58,7 +58,7 @@ def test_the_predicted_class_comes_from_the_evaluation() -> None:
 TABLE_SCRIPT = """
 import io, resource
 import numpy as np
-from ce_cli.comparison import compare_formulas
+from ce_cli.families.softmax.comparison import compare_formulas
 from ce_cli.render import RenderOptions
 from ce_cli.render.compare import write_table
 from ce_cli.validate import validate_inputs

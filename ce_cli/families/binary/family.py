@@ -66,7 +66,7 @@ class BinaryFamily:
         render_binary.write_quiet(result, stream)
 
     def compare(self, inputs: BinaryInputs, *, eps: float | str | None, progress: Callable[[int], None] | None) -> Any:
-        from ce_cli.comparison import compare_binary
+        from ce_cli.families.binary.comparison import compare_binary
 
         return compare_binary(inputs, eps=eps, progress=progress)
 

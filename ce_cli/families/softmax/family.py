@@ -78,7 +78,7 @@ class SoftmaxFamily:
     def compare(
         self, inputs: ValidatedInputs, *, eps: float | str | None, progress: Callable[[int], None] | None
     ) -> Any:
-        from ce_cli.comparison import compare_formulas
+        from ce_cli.families.softmax.comparison import compare_formulas
 
         return compare_formulas(inputs, eps=eps, progress=progress)
 
