@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ce_cli.errors import CeLossError, InputError, OptionError, OutputError, ShapeError, TargetError
+    from ce_cli.families.softmax.losses import REDUCTIONS
     from ce_cli.formulas import FORMULAS
     from ce_cli.functional import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy
     from ce_cli.log_sum_exp import log_softmax, logsumexp
-    from ce_cli.losses import REDUCTIONS
 
 __version__ = "0.1.0"
 
 _HOMES = {
     "FORMULAS": "ce_cli.formulas",
-    "REDUCTIONS": "ce_cli.losses",
+    "REDUCTIONS": "ce_cli.families.softmax.losses",
     "CeLossError": "ce_cli.errors",
     "InputError": "ce_cli.errors",
     "OptionError": "ce_cli.errors",

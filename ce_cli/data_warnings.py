@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ce_cli.families.softmax.inputs import ValidatedInputs
 from ce_cli.formulas import REGISTRY, Expects, FormulaSpec
 from ce_cli.row_checks import RowChecks, sum_tolerance
-from ce_cli.validate import ValidatedInputs
 
 
 @dataclass(frozen=True)

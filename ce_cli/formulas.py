@@ -3,7 +3,7 @@
 Notation: ``x`` is one row of logits over ``C`` classes, ``t`` its target and
 ``m = max_j x_j``. Every formula gives the log-probabilities ``log p`` of a
 block of rows, and every loss is built from them in one place
-(:mod:`ce_cli.weighting`: weights, ignored targets, label smoothing and
+(:mod:`ce_cli.families.softmax.weighting`: weights, ignored targets, label smoothing and
 probability targets), in float64 whatever the input dtype.
 
 Softmax family (``torch.nn.functional.cross_entropy``):

@@ -10,9 +10,14 @@ from numpy.typing import ArrayLike
 from ce_cli.array_types import Float64Array
 from ce_cli.families.binary.inputs import validate_binary
 from ce_cli.families.binary.report import build_binary_report
+from ce_cli.families.softmax.inputs import (
+    DEFAULT_CLASS_AXIS,
+    DEFAULT_IGNORE_INDEX,
+    DEFAULT_LABEL_SMOOTHING,
+    validate_inputs,
+)
+from ce_cli.families.softmax.losses import evaluate, reduction_named
 from ce_cli.formulas import REFERENCE, REGISTRY, formula_spec, probability_clip
-from ce_cli.losses import evaluate, reduction_named
-from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING, validate_inputs
 
 
 @overload
@@ -71,7 +76,7 @@ def cross_entropy(
     ``torch.nn.functional.cross_entropy(input, target, weight, ignore_index=-100,
     reduction="mean", label_smoothing=0.0)``, computed in float64. The formulas
     are in :mod:`ce_cli.formulas`; weights, ignored targets, smoothing and
-    probability targets in :mod:`ce_cli.weighting`.
+    probability targets in :mod:`ce_cli.families.softmax.weighting`.
 
     Args:
         logits: ``(N, C)``, ``(N, C, d1, ..., dk)`` or unbatched ``(C,)`` raw

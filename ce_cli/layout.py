@@ -1,6 +1,6 @@
 """Rows of logits with the class axis last, ``(M, C)``, from any layout, made only for the rows asked.
 
-:func:`ce_cli.validate.validate_inputs` lays every input out as rows. Where the
+:func:`ce_cli.families.softmax.inputs.validate_inputs` lays every input out as rows. Where the
 rows are a view of the input (``(N, C)`` in C order, class axis last,
 unbatched) they are that view; otherwise (``(N, C, d1, ...)``, Fortran order,
 or a file read block by block) they are a :class:`LayoutRows`, which reads or

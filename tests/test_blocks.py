@@ -80,9 +80,9 @@ STREAM_SCRIPT = """
 import resource, sys
 import numpy as np
 from ce_cli.io.sources import load
-from ce_cli.validate import validate_inputs
+from ce_cli.families.softmax.inputs import validate_inputs
 from ce_cli.formulas import REGISTRY
-from ce_cli.losses import evaluate
+from ce_cli.families.softmax.losses import evaluate
 logits = load(sys.argv[1], "logits").array
 targets = np.zeros(logits.shape[0], dtype=np.int64)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -143,9 +143,9 @@ def test_progress_bar_only_on_a_terminal_and_only_after_its_delay(monkeypatch: p
 
 @pytest.mark.parametrize("classes", [1, 2, SMALL_C, SMALL_C + 1, 40])
 def test_the_predicted_class_is_numpys_argmax_with_ties_nan_and_infinities(classes: int) -> None:
+    from ce_cli.families.softmax.inputs import validate_inputs
+    from ce_cli.families.softmax.losses import evaluate
     from ce_cli.formulas import REGISTRY
-    from ce_cli.losses import evaluate
-    from ce_cli.validate import validate_inputs
 
     rng = np.random.default_rng(classes)
     x = rng.integers(-2, 3, (3000, classes)).astype(np.float64)  # many ties
@@ -162,9 +162,9 @@ LAYOUT_SCRIPT = """
 import resource, sys
 import numpy as np
 from ce_cli.io.sources import load
-from ce_cli.validate import validate_inputs
+from ce_cli.families.softmax.inputs import validate_inputs
 from ce_cli.formulas import REGISTRY
-from ce_cli.losses import evaluate
+from ce_cli.families.softmax.losses import evaluate
 logits = load(sys.argv[1], "logits").array
 axis = int(sys.argv[2])
 shape = list(logits.shape)
@@ -209,10 +209,10 @@ def test_every_layout_of_a_npy_file_streams_in_bounded_memory(
 
 def test_a_file_truncated_while_it_is_read_is_an_error_not_a_crash(tmp_path: Path) -> None:
     from ce_cli.errors import InputError
+    from ce_cli.families.softmax.inputs import validate_inputs
+    from ce_cli.families.softmax.losses import evaluate
     from ce_cli.formulas import REGISTRY
     from ce_cli.io.sources import load
-    from ce_cli.losses import evaluate
-    from ce_cli.validate import validate_inputs
 
     path = tmp_path / "x.npy"
     np.save(path, np.ones((100_000, 8)))
@@ -227,8 +227,8 @@ def test_a_file_truncated_while_it_is_read_is_an_error_not_a_crash(tmp_path: Pat
 def test_rows_read_block_by_block_are_the_rows_of_the_array(
     shape: tuple[int, ...], order: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from ce_cli.families.softmax.inputs import validate_inputs
     from ce_cli.io.sources import load
-    from ce_cli.validate import validate_inputs
 
     array = np.asarray(np.arange(np.prod(shape), dtype=np.float64).reshape(shape), order=order)  # type: ignore[call-overload]
     np.save(tmp_path / "x.npy", array)

@@ -213,8 +213,8 @@ def test_missing_logits_is_a_usage_error(run: Run) -> None:
 def test_a_bug_is_not_disguised_as_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from ce_cli import report
     from ce_cli.cli import app
+    from ce_cli.families.softmax import report
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")

@@ -18,7 +18,8 @@ EXACT = LOGIT_FORMULAS
 
 
 def test_public_api_is_reexported_from_its_modules() -> None:
-    from ce_cli import formulas, functional, log_sum_exp, losses
+    from ce_cli import formulas, functional, log_sum_exp
+    from ce_cli.families.softmax import losses
 
     assert ce_cli.cross_entropy is functional.cross_entropy
     assert (ce_cli.logsumexp, ce_cli.log_softmax) == (log_sum_exp.logsumexp, log_sum_exp.log_softmax)
@@ -35,10 +36,12 @@ def test_the_numeric_core_imports_neither_typer_nor_rich() -> None:
     import subprocess
     import sys
 
-    modules = "ce_cli, ce_cli.report, ce_cli.comparison, ce_cli.derivation, ce_cli.io.inputs, ce_cli.io.losses_file"
-    modules += (
-        ", ce_cli.render.compute, ce_cli.render.compare, ce_cli.render.explain"  # Rich only once a table is drawn
+    softmax = "ce_cli.families.softmax"
+    modules = (
+        f"ce_cli, {softmax}.report, ce_cli.comparison, {softmax}.derivation, ce_cli.io.inputs, ce_cli.io.losses_file"
     )
+    modules += f", {softmax}.render, ce_cli.render.compare, {softmax}.render_explain"  # Rich only once a table is drawn
+    modules += ", ce_cli.families.binary.family, ce_cli.families.softmax.family, ce_cli.accumulators, ce_cli.pool"
     code = f"import sys, {modules}; print(sorted(m for m in ('typer', 'rich') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -280,9 +280,9 @@ def test_evaluate_refuses_a_target_outside_the_classes_on_every_path(
 
     from ce_cli import native
     from ce_cli.errors import TargetError
+    from ce_cli.families.softmax.inputs import validate_inputs
+    from ce_cli.families.softmax.losses import evaluate
     from ce_cli.formulas import formula_spec
-    from ce_cli.losses import evaluate
-    from ce_cli.validate import validate_inputs
 
     if kernel == "native" and not native.runnable_variants():
         pytest.skip("no compiled kernel in this install")

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ce_cli.accumulators import ExactSum, LossStats
+from ce_cli.families.softmax.inputs import validate_inputs
+from ce_cli.families.softmax.report import SummaryRequest, build_report
 from ce_cli.families.softmax.stats import accumulate
 from ce_cli.formulas import formula_spec
-from ce_cli.report import SummaryRequest, build_report
-from ce_cli.validate import validate_inputs
 from tests.conftest import Run
 
 FLOATS = st.floats(allow_nan=False, allow_infinity=False, width=64)

@@ -21,9 +21,9 @@ from ce_cli.data_warnings import (
     ProbabilitiesGivenAsLogits,
     ZeroProbabilities,
 )
+from ce_cli.families.softmax.inputs import validate_inputs
+from ce_cli.families.softmax.report import build_report
 from ce_cli.formulas import REGISTRY
-from ce_cli.report import build_report
-from ce_cli.validate import validate_inputs
 from tests.conftest import DATA, Run, assert_close
 
 PROBABILITIES_AS_LOGITS = (

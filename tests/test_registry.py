@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from ce_cli import FORMULAS, OptionError
 from ce_cli.cli import app
+from ce_cli.families.softmax import render as compute_writers
+from ce_cli.families.softmax import render_explain as explain_writers
 from ce_cli.formulas import REFERENCE, REGISTRY, formula_spec
 from ce_cli.render import compare as compare_writers
-from ce_cli.render import compute as compute_writers
-from ce_cli.render import explain as explain_writers
 from ce_cli.render import writer_for
 from tests.conftest import EXAMPLES, Run
 

@@ -8,11 +8,11 @@ import io
 import numpy as np
 import pytest
 
+from ce_cli.families.softmax import render as compute_writers
+from ce_cli.families.softmax.inputs import validate_inputs
+from ce_cli.families.softmax.report import Report, build_report
 from ce_cli.formulas import REGISTRY
 from ce_cli.render import RenderOptions
-from ce_cli.render import compute as compute_writers
-from ce_cli.report import Report, build_report
-from ce_cli.validate import validate_inputs
 
 
 def _report() -> Report:
@@ -61,7 +61,7 @@ import numpy as np
 from ce_cli.families.softmax.comparison import compare_formulas
 from ce_cli.render import RenderOptions
 from ce_cli.render.compare import write_table
-from ce_cli.validate import validate_inputs
+from ce_cli.families.softmax.inputs import validate_inputs
 rng = np.random.default_rng(0)
 comparison = compare_formulas(validate_inputs(rng.random((2_000_000, 2)) + 0.01, rng.integers(0, 2, 2_000_000)))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ce_cli.families.softmax.inputs import validate_inputs
+from ce_cli.families.softmax.report import SummaryRequest, build_report
+from ce_cli.families.softmax.summary import histogram
 from ce_cli.formulas import formula_spec
-from ce_cli.report import SummaryRequest, build_report
-from ce_cli.summary import histogram
-from ce_cli.validate import validate_inputs
 from tests.conftest import Run, mp_loss
 
 IGNORE = -100

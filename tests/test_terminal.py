@@ -209,7 +209,7 @@ def test_formats_ce_loss_does_not_read_are_named_with_their_conversion(
 
 def test_compare_progress_counts_rows_not_rows_times_formulas() -> None:
     from ce_cli.families.softmax.comparison import compare_formulas
-    from ce_cli.validate import validate_inputs
+    from ce_cli.families.softmax.inputs import validate_inputs
 
     x = np.random.default_rng(0).standard_normal((30_000, 5))
     done: list[int] = []

@@ -178,9 +178,9 @@ def test_a_single_column_or_cr_line_ends_are_read_whole(streamed: str, tmp_path:
 
 
 def test_the_progress_covers_the_parsing_chunk_by_chunk(streamed: str, tmp_path: Path) -> None:
+    from ce_cli.families.softmax.inputs import validate_inputs
+    from ce_cli.families.softmax.losses import evaluate
     from ce_cli.formulas import REGISTRY
-    from ce_cli.losses import evaluate
-    from ce_cli.validate import validate_inputs
 
     x, t = _table(500, 4)
     _write(tmp_path / "x.csv", x, header="a,b,c,d")

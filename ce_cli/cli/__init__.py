@@ -55,11 +55,11 @@ from ce_cli.cli.options import (
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
 from ce_cli.cli.usage import OneLineUsageErrors, OneValueEach, show_flags_without_a_type
 from ce_cli.families import family_for
+from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
+from ce_cli.families.softmax.losses import reduction_named
 from ce_cli.formulas import REFERENCE
 from ce_cli.io.sources import source_files
-from ce_cli.losses import reduction_named
 from ce_cli.render import DEFAULT_MAX_ROWS, RenderOptions, writer_for
-from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 
 show_flags_without_a_type()
 app = typer.Typer(
@@ -162,10 +162,10 @@ def compute(
     files: PositionalFiles = None,
 ) -> None:
     """Compute per-sample and reduced cross-entropy losses (--task binary: per element, as BCE with logits)."""
+    from ce_cli.families.softmax.report import SummaryRequest
     from ce_cli.formulas import formula_spec
     from ce_cli.io.losses_file import check_output_path, suffix_of, write_atomically
     from ce_cli.progress import ProgressBar
-    from ce_cli.report import SummaryRequest
 
     with user_errors():
         family = family_for(task)

@@ -13,12 +13,12 @@ from ce_cli.cli.options import takes_probabilities
 from ce_cli.cli.streams import stdin_bytes
 from ce_cli.errors import OptionError
 from ce_cli.families import Family
+from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 from ce_cli.io.columns import HeaderMode
 from ce_cli.io.inputs import InputSpec, SourcesRead, read_sources
-from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 
 if TYPE_CHECKING:
-    from ce_cli.report import SummaryRequest
+    from ce_cli.families.softmax.report import SummaryRequest
 
 
 def eps_value(text: str | None, formula: str | None) -> float | str | None:

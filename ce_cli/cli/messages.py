@@ -35,9 +35,9 @@ from ce_cli.errors import (
     StrayColumnError,
     SummaryRequestError,
 )
+from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS
 from ce_cli.io.inputs import HeaderWithNumbers, InputNotice, SourcesRead
 from ce_cli.io.provenance import ReadRecord
-from ce_cli.validate import DEFAULT_CLASS_AXIS
 
 
 def say(line: str) -> None:

@@ -12,10 +12,10 @@ import typer
 
 from ce_cli.errors import OptionError
 from ce_cli.families import task_names
+from ce_cli.families.softmax import render as compute_writers
+from ce_cli.families.softmax import render_explain as explain_writers
+from ce_cli.families.softmax.losses import REDUCTIONS
 from ce_cli.formulas import FORMULAS, REGISTRY
-from ce_cli.losses import REDUCTIONS
-from ce_cli.render import compute as compute_writers
-from ce_cli.render import explain as explain_writers
 
 INPUTS, FORMULA, PYTORCH, OUTPUT = "Inputs", "Formula", "PyTorch options", "Output"
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
     from ce_cli.data_warnings import DataWarning
+    from ce_cli.families.softmax.losses import Reduction
+    from ce_cli.families.softmax.report import SummaryRequest
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
-    from ce_cli.losses import Reduction
     from ce_cli.render import RenderOptions, Writer
-    from ce_cli.report import SummaryRequest
 
 # The options a family may take beyond the sources and the formula; a family lists those it takes in
 # ``takes``, and the command line refuses the others before anything is read.

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import CellError, InputError, OptionError, ShapeError, TargetError
+from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 from ce_cli.io.columns import ColumnChoice, HeaderMode
 from ce_cli.io.fit_checks import pair_numbered_rows, refuse_stray_column, whole_numbers
 from ce_cli.io.numpy_files import NpyFile, NpzMember
@@ -23,7 +24,6 @@ from ce_cli.io.provenance import ReadRecord, SampleNames, record
 from ce_cli.io.shards import Shards
 from ce_cli.io.sources import SourceArray, load
 from ce_cli.io.text_stream import TextRows
-from ce_cli.validate import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +44,7 @@ class InputSpec:
         header: whether text tables have a header row: ``"auto"`` (the rules of
             :func:`~ce_cli.io.table_plan.plan_table`), ``"yes"`` or ``"no"``.
         ignore_index, label_smoothing, class_axis: as in
-            :func:`ce_cli.validate.validate_inputs`.
+            :func:`ce_cli.families.softmax.inputs.validate_inputs`.
         task: the loss family (:data:`ce_cli.families.REGISTRY`): ``"multiclass"`` (softmax over classes),
             ``"binary"`` (every element its own problem), or another registered one.
     """

@@ -3,7 +3,7 @@
 A run that fails, before or while writing, leaves no file at the path.
 :func:`check_output_path` finds a path that cannot be written before any work
 is done. What goes into the file is the caller's (see
-:data:`ce_cli.render.compute.LOSSES_FILE_ENCODERS`); messages name the path as
+:data:`ce_cli.families.softmax.render.LOSSES_FILE_ENCODERS`); messages name the path as
 the caller names it.
 """
 

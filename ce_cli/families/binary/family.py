@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
     from ce_cli.data_warnings import DataWarning
     from ce_cli.families.binary.inputs import BinaryInputs
+    from ce_cli.families.softmax.losses import Reduction
+    from ce_cli.families.softmax.report import SummaryRequest
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
-    from ce_cli.losses import Reduction
-    from ce_cli.report import SummaryRequest
 
 
 class BinaryFamily:

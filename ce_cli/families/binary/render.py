@@ -15,6 +15,7 @@ import numpy as np
 
 from ce_cli.families.binary.derivation import BinaryDerivation
 from ce_cli.families.binary.report import BinaryReport, LabelSummary
+from ce_cli.families.softmax.summary import quantiles
 from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders
 from ce_cli.render.numbers import (
     column_format,
@@ -26,7 +27,6 @@ from ce_cli.render.numbers import (
     write_json_line,
 )
 from ce_cli.render.tables import add_sample_rows, make_console, shown
-from ce_cli.summary import quantiles
 
 
 def report_json(report: BinaryReport, options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from ce_cli.data_warnings import DataWarning, NonFiniteLogits, SigmoidGivenProba
 from ce_cli.errors import OptionError
 from ce_cli.families.binary.forms import logits_losses, probability_losses
 from ce_cli.families.binary.inputs import BinaryInputs
+from ce_cli.families.softmax.losses import Reduction
 from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
-from ce_cli.losses import Reduction
 from ce_cli.native import active as active_kernel
 from ce_cli.native_blocks import binary_elements, reads_dtype
 

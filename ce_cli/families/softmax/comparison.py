@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from ce_cli.comparison import Comparison, abs_diff, compared_formulas, share
 from ce_cli.data_warnings import data_warnings
+from ce_cli.families.softmax.inputs import ValidatedInputs
+from ce_cli.families.softmax.losses import Losses, evaluate
 from ce_cli.formulas import REFERENCE, probability_clip
-from ce_cli.losses import Losses, evaluate
-from ce_cli.validate import ValidatedInputs
 
 
 def compare_formulas(

@@ -1,10 +1,10 @@
 """The softmax family as one :class:`~ce_cli.families.protocol.Family`.
 
-Its parts: :mod:`ce_cli.validate` (inputs), :mod:`ce_cli.losses` (evaluation by
-blocks), :mod:`ce_cli.report` and :mod:`ce_cli.summary` (the report),
-:mod:`ce_cli.comparison` (the formulas side by side), :mod:`ce_cli.derivation`
-(one sample), and :mod:`ce_cli.render.compute`, :mod:`~ce_cli.render.compare`,
-:mod:`~ce_cli.render.explain` (the writers).
+Its parts: :mod:`ce_cli.families.softmax.inputs` (inputs), :mod:`ce_cli.families.softmax.losses` (evaluation by
+blocks), :mod:`ce_cli.families.softmax.report` and :mod:`ce_cli.families.softmax.summary` (the report),
+:mod:`ce_cli.comparison` (the formulas side by side), :mod:`ce_cli.families.softmax.derivation`
+(one sample), and :mod:`ce_cli.families.softmax.render`, :mod:`~ce_cli.render.compare`,
+:mod:`~ce_cli.families.softmax.render_explain` (the writers).
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ce_cli.families.softmax import render as render_compute
+from ce_cli.families.softmax import render_explain as render_explain
 from ce_cli.render import compare as render_compare
-from ce_cli.render import compute as render_compute
-from ce_cli.render import explain as render_explain
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
     from ce_cli.data_warnings import DataWarning
+    from ce_cli.families.softmax.inputs import ValidatedInputs
+    from ce_cli.families.softmax.losses import Reduction
+    from ce_cli.families.softmax.report import SummaryRequest
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
-    from ce_cli.losses import Reduction
-    from ce_cli.report import SummaryRequest
-    from ce_cli.validate import ValidatedInputs
 
 
 class SoftmaxFamily:
@@ -40,7 +40,7 @@ class SoftmaxFamily:
     losses_file_encoders = render_compute.LOSSES_FILE_ENCODERS
 
     def validate(self, read: SourcesRead, spec: InputSpec) -> ValidatedInputs:
-        from ce_cli.validate import validate_inputs
+        from ce_cli.families.softmax.inputs import validate_inputs
 
         return validate_inputs(
             read.logits,
@@ -68,7 +68,7 @@ class SoftmaxFamily:
         request: SummaryRequest,
         progress: Callable[[int], None] | None,
     ) -> Any:
-        from ce_cli.report import build_report
+        from ce_cli.families.softmax.report import build_report
 
         return build_report(inputs, formula, reduction, eps=eps, request=request, progress=progress)
 
@@ -83,7 +83,7 @@ class SoftmaxFamily:
         return compare_formulas(inputs, eps=eps, progress=progress)
 
     def explain(self, inputs: ValidatedInputs, flat: int) -> tuple[Any, Sequence[DataWarning]]:
-        from ce_cli.derivation import derivation_warnings, derive
+        from ce_cli.families.softmax.derivation import derivation_warnings, derive
 
         derivation = derive(inputs, flat)
         return derivation, derivation_warnings(derivation)

@@ -11,9 +11,9 @@ import numpy as np
 from ce_cli import __version__
 from ce_cli.accumulators import ExactSum, LossStats, class_sums
 from ce_cli.blocks import chunks
+from ce_cli.families.softmax.report import Report, exp_or_inf
+from ce_cli.families.softmax.summary import mean_bits, sample_denominators
 from ce_cli.render.numbers import json_number
-from ce_cli.report import Report, exp_or_inf
-from ce_cli.summary import mean_bits, sample_denominators
 
 BLOCK = 1 << 20  # samples per update: the accumulators see the losses a block at a time, as shards would
 

@@ -1,4 +1,4 @@
-"""Write a :class:`~ce_cli.derivation.Derivation` as a worked derivation (Rich) or as JSON."""
+"""Write a :class:`~ce_cli.families.softmax.derivation.Derivation` as a worked derivation (Rich) or as JSON."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from ce_cli.render.tables import make_console
 if TYPE_CHECKING:  # imported by the commands that need them: not at start-up
     from rich.table import Table
 
-    from ce_cli.derivation import Derivation
+    from ce_cli.families.softmax.derivation import Derivation
 
 
 def _n(value: float) -> str:

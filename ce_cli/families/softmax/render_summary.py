@@ -1,4 +1,4 @@
-"""The evaluation summary (:mod:`ce_cli.summary`) in JSON and in the table's sections."""
+"""The evaluation summary (:mod:`ce_cli.families.softmax.summary`) in JSON and in the table's sections."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ce_cli import summary
+from ce_cli.families.softmax import summary
+from ce_cli.families.softmax.report import Report
 from ce_cli.render.numbers import json_number, short_number
-from ce_cli.report import Report
 
 if TYPE_CHECKING:
     from rich.table import Table

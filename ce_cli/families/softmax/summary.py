@@ -7,7 +7,7 @@ figure covers the counted samples (targets that are not the ignore index).
 
 Definitions (``L_i`` the per-sample loss as the table shows it, weighted when
 weights are given; ``d_i`` what sample ``i`` adds to the mean's denominator,
-see :mod:`ce_cli.weighting`)::
+see :mod:`ce_cli.families.softmax.weighting`)::
 
     mean = sum_i L_i / sum_i d_i          (numerator / denominator)
     mean_bits = mean / ln 2               (perplexity = exp(mean) = 2 ** mean_bits)
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ce_cli.array_types import Float64Array, IndexArray
-from ce_cli.report import Report, exp_or_inf
+from ce_cli.families.softmax.report import Report, exp_or_inf
 
 QUANTILES = (("min", 0.0), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
 LN2 = math.log(2.0)
@@ -137,7 +137,7 @@ class SequenceSummary:
 def per_sequence(report: Report) -> list[SequenceSummary]:
     """Each sequence's pooled mean (its losses over its own denominator), perplexity and counted tokens.
 
-    The samples must have a sequence axis (:func:`ce_cli.report.check_request`).
+    The samples must have a sequence axis (:func:`ce_cli.families.softmax.report.check_request`).
     """
     shape = report.inputs.sample_shape
     losses = report.losses.per_sample.reshape(shape[0], -1)

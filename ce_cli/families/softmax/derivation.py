@@ -10,7 +10,7 @@ For logits ``x`` over ``C`` classes and target ``t``:
 5. the gradient ``d loss / d x = softmax(x) - onehot(t)``.
 
 Weights, label smoothing and probability targets enter through the
-coefficients of :mod:`ce_cli.weighting` (``loss = sum_c v_c * (-log_softmax(x)_c)``,
+coefficients of :mod:`ce_cli.families.softmax.weighting` (``loss = sum_c v_c * (-log_softmax(x)_c)``,
 gradient ``sum(v) * softmax(x) - v``), computed there for every formula.
 """
 
@@ -24,11 +24,11 @@ import numpy as np
 from ce_cli.array_types import Float64Array
 from ce_cli.comparison import abs_diff, compared_formulas, largest, verdict
 from ce_cli.data_warnings import DataWarning, NonFiniteLogits
+from ce_cli.families.softmax.inputs import ValidatedInputs
+from ce_cli.families.softmax.losses import block_terms
+from ce_cli.families.softmax.weighting import index_coefficients, probability_coefficients, smoothed_targets
 from ce_cli.formulas import REFERENCE, REGISTRY
 from ce_cli.log_sum_exp import EXP_OVERFLOW, log_softmax, logsumexp
-from ce_cli.losses import block_terms
-from ce_cli.validate import ValidatedInputs
-from ce_cli.weighting import index_coefficients, probability_coefficients, smoothed_targets
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Derivation:
         log_softmax, softmax: ``log_softmax(x)`` and ``softmax(x)``.
         weight, label_smoothing: the options in play.
         weighted_nll, smoothing_term: ``w[t] * NLL`` and ``(E / C) * sum_c w_c * (-log p_c)``,
-            the two parts of an index target's loss (see :mod:`ce_cli.weighting`).
+            the two parts of an index target's loss (see :mod:`ce_cli.families.softmax.weighting`).
         coefficients: ``v`` with ``loss = sum_c v_c * (-log_softmax(x)_c)``.
         loss: the sample's loss with every option, as ``compute`` reports it.
         gradient: ``d loss / d x``.

@@ -17,14 +17,14 @@ from numpy.typing import NDArray
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
 from ce_cli.errors import TargetError, unknown_choice
+from ce_cli.families.softmax.inputs import ValidatedInputs
+from ce_cli.families.softmax.weighting import WeightedLosses, needs_all_classes, target_classes, weighted_losses
 from ce_cli.formulas import BlockLogProbs, FormulaSpec
 from ce_cli.log_sum_exp import ShiftedBlock, nan_ranked
 from ce_cli.native import Kernel
 from ce_cli.native import active as active_kernel
 from ce_cli.native_blocks import NativeBlock, accepts, native_block, reads_dtype
 from ce_cli.row_checks import NO_ROWS, RowChecks, check_rows
-from ce_cli.validate import ValidatedInputs
-from ce_cli.weighting import WeightedLosses, needs_all_classes, target_classes, weighted_losses
 
 Reduction = Literal["mean", "sum", "none"]
 REDUCTIONS: tuple[Reduction, ...] = get_args(Reduction)
@@ -51,7 +51,7 @@ class Losses:
 
     Attributes:
         per_sample: float64 per-sample losses (0 where ignored).
-        denominator: what the mean divides by (see :mod:`ce_cli.weighting`).
+        denominator: what the mean divides by (see :mod:`ce_cli.families.softmax.weighting`).
         target_class: the target index as given (the ignore index where
             ignored; for probabilities, their argmax).
         stored_log_prob: ``log p[target_class]`` under the formula (``log q`` for naive,
@@ -173,7 +173,7 @@ def block_losses(
 
 def check_target_range(inputs: ValidatedInputs) -> None:
     """Refuse index targets outside ``[0, C)`` that are not the ignore index, whatever made ``inputs``
-    (:func:`~ce_cli.validate.validate_inputs` refuses them first; the compiled kernel checks again).
+    (:func:`~ce_cli.families.softmax.inputs.validate_inputs` refuses them first; the compiled kernel checks again).
 
     Raises:
         TargetError: naming the first such target.
@@ -254,7 +254,7 @@ def _native_index_losses(
 
     The kernel writes each block's results into the output arrays directly (one
     allocation each, no joining), with the weights and ignored targets applied as
-    :func:`ce_cli.weighting.weighted_losses` applies them. The fused and the
+    :func:`ce_cli.families.softmax.weighting.weighted_losses` applies them. The fused and the
     two-step formulas give the same ``z[t] - lse_z`` here (``log_softmax`` is only
     read at the target), so both run this way.
     """

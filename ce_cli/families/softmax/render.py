@@ -1,4 +1,4 @@
-"""Write a :class:`~ce_cli.report.Report`: table, JSON, CSV/TSV, one number, or a losses file."""
+"""Write a :class:`~ce_cli.families.softmax.report.Report`: table, JSON, CSV/TSV, one number, or a losses file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,16 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ce_cli.families.softmax.render_summary import (
+    add_summary_rows,
+    by_class_table,
+    denominator_sentence,
+    distribution_lines,
+    per_sequence_table,
+    summary_json,
+)
+from ce_cli.families.softmax.report import Report
+from ce_cli.families.softmax.summary import worst
 from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders
 from ce_cli.render.numbers import (
     column_format,
@@ -17,17 +27,7 @@ from ce_cli.render.numbers import (
     short_number,
     write_json_line,
 )
-from ce_cli.render.summary import (
-    add_summary_rows,
-    by_class_table,
-    denominator_sentence,
-    distribution_lines,
-    per_sequence_table,
-    summary_json,
-)
 from ce_cli.render.tables import add_sample_rows, make_console, shown
-from ce_cli.report import Report
-from ce_cli.summary import worst
 
 
 def report_json(report: Report, options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, Any]:

@@ -17,9 +17,9 @@ import numpy as np
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.data_warnings import DataWarning, data_warnings
 from ce_cli.errors import SummaryRequestError
+from ce_cli.families.softmax.inputs import ValidatedInputs
+from ce_cli.families.softmax.losses import Losses, Reduction, evaluate
 from ce_cli.formulas import FormulaSpec, probability_clip
-from ce_cli.losses import Losses, Reduction, evaluate
-from ce_cli.validate import ValidatedInputs
 
 
 def exp_or_inf(value: float) -> float:
@@ -32,7 +32,7 @@ def exp_or_inf(value: float) -> float:
 
 @dataclass(frozen=True)
 class SummaryRequest:
-    """The parts of the evaluation summary asked for beyond the default (see :mod:`ce_cli.summary`).
+    """The parts of the evaluation summary asked for beyond the default (see :mod:`ce_cli.families.softmax.summary`).
 
     Attributes:
         by_class: a row per class among the counted targets.

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
+from ce_cli.families.softmax.inputs import ValidatedInputs
 from ce_cli.formulas import BlockLogProbs
-from ce_cli.validate import ValidatedInputs
 
 
 def needs_all_classes(inputs: ValidatedInputs) -> bool:
