@@ -176,3 +176,12 @@ def test_a_toy_family_reaches_pool(run: Run, tmp_path: Path) -> None:
     assert (pooled.exit_code, pooled.stderr) == (0, "")
     out = json.loads(pooled.stdout)
     assert (out["task"], out["mean"], out["n_samples"], out["pooled"]) == ("toy", 0.5, 4, 2)
+
+
+def test_every_package_is_installed() -> None:
+    import tomllib
+
+    root = Path(__file__).parent.parent
+    declared = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "ce_cli").rglob("__init__.py")}
+    assert found == declared
