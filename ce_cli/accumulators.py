@@ -211,6 +211,11 @@ class LossStats:
             return math.nan if numerator == 0.0 or math.isnan(numerator) else math.copysign(math.inf, numerator)
         return numerator / denominator
 
+    def headline(self) -> tuple[float, float, float]:
+        """``(mean, sum, value)``: the value the reduction in ``meta`` makes the headline (``sum`` or ``mean``)."""
+        mean, total = self.mean, self.numerator.value()
+        return mean, total, total if self.meta.get("reduction") == "sum" else mean
+
     @property
     def accuracy(self) -> float:
         return self.hits / self.counted if self.counted else math.nan

@@ -162,6 +162,7 @@ def compute(
     files: PositionalFiles = None,
 ) -> None:
     """Compute per-sample and reduced cross-entropy losses (--task binary: per element, as BCE with logits)."""
+    given = dict(locals())  # the options as given, before any other name is bound
     from ce_cli.families.softmax.report import SummaryRequest
     from ce_cli.formulas import formula_spec
     from ce_cli.io.losses_file import check_output_path, suffix_of, write_atomically
@@ -191,21 +192,7 @@ def compute(
                 path for src in (logits, targets, weight, pos_weight) if src is not None for path in source_files(src)
             ]
             check_output_path(output, family.losses_file_encoders, name="--output", inputs=files)
-        spec = input_spec(
-            logits,
-            targets,
-            target_column=target_column,
-            drop_columns=drop_columns,
-            logit_columns=logit_columns,
-            id_column=id_column,
-            header=header,
-            weight=weight,
-            pos_weight=pos_weight,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            class_axis=class_axis,
-            task=task,
-        )
+        spec = input_spec(given)
         chosen = formula_spec(formula)
         inputs, read = load(spec, family, silenced=no_warnings)
         with ProgressBar(family.size(inputs), sys.stderr, enabled=not quiet) as bar:
@@ -247,27 +234,14 @@ def compare(
     files: PositionalFiles = None,
 ) -> None:
     """Every formula side by side, with each one's difference to cross_entropy."""
+    given = dict(locals())  # the options as given, before any other name is bound
     from ce_cli.progress import ProgressBar
 
     with user_errors():
         family = family_for(task)
         write = writer_for(family.compare_writers, output_format)
         clip = eps_value(eps, None)
-        spec = input_spec(
-            logits,
-            targets,
-            target_column=target_column,
-            drop_columns=drop_columns,
-            logit_columns=logit_columns,
-            id_column=id_column,
-            header=header,
-            weight=weight,
-            pos_weight=pos_weight,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            class_axis=class_axis,
-            task=task,
-        )
+        spec = input_spec(given)
         inputs, read = load(spec, family, silenced=no_warnings)
         with ProgressBar(family.size(inputs), sys.stderr) as bar:
             comparison = family.compare(inputs, eps=clip, progress=bar.update)
@@ -310,24 +284,11 @@ def explain(
     files: PositionalFiles = None,
 ) -> None:
     """Derive one sample's loss step by step: max shift, logsumexp, NLL, gradient, and every formula."""
+    given = dict(locals())  # the options as given, before any other name is bound
     with user_errors():
         family = family_for(task)
         write = writer_for(family.explain_writers, output_format)
-        spec = input_spec(
-            logits,
-            targets,
-            target_column=target_column,
-            drop_columns=drop_columns,
-            logit_columns=logit_columns,
-            id_column=id_column,
-            header=header,
-            weight=weight,
-            pos_weight=pos_weight,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            class_axis=class_axis,
-            task=task,
-        )
+        spec = input_spec(given)
         inputs, read = load(spec, family, silenced=no_warnings)
         derivation, found = family.explain(inputs, sample_position(sample, family.sample_shape(inputs)))
         warnings = result_warnings(read, found)

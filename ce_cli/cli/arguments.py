@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -145,37 +146,23 @@ def header_mode(header: bool | None) -> HeaderMode:
     return "auto" if header is None else "yes" if header else "no"
 
 
-def input_spec(
-    logits: str,
-    targets: str | None,
-    *,
-    target_column: str | None,
-    drop_columns: str | None,
-    logit_columns: str | None,
-    id_column: str | None,
-    header: bool | None,
-    weight: str | None,
-    pos_weight: str | None,
-    ignore_index: int,
-    label_smoothing: float,
-    class_axis: int,
-    task: str,
-) -> InputSpec:
-    """The inputs as the options give them, their text turned into values."""
+def input_spec(given: Mapping[str, Any]) -> InputSpec:
+    """The inputs as a command's options give them (its parameters by name), their text turned into values:
+    the one place the input options become an :class:`InputSpec`."""
     return InputSpec(
-        logits=logits,
-        targets=targets,
-        target_column=target_column,
-        drop_columns=column_names(drop_columns),
-        logit_columns=None if logit_columns is None else column_names(logit_columns),
-        id_column=id_column,
-        header=header_mode(header),
-        weight=weight,
-        pos_weight=pos_weight,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        class_axis=class_axis,
-        task=task,
+        logits=given["logits"],
+        targets=given["targets"],
+        target_column=given["target_column"],
+        drop_columns=column_names(given["drop_columns"]),
+        logit_columns=None if given["logit_columns"] is None else column_names(given["logit_columns"]),
+        id_column=given["id_column"],
+        header=header_mode(given["header"]),
+        weight=given["weight"],
+        pos_weight=given["pos_weight"],
+        ignore_index=given["ignore_index"],
+        label_smoothing=given["label_smoothing"],
+        class_axis=given["class_axis"],
+        task=given["task"],
     )
 
 

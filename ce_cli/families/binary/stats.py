@@ -67,8 +67,7 @@ def _labels(shape: tuple[int, ...]) -> np.ndarray:
 
 def pooled_json(stats: LossStats) -> dict[str, Any]:
     """The keys of ``compute --task binary -f json`` that a merged state gives exactly."""
-    mean, total = stats.mean, stats.numerator.value()
-    value = total if stats.meta["reduction"] == "sum" else mean
+    mean, total, value = stats.headline()
     positives = sum(s.positives for s in (stats.classes or {}).values())
     out: dict[str, Any] = {
         "formula": stats.meta["formula"],

@@ -64,8 +64,7 @@ def accumulate(report: Report) -> LossStats:
 
 def pooled_json(stats: LossStats) -> dict[str, Any]:
     """The keys of ``compute -f json`` that a merged state gives exactly."""
-    mean, total = stats.mean, stats.numerator.value()
-    value = total if stats.meta["reduction"] == "sum" else mean
+    mean, total, value = stats.headline()
     out: dict[str, Any] = {
         "formula": stats.meta["formula"],
         "reduction": stats.meta["reduction"],
