@@ -369,3 +369,15 @@ def test_text_in_the_only_logit_column_gets_no_advice_to_drop_it(tmp_path: Path,
     result = run("compute", "--task", "binary", "-l", str(path), "--target-column", "label")
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == f"ce-loss: error: logits file '{path}': line 2, column 1: 'high' is not a number\n"
+
+
+def test_a_target_column_also_left_out_is_a_usage_error(tmp_path: Path, run: Run) -> None:
+    # Found by the fuzz test: a target column named in --drop-columns too.
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,label\n0.5,1.5,0\n2.0,1.0,1\n")
+    result = run("compute", "-l", str(path), "--target-column", "label", "--drop-columns", "label")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert (
+        result.stderr
+        == f"ce-loss: error: logits file '{path}': column 'label' is taken as the targets and also left out\n"
+    )

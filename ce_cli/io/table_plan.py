@@ -221,10 +221,13 @@ def _target_position(name: str, header: tuple[str, ...] | None, remaining: list[
     """The target column's position in the file: a header name, or an index among the remaining columns.
 
     Raises:
-        OptionError: no such column.
+        OptionError: no such column, or one that is also left out (or taken as the ids or the row index).
     """
     if header is not None and name in header:
-        return header.index(name)
+        position = header.index(name)
+        if position not in remaining:
+            raise OptionError(f"{label}: column {name!r} is taken as the targets and also left out")
+        return position
     if re.fullmatch(r"-?\d{1,18}", name.strip()):
         index = int(name)
         if not -len(remaining) <= index < len(remaining):
