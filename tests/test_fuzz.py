@@ -69,7 +69,9 @@ FLAGS = ["--by-class", "--per-sequence", "--header", "--no-header", "-q", "--no-
 OPTIONS = st.fixed_dictionaries({}, optional={**VALUED, **{flag: st.just(None) for flag in FLAGS}})
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: the same 1500 cases on every run, so that CI never fails on a case found by chance; run it
+# with --hypothesis-seed=N (and without this) to explore further.
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(command=st.sampled_from(["compute", "compare", "explain"]), logits=SOURCE, options=OPTIONS)
 def test_anything_in_gives_a_result_or_one_error_line(
     command: str, logits: str, options: dict[str, str | None]
