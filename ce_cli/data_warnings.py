@@ -108,6 +108,14 @@ class SigmoidGivenProbabilities:
     instead: str
 
 
+@dataclass(frozen=True)
+class PosWeightLeftOut:
+    """``formulas`` take the inputs as probabilities, where a positive weight has no meaning: their losses
+    are computed without it (``binary_cross_entropy`` has no ``pos_weight``)."""
+
+    formulas: tuple[str, ...]
+
+
 DataWarning = (
     ProbabilitiesGivenAsLogits
     | SigmoidGivenProbabilities
@@ -118,6 +126,7 @@ DataWarning = (
     | MultiHotTargets
     | TargetsNotDistributions
     | OneSampleAssumed
+    | PosWeightLeftOut
 )
 
 

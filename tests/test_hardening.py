@@ -394,3 +394,12 @@ def test_an_npz_member_that_cannot_fit_is_refused_before_it_is_inflated(tmp_path
         f"ce-loss: error: targets file '{archive}' have shape (33554432,), but the logits need "
         "class indices of shape (2,) (or probabilities of the logits' own shape)\n"
     )
+
+
+def test_compare_says_the_naive_column_leaves_pos_weight_out(run: Run) -> None:
+    result = run("compare", "--task", "binary", "-l", "0.2,0.7", "-t", "0,1", "--pos-weight", "5", "-f", "json")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "ce-loss: warning: --pos-weight weighs the positives of logits; naive takes the inputs as probabilities "
+        "and is computed without it (binary_cross_entropy has no pos_weight)\n"
+    )

@@ -19,6 +19,7 @@ from ce_cli.data_warnings import (
     NonFiniteLogits,
     NotProbabilities,
     OneSampleAssumed,
+    PosWeightLeftOut,
     ProbabilitiesGivenAsLogits,
     SigmoidGivenProbabilities,
     TargetsNotDistributions,
@@ -173,6 +174,12 @@ def warning_text(warning: DataWarning) -> str:
                 f"the logits are one vector of {classes} values, read as one sample over {classes} classes with "
                 f"the targets as its probabilities; if these are {classes} samples with one logit each, that is "
                 "binary classification: use --task binary"
+            )
+        case PosWeightLeftOut(formulas=formulas):
+            takes, are = ("takes", "is") if len(formulas) == 1 else ("take", "are")
+            return (
+                f"--pos-weight weighs the positives of logits; {', '.join(formulas)} {takes} the inputs as "
+                f"probabilities and {are} computed without it (binary_cross_entropy has no pos_weight)"
             )
         case EveryTargetIgnored(ignore_index=ignore_index):
             return (

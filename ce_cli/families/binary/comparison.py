@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ce_cli.comparison import Comparison, abs_diff, compared_formulas, share
-from ce_cli.data_warnings import NonFiniteLogits
+from ce_cli.data_warnings import DataWarning, NonFiniteLogits, PosWeightLeftOut
 from ce_cli.families.binary.inputs import BinaryInputs
 from ce_cli.families.binary.report import BinaryReport, build_binary_report
 from ce_cli.formulas import REFERENCE
@@ -24,5 +24,8 @@ def compare_binary(
         results[formula.name] = build_binary_report(inputs, formula, eps=clip, strict=False, progress=report)
     reference = results[REFERENCE].losses
     differences = {name: abs_diff(r.losses, reference) for name, r in results.items() if name != REFERENCE}
-    warnings = tuple(w for w in results[REFERENCE].warnings if isinstance(w, NonFiniteLogits))
+    warnings: tuple[DataWarning, ...] = tuple(w for w in results[REFERENCE].warnings if isinstance(w, NonFiniteLogits))
+    without = tuple(f.name for f in formulas if f.binary == "probabilities")
+    if inputs.pos_weight is not None and without:
+        warnings += (PosWeightLeftOut(without),)
     return Comparison(inputs=inputs, results=results, differences=differences, warnings=warnings)
