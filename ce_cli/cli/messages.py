@@ -189,13 +189,6 @@ def warning_text(warning: DataWarning) -> str:
             assert_never(warning)
 
 
-def warn_all(warnings: Iterable[DataWarning], silenced: bool) -> None:
-    """One line on stderr per warning, unless silenced."""
-    if not silenced:
-        for warning in warnings:
-            say(f"warning: {warning_text(warning)}")
-
-
 def warnings_last(lines: Iterable[str], silenced: bool) -> AbstractContextManager[None]:
     """Print ``lines`` (warnings) on stderr after the block that writes the results, even if it fails:
     on a terminal the last lines on screen are the warnings about the number printed, not the table."""

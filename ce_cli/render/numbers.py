@@ -85,8 +85,3 @@ def index_text(index: tuple[int, ...]) -> str:
     if len(index) == 1:
         return str(index[0])
     return str(index) if index else "0"
-
-
-def sample_index(position: int, sample_shape: tuple[int, ...]) -> str:
-    """:func:`index_text` of the flat ``position`` in ``sample_shape``."""
-    return index_text(tuple(int(i) for i in np.unravel_index(position, sample_shape)))
