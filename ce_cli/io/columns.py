@@ -68,6 +68,27 @@ def column_index(name: str, header: tuple[str, ...] | None, width: int, label: s
     raise OptionError(f"{label} has no column {name!r} {what}; {known}")
 
 
+def target_position(name: str, header: tuple[str, ...] | None, remaining: list[int], label: str) -> int:
+    """The target column's position: a header name, or an index among the ``remaining`` positions (the
+    columns not left out; every column of an array read without a plan).
+
+    Raises:
+        OptionError: no such column, or one that is also left out (or taken as the ids or the row index).
+    """
+    if header is not None and name in header:
+        position = header.index(name)
+        if position not in remaining:
+            raise OptionError(f"{label}: column {name!r} is taken as the targets and also left out")
+        return position
+    if _INDEX.fullmatch(name.strip()):
+        index = int(name)
+        if not -len(remaining) <= index < len(remaining):
+            raise OptionError(f"target column {index} is out of range for {label} ({len(remaining)} columns)")
+        return remaining[index]
+    known = f"its columns are: {', '.join(h for h in header if h)}" if header else "it has no header row"
+    raise OptionError(f"{label} has no column named {name!r}; {known}")
+
+
 def _words(name: str) -> list[str]:
     """``"sampleId"``, ``"sample_id"``, ``"Sample ID"`` -> ``["sample", "id"]``."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.strip())

@@ -8,7 +8,6 @@ validates the arrays (:meth:`ce_cli.families.protocol.Family.validate`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -17,7 +16,7 @@ from numpy.typing import NDArray
 
 from ce_cli.errors import CellError, InputError, OptionError, ShapeError, TargetError
 from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
-from ce_cli.io.columns import ColumnChoice, HeaderMode
+from ce_cli.io.columns import ColumnChoice, HeaderMode, target_position
 from ce_cli.io.fit_checks import pair_numbered_rows, refuse_stray_column, whole_numbers
 from ce_cli.io.numpy_files import NpyFile, NpzMember
 from ce_cli.io.provenance import ReadRecord, SampleNames, record
@@ -254,17 +253,6 @@ def split_column(loaded: SourceArray, column: str, position: int | None = None) 
         array = array.reshape(1, -1)  # a table of one data row was read as a vector
     if array.ndim != 2:
         raise InputError(f"{loaded.label} must be a table of rows and columns to take a target column from it")
-    names = loaded.columns
-    if position is not None:
-        index = position
-    elif names is not None and column in names:
-        index = names.index(column)
-    elif re.fullmatch(r"-?\d{1,18}", column.strip()):
-        index = int(column)
-        if not -array.shape[1] <= index < array.shape[1]:
-            raise OptionError(f"target column {index} is out of range for {loaded.label} ({array.shape[1]} columns)")
-        index %= array.shape[1]
-    else:
-        known = f"its columns are: {', '.join(names)}" if names else "it has no header row"
-        raise OptionError(f"{loaded.label} has no column named {column!r}; {known}")
-    return np.delete(array, index, axis=1), array[:, index]
+    if position is None:
+        position = target_position(column, loaded.columns, list(range(array.shape[1])), loaded.label)
+    return np.delete(array, position, axis=1), array[:, position]

@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ce_cli.errors import ColumnChoiceError, InputError, OptionError
-from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode, column_index, data_lines, integer_written
+from ce_cli.io.columns import (
+    NO_CHOICE,
+    ColumnChoice,
+    HeaderMode,
+    column_index,
+    data_lines,
+    integer_written,
+    target_position,
+)
 from ce_cli.io.dialects import first_row
 
 
@@ -158,7 +166,7 @@ def plan_table(
     ids_at = None if choice.ids is None else column_index(choice.ids, header, width, label, "for the ids")
     left_out = ({0} if skipped_index else set()) | dropped | ({ids_at} if ids_at is not None else set())
     remaining = [i for i in range(width) if i not in left_out]
-    target = None if choice.target is None else _target_position(choice.target, header, remaining, label)
+    target = None if choice.target is None else target_position(choice.target, header, remaining, label)
     if choice.logits is not None:
         logit_at = [column_index(name, header, width, label, "for the logits") for name in choice.logits]
         if logit_at != sorted(set(logit_at)) or target in logit_at or (ids_at is not None and ids_at in logit_at):
@@ -215,23 +223,3 @@ def _refuse_decimal_commas(text: str, skip: int, kept: set[int], label: str) -> 
                     f"whole numbers looks like decimal commas split into cells ({row.strip()!r}); export it with '.' "
                     "as the decimal mark, or with ';' between cells"
                 )
-
-
-def _target_position(name: str, header: tuple[str, ...] | None, remaining: list[int], label: str) -> int:
-    """The target column's position in the file: a header name, or an index among the remaining columns.
-
-    Raises:
-        OptionError: no such column, or one that is also left out (or taken as the ids or the row index).
-    """
-    if header is not None and name in header:
-        position = header.index(name)
-        if position not in remaining:
-            raise OptionError(f"{label}: column {name!r} is taken as the targets and also left out")
-        return position
-    if re.fullmatch(r"-?\d{1,18}", name.strip()):
-        index = int(name)
-        if not -len(remaining) <= index < len(remaining):
-            raise OptionError(f"target column {index} is out of range for {label} ({len(remaining)} columns)")
-        return remaining[index]
-    known = f"its columns are: {', '.join(h for h in header if h)}" if header else "it has no header row"
-    raise OptionError(f"{label} has no column named {name!r}; {known}")
