@@ -93,16 +93,29 @@ def probability_rows(x: NDArray[Any], maximum: Float64Array) -> tuple[BoolArray,
     return is_probability, is_probability & (low == 0.0)
 
 
-def check_rows(x: NDArray[Any], maximum: Float64Array, losses: Float64Array, takes_probabilities: bool) -> RowChecks:
+def check_rows(
+    x: NDArray[Any],
+    maximum: Float64Array,
+    losses: Float64Array,
+    takes_probabilities: bool,
+    summary: tuple[float, float, int] | None = None,
+) -> RowChecks:
     """What a ``(B, C)`` block's rows show, reading no more of them than the answer needs.
 
     Ordinary logits have a row maximum outside [0, 1], which settles that not
     every row is a probability without a further pass; only blocks that could
     be all probabilities (or blocks of a formula that takes probabilities,
-    which counts the rows that are not) have their rows summed.
+    which counts the rows that are not) have their rows summed. ``summary``:
+    the smallest and largest row maximum (NaN if any is) and the count of
+    non-finite losses, where the compiled kernel has counted them already.
     """
     with np.errstate(invalid="ignore", over="ignore"):
-        maybe_all = maximum.size == 0 or bool(np.min(maximum) >= 0.0 and np.max(maximum) <= 1.0)  # NaN: False
+        if summary is not None:
+            lowest, highest, bad_losses = summary
+            maybe_all = maximum.size == 0 or (lowest >= 0.0 and highest <= 1.0)  # NaN: False
+        else:
+            bad_losses = -1
+            maybe_all = maximum.size == 0 or bool(np.min(maximum) >= 0.0 and np.max(maximum) <= 1.0)
         all_probability_like, zeros, not_probability = maybe_all, 0, 0
         if maybe_all or takes_probabilities:
             is_probability, has_zero = probability_rows(x, maximum)
@@ -111,8 +124,8 @@ def check_rows(x: NDArray[Any], maximum: Float64Array, losses: Float64Array, tak
             if takes_probabilities:
                 not_probability = int(np.count_nonzero(~is_probability))
         non_finite = infinite = 0
-        bad = ~np.isfinite(losses)
-        if bad.any():
+        bad = None if bad_losses == 0 else ~np.isfinite(losses)
+        if bad is not None and bad.any():
             finite_rows = np.isfinite(np.asarray(x[bad])).all(axis=1)
             non_finite = int(np.count_nonzero(~finite_rows))
             infinite = int(np.count_nonzero(finite_rows & np.isinf(losses[bad])))

@@ -27,7 +27,7 @@ from tests.conftest import Run
 VARIANTS = native.runnable_variants()
 needs_kernel = pytest.mark.skipif(not VARIANTS, reason="no compiled kernel in this install")
 KERNELS = [f"native-{v}" for v in VARIANTS] or ["native"]
-EXP, LOG1P, LOG, LOG1P_UNIT = 0, 1, 2, 3
+EXP, LOG1P, LOG, LOG1P_UNIT, EXP_SCALED = 0, 1, 2, 3, 4
 
 
 @pytest.fixture(params=KERNELS)
@@ -72,6 +72,25 @@ def test_exp_is_within_1_5_ulp_over_the_whole_negative_range(kernel: native.Kern
     errors = ulps(kernel_map(kernel, EXP, x), mpmath.exp, x)
     assert errors.max() <= 1.5, f"{errors.max():.3f} ulp at x = {x[errors.argmax()]!r}"
     assert errors.mean() < 0.6
+
+
+@needs_kernel
+def test_table_exp_is_within_0_6_ulp_before_scaling_back(kernel: native.Kernel) -> None:
+    """The kernels sum exp(x) 2^512, every value normal down to x = -1000: within 0.6 ulp (the table's tails)."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate(
+        [
+            np.linspace(-1000.0, 0.0, 4001),
+            rng.uniform(-5.0, 0.0, 3000),
+            rng.uniform(-1000.0, -700.0, 500),  # results that would be subnormal without the 2^512
+            -(2.0 ** -np.arange(1, 60, dtype=np.float64)),
+            # the edges of the reduction: k / 256 ln 2 and halfway between, where r is largest
+            -np.log(2.0) / 256 * np.arange(0.0, 3000.0, 0.5),
+        ]
+    )
+    errors = ulps(kernel_map(kernel, EXP_SCALED, x), lambda v: mpmath.exp(v) * mpmath.mpf(2) ** 512, x)
+    assert errors.max() <= 0.6, f"{errors.max():.3f} ulp at x = {x[errors.argmax()]!r}"
+    assert errors.mean() < 0.3
 
 
 @needs_kernel

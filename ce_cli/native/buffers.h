@@ -35,6 +35,14 @@ typedef struct {
 } CeBinaryStats;
 
 typedef struct {
+    double denominator, lowest, highest; /* the mean's denominator; the smallest and largest row maximum */
+    int64_t non_finite;                  /* losses that are not finite */
+    Py_ssize_t outside;                  /* the first row whose target is out of range (-1: none) */
+} CeIndexStats;
+
+typedef struct {
+    int (*index_losses)(const CeRows *, const int64_t *, int64_t, const double *, double *, double *,
+                        unsigned char *, double *, int64_t *, int64_t *, CeIndexStats *);
     int (*softmax_rows)(const CeRows *, const int64_t *, double *, double *, double *, int64_t *, int64_t *);
     int (*row_sums)(const CeRows *, const double *, const double *, const CeRows *, const double *, int, double,
                     double, double *, double *);

@@ -39,7 +39,10 @@
 #pragma GCC target("avx2,fma")
 #endif
 #define CE_V(name) name##_avx2
+#define CE_EXP256 1
+#include "exp_avx2.h"
 #include "kernels.h"
+#undef CE_EXP256
 #undef CE_V
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -168,48 +171,17 @@ static PyObject *index_losses(PyObject *self, PyObject *args) {
         return NULL;
     }
     const int64_t *given = targets;
-    Py_ssize_t outside = first_outside(given, n, rows.classes, 1, ignore_index);
-    if (outside >= 0) {
-        release(views, 10);
-        return target_out_of_range(given[outside], outside, rows.classes);
-    }
-    double *loss = out, *log_p = lp, *weights = w, denominator = 0.0;
-    unsigned char *at_top = top;
-    int status = -1;
+    CeIndexStats stats;
+    int status;
     Py_BEGIN_ALLOW_THREADS
-    int64_t *c = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1)); /* the class each row is read at */
-    if (c) {
-        for (Py_ssize_t i = 0; i < n; i++) c[i] = given[i] == ignore_index ? 0 : given[i];
-        status = k->softmax_rows(&rows, c, maximum, log_p, loss, argmax, rank);
-    }
-    if (status == 0) {
-        int64_t counted_rows = 0; /* an integer sum: the loop without weights vectorises */
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double target_z = log_p[i], lp_i = target_z - loss[i];
-            log_p[i] = lp_i;
-            at_top[i] = target_z == 0.0;
-        }
-        if (weights) {
-            for (Py_ssize_t i = 0; i < n; i++) {
-                int counted = given[i] != ignore_index;
-                double wt = weights[c[i]];
-                loss[i] = (counted ? -wt * log_p[i] : 0.0) + 0.0;
-                denominator += counted ? wt : 0.0;
-            }
-        } else {
-            for (Py_ssize_t i = 0; i < n; i++) {
-                int counted = given[i] != ignore_index;
-                loss[i] = (counted ? -log_p[i] : 0.0) + 0.0;
-                counted_rows += counted;
-            }
-            denominator = (double)counted_rows;
-        }
-    }
-    free(c);
+    status = k->index_losses(&rows, given, (int64_t)ignore_index, w, out, lp, top, maximum, argmax, rank, &stats);
     Py_END_ALLOW_THREADS
+    int64_t refused = stats.outside >= 0 ? given[stats.outside] : 0;
     release(views, 10);
     if (status < 0) return PyErr_NoMemory();
-    return PyFloat_FromDouble(denominator);
+    if (stats.outside >= 0) return target_out_of_range(refused, stats.outside, rows.classes);
+    /* the smallest and largest row maximum (NaN where a maximum is NaN) and the non-finite losses: the row checks */
+    return Py_BuildValue("dddL", stats.denominator, stats.lowest, stats.highest, (long long)stats.non_finite);
 }
 
 static PyObject *row_sums(PyObject *self, PyObject *args) {
@@ -310,8 +282,8 @@ static PyObject *map_function(PyObject *self, PyObject *args) {
     Py_ssize_t n = views[0].len / 8;
     void *result;
     if (views[0].itemsize != 8 || strcmp(views[0].format, "d") != 0 || flat_from(out, &views[1], n, 8, 1, &result) < 0 ||
-        which < 0 || which > 3) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "map: expected contiguous float64 arrays, which in 0..3");
+        which < 0 || which > 4) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "map: expected contiguous float64 arrays, which in 0..4");
         release(views, 2);
         return NULL;
     }
@@ -377,13 +349,15 @@ static PyMethodDef methods[] = {
      "softmax_rows(variant, x, targets, maximum, target_z, lse_z, argmax, ranks): fill the per-row outputs."},
     {"index_losses", index_losses, METH_VARARGS,
      "index_losses(variant, x, targets, ignore_index, weight, losses, log_prob, is_max, maximum, argmax, ranks) "
-     "-> the mean's denominator: the losses of index targets without label smoothing."},
+     "-> (denominator, lowest maximum, highest maximum, non-finite losses): the losses of index targets without "
+     "label smoothing."},
     {"row_sums", row_sums, METH_VARARGS,
      "row_sums(variant, x, maximum, lse_z, coefficients, weight, mode, low, high, term_sum, coefficient_sum)."},
     {"binary", binary, METH_VARARGS,
      "binary(variant, probabilities, x, t, pos_weight, weight, low, high, out, correct) -> (special, not_in_unit, "
      "non_finite): special is the number of infinite logits, or the first probability outside [0, 1] (-1: none)."},
-    {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2) or log1p on [0, 1] (3) elementwise."},
+    {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2), log1p on [0, 1] (3) or exp(x) 2^512 (4) "
+     "elementwise."},
     {"count_lines", count_lines, METH_VARARGS,
      "count_lines(data, delimiter) -> the lines numpy's parser reads as rows (-1: a CR alone ends a line)."},
     {"parse_lines", parse_lines, METH_VARARGS,

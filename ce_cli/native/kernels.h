@@ -5,13 +5,15 @@
  *   m = max_j x_j (NaN if the row holds a NaN), a = the first j holding it, z_j = x_j - m,
  *   lse_z = log1p(s), s = sum over j != a of exp(z_j),
  * the sum of every term but one maximum's (which is exactly 1), so that a confident row
- * keeps the relative accuracy of its tiny loss. The maximum's own entry is set to -inf in
- * the working copy for the sum, so the loop over the classes holds no test. A row holding
- * NaN or +inf, or only -inf, gives NaN, as PyTorch's log-softmax does.
+ * keeps the relative accuracy of its tiny loss: the terms with z_j == 0 are counted rather
+ * than summed, and all but one of them added back as 1. Each exp is computed times 2^512
+ * (exp_table.h) and the sum scaled back once, so no term is subnormal. A row holding NaN
+ * or +inf, or only -inf, gives NaN, as PyTorch's log-softmax does.
  *
  * Rows of few classes are worked in tiles of TILE rows stored class-major, so that every
  * loop runs across rows (vectorised however few the classes); rows of many classes one
- * at a time, with the loops along the row. Loops are written elementwise over arrays of
+ * at a time, with the loops along the row, read in their own dtype (float32 rows are never
+ * copied to float64). Loops are written elementwise over arrays of
  * partial results (LANES of them), which the compiler vectorises without reassociating.
  */
 
@@ -33,69 +35,109 @@ static Py_ssize_t CE_V(first_nan)(const double *v, Py_ssize_t n, Py_ssize_t stri
     return n;
 }
 
-/* The first j with v[j] == key, found a chunk at a time (the test of a chunk is vectorised); n when none. */
-static Py_ssize_t CE_V(find)(const double *v, Py_ssize_t n, double key) {
-    for (Py_ssize_t j = 0; j < n; j += LANES) {
-        int width = n - j < LANES ? (int)(n - j) : LANES;
-        int hit = 0;
-        for (int k = 0; k < width; k++) hit |= v[j + k] == key;
-        if (hit) {
-            for (int k = 0; k < width; k++) {
-                if (v[j + k] == key) return j + k;
-            }
-        }
-    }
-    return n;
+/* exp(in) 2^512 into out (exp_table.h): the variant's vector code, or the scalar function. */
+static void CE_V(exp_array)(const double *in, double *out, Py_ssize_t n) {
+#if defined(CE_EXP512)
+    ce_map_exp512(n, in, out);
+#elif defined(CE_EXP256)
+    ce_map_exp256(n, in, out);
+#else
+    for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_exp_scaled(in[i]);
+#endif
 }
 
-/* One row of n classes, v a working copy (changed and restored). */
-static void CE_V(one_row)(double *v, Py_ssize_t n, int64_t target, double *maximum, double *target_z,
-                          double *lse_z, int64_t *argmax, int64_t *rank) {
-    double top[LANES], bad[LANES];
-    for (int k = 0; k < LANES; k++) top[k] = -CE_INF, bad[k] = 0.0;
-    for (Py_ssize_t j = 0; j < n; j += LANES) {
-        int width = n - j < LANES ? (int)(n - j) : LANES;
-        const double *w = v + j;
-        for (int k = 0; k < width; k++) {
-            double x = w[k];
-            top[k] = x > top[k] ? x : top[k];
-            bad[k] = x != x ? 1.0 : bad[k];
-        }
+/* Per element type T (float32 rows are read as they are, never copied to float64): the maximum of a
+ * row and whether it holds a NaN; the first j with v[j] == key or v[j] a NaN; how many v[j] > key;
+ * and the sum over v[j] != m of exp(v[j] - m) 2^512 with the count of v[j] == m (m finite). */
+#define CE_ROW_FUNCTIONS(T, SUFFIX, SUM_EXP)                                                                \
+    static double CE_V(row_max_##SUFFIX)(const T *v, Py_ssize_t n, int *has_nan) {                        \
+        T top[LANES], bad[LANES];                                                                          \
+        for (int k = 0; k < LANES; k++) top[k] = (T)-CE_INF, bad[k] = 0;                                   \
+        for (Py_ssize_t j = 0; j < n; j += LANES) {                                                        \
+            int width = n - j < LANES ? (int)(n - j) : LANES;                                              \
+            const T *w = v + j;                                                                            \
+            for (int k = 0; k < width; k++) {                                                              \
+                T x = w[k];                                                                                \
+                top[k] = x > top[k] ? x : top[k];                                                          \
+                bad[k] = x != x ? (T)1 : bad[k];                                                           \
+            }                                                                                              \
+        }                                                                                                  \
+        T m = top[0], any_bad = bad[0];                                                                    \
+        for (int k = 1; k < LANES; k++) m = top[k] > m ? top[k] : m, any_bad += bad[k];                    \
+        *has_nan = any_bad > 0;                                                                            \
+        return (double)m;                                                                                  \
+    }                                                                                                      \
+    static Py_ssize_t CE_V(row_find_##SUFFIX)(const T *v, Py_ssize_t n, T key, int nan) {                  \
+        for (Py_ssize_t j = 0; j < n; j += LANES) {                                                        \
+            int width = n - j < LANES ? (int)(n - j) : LANES, hit = 0;                                     \
+            for (int k = 0; k < width; k++) hit |= nan ? v[j + k] != v[j + k] : v[j + k] == key;           \
+            if (hit) {                                                                                     \
+                for (int k = 0; k < width; k++) {                                                          \
+                    if (nan ? v[j + k] != v[j + k] : v[j + k] == key) return j + k;                        \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+        return n;                                                                                          \
+    }                                                                                                      \
+    static int64_t CE_V(row_above_##SUFFIX)(const T *v, Py_ssize_t n, T key) {                             \
+        int64_t count[LANES];                                                                              \
+        for (int k = 0; k < LANES; k++) count[k] = 0;                                                      \
+        for (Py_ssize_t j = 0; j < n; j += LANES) {                                                        \
+            int width = n - j < LANES ? (int)(n - j) : LANES;                                              \
+            for (int k = 0; k < width; k++) count[k] += v[j + k] > key;                                    \
+        }                                                                                                  \
+        int64_t total = 0;                                                                                 \
+        for (int k = 0; k < LANES; k++) total += count[k];                                                 \
+        return total;                                                                                      \
+    }                                                                                                      \
+    static double CE_V(row_sum_exp_##SUFFIX)(const T *v, Py_ssize_t n, double m, Py_ssize_t *zeros) {      \
+        SUM_EXP                                                                                            \
+    }                                                                                                      \
+    /* One row of n classes, contiguous. */                                                                \
+    static void CE_V(one_row_##SUFFIX)(const T *v, Py_ssize_t n, int64_t target, double *maximum,          \
+                                       double *target_z, double *lse_z, int64_t *argmax, int64_t *rank) {  \
+        int has_nan;                                                                                       \
+        double m = CE_V(row_max_##SUFFIX)(v, n, &has_nan);                                                 \
+        m = has_nan ? CE_NAN : m;                                                                          \
+        double key = (double)v[target], lse = CE_NAN; /* NaN for a row holding NaN or +inf, or only -inf */ \
+        if (m - m == 0.0) {                                                                                \
+            Py_ssize_t zeros;                                                                              \
+            double s = CE_V(row_sum_exp_##SUFFIX)(v, n, m, &zeros);                                        \
+            lse = ce_log1p(s * 0x1p-512 + (double)(zeros - 1)); /* every maximum's term but one is 1 */    \
+        }                                                                                                  \
+        *maximum = m;                                                                                      \
+        *target_z = key - m;                                                                               \
+        *lse_z = lse;                                                                                      \
+        if (argmax) *argmax = (int64_t)CE_V(row_find_##SUFFIX)(v, n, (T)m, has_nan);                       \
+        if (rank) *rank = 1 + CE_V(row_above_##SUFFIX)(v, n, (T)key);                                      \
     }
-    double m = top[0], any_bad = bad[0];
-    for (int k = 1; k < LANES; k++) m = top[k] > m ? top[k] : m, any_bad += bad[k];
-    Py_ssize_t a = any_bad > 0.0 ? CE_V(first_nan)(v, n, 1) : CE_V(find)(v, n, m);
-    m = any_bad > 0.0 ? CE_NAN : m;
-    double key = v[target], kept = v[a];
-    v[a] = -CE_INF;
-#ifdef CE_EXP512
-    double s = ce_sum_exp512(v, n, m);
+
+#if defined(CE_EXP512)
+CE_ROW_FUNCTIONS(double, f64, return ce_sum_exp512_f64(v, n, m, zeros);)
+CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp512_f32(v, n, m, zeros);)
+#elif defined(CE_EXP256)
+CE_ROW_FUNCTIONS(double, f64, return ce_sum_exp256_f64(v, n, m, zeros);)
+CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp256_f32(v, n, m, zeros);)
 #else
-    double sum[LANES];
-    for (int k = 0; k < LANES; k++) sum[k] = 0.0;
-    for (Py_ssize_t j = 0; j < n; j += LANES) {
-        int width = n - j < LANES ? (int)(n - j) : LANES;
-        const double *w = v + j;
-        for (int k = 0; k < width; k++) sum[k] += ce_exp(w[k] - m);
-    }
-    double s = CE_V(total)(sum);
+#define CE_PORTABLE_SUM                                                                                    \
+    double sum[LANES], count[LANES];                                                                       \
+    for (int k = 0; k < LANES; k++) sum[k] = 0.0, count[k] = 0.0;                                          \
+    for (Py_ssize_t j = 0; j < n; j += LANES) {                                                            \
+        int width = n - j < LANES ? (int)(n - j) : LANES;                                                  \
+        for (int k = 0; k < width; k++) {                                                                  \
+            double z = (double)v[j + k] - m;                                                               \
+            double e = ce_exp_scaled(z);                                                                   \
+            sum[k] += z == 0.0 ? 0.0 : e;                                                                  \
+            count[k] += z == 0.0 ? 1.0 : 0.0;                                                              \
+        }                                                                                                  \
+    }                                                                                                      \
+    *zeros = (Py_ssize_t)CE_V(total)(count);                                                               \
+    return CE_V(total)(sum);
+CE_ROW_FUNCTIONS(double, f64, CE_PORTABLE_SUM)
+CE_ROW_FUNCTIONS(float, f32, CE_PORTABLE_SUM)
+#undef CE_PORTABLE_SUM
 #endif
-    v[a] = kept;
-    *maximum = m;
-    *target_z = key - m;
-    *lse_z = m == CE_INF ? CE_NAN : ce_log1p(s);
-    if (argmax) *argmax = (int64_t)a;
-    if (rank) {
-        double count[LANES];
-        for (int k = 0; k < LANES; k++) count[k] = 0.0;
-        for (Py_ssize_t j = 0; j < n; j += LANES) {
-            int width = n - j < LANES ? (int)(n - j) : LANES;
-            const double *w = v + j;
-            for (int k = 0; k < width; k++) count[k] += w[k] > key ? 1.0 : 0.0;
-        }
-        *rank = 1 + (int64_t)CE_V(total)(count);
-    }
-}
+#undef CE_ROW_FUNCTIONS
 
 /* TILE rows (count of them) from first, stored class-major in scratch. Every loop runs across the
  * rows; one maximum's term is left out of the sum by counting the terms at the maximum (z == 0,
@@ -104,24 +146,33 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
                        double *scratch, double *maximum, double *target_z, double *lse_z, int64_t *argmax,
                        int64_t *rank) {
     Py_ssize_t classes = rows->classes;
-    double *m = scratch + classes * TILE, *at = m + TILE, *bad = at + TILE, *sum = bad + TILE, *key = sum + TILE;
-    double *zeros = key + TILE;
+    double *restrict m = scratch + classes * TILE, *restrict at = m + TILE, *restrict bad = at + TILE;
+    double *restrict sum = bad + TILE, *restrict key = sum + TILE;
+    double *restrict zeros = key + TILE, *restrict z = zeros + TILE, *restrict e = z + TILE;
     const int64_t *target = targets + first;
     for (Py_ssize_t c = 0; c < classes; c++) {
         const char *p = rows->data + first * rows->row_stride + c * rows->class_stride;
         ce_load(p, rows->row_stride, rows->format, count, scratch + c * TILE);
     }
-    for (Py_ssize_t i = 0; i < count; i++) m[i] = -CE_INF, at[i] = 0.0, bad[i] = 0.0, sum[i] = 0.0, zeros[i] = 0.0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        m[i] = -CE_INF, at[i] = 0.0, bad[i] = 0.0, sum[i] = 0.0, zeros[i] = 0.0, key[i] = 0.0;
+    }
+    /* Separate loops, each a plain select or sum that the compiler vectorises without masked stores. */
     for (Py_ssize_t c = 0; c < classes; c++) {
-        const double *col = scratch + c * TILE;
+        const double *restrict col = scratch + c * TILE;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double x = col[i], top = m[i];
+            m[i] = x > top ? x : top;
+            bad[i] += x != x ? 1.0 : 0.0;
+        }
+    }
+    for (Py_ssize_t c = classes - 1; c >= 0; c--) { /* the first class at the maximum: the last one seen backwards */
+        const double *restrict col = scratch + c * TILE;
         double position = (double)c;
         for (Py_ssize_t i = 0; i < count; i++) {
-            double x = col[i];
-            int above = x > m[i];
-            m[i] = above ? x : m[i];
-            at[i] = above ? position : at[i];
-            bad[i] = x != x ? 1.0 : bad[i];
-            key[i] = target[i] == c ? x : key[i];
+            double x = col[i], was = at[i];
+            at[i] = x == m[i] ? position : was;
+            key[i] += target[i] == c ? x : 0.0; /* exactly one class adds its value */
         }
     }
     for (Py_ssize_t i = 0; i < count; i++) m[i] = bad[i] > 0.0 ? CE_NAN : m[i];
@@ -129,23 +180,24 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
         const double *first_class = scratch, *second_class = scratch + TILE;
         for (Py_ssize_t i = 0; i < count; i++) {
             double other = at[i] == 0.0 ? second_class[i] : first_class[i];
-            sum[i] = ce_exp(other - m[i]);
+            z[i] = other - m[i];
             zeros[i] = 1.0;
         }
+        CE_V(exp_array)(z, sum, count);
     } else {
         for (Py_ssize_t c = 0; c < classes; c++) {
-            const double *col = scratch + c * TILE;
+            const double *restrict col = scratch + c * TILE;
+            for (Py_ssize_t i = 0; i < count; i++) z[i] = col[i] - m[i];
+            CE_V(exp_array)(z, e, count);
             for (Py_ssize_t i = 0; i < count; i++) {
-                double z = col[i] - m[i];
-                double e = ce_exp(z);
-                sum[i] += z == 0.0 ? 0.0 : e;
-                zeros[i] += z == 0.0 ? 1.0 : 0.0;
+                sum[i] += z[i] == 0.0 ? 0.0 : e[i];
+                zeros[i] += z[i] == 0.0 ? 1.0 : 0.0;
             }
         }
     }
     for (Py_ssize_t i = 0; i < count; i++) {
-        double l = ce_log1p(sum[i] + (zeros[i] - 1.0));
-        lse_z[first + i] = m[i] == CE_INF ? CE_NAN : l;
+        double l = ce_log1p(sum[i] * 0x1p-512 + (zeros[i] - 1.0));
+        lse_z[first + i] = m[i] - m[i] == 0.0 ? l : CE_NAN;
         maximum[first + i] = m[i];
         target_z[first + i] = key[i] - m[i];
     }
@@ -158,18 +210,59 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
     if (rank) {
         for (Py_ssize_t i = 0; i < count; i++) sum[i] = 1.0;
         for (Py_ssize_t c = 0; c < classes; c++) {
-            const double *col = scratch + c * TILE;
+            const double *restrict col = scratch + c * TILE;
             for (Py_ssize_t i = 0; i < count; i++) sum[i] += col[i] > key[i] ? 1.0 : 0.0;
         }
         for (Py_ssize_t i = 0; i < count; i++) rank[first + i] = (int64_t)sum[i];
     }
 }
 
+/* Rows of two float32 classes side by side (a two-class softmax head): one exp and one log1p per row,
+ * lse_z = log1p(exp(lo - hi)), in loops across the rows that the compiler vectorises. */
+static void CE_V(pairs_f32)(const float *x, Py_ssize_t n, const int64_t *targets, double *maximum,
+                            double *target_z, double *lse_z, int64_t *argmax) {
+    double z[TILE], e[TILE];
+    for (Py_ssize_t first = 0; first < n; first += TILE) {
+        Py_ssize_t count = n - first < TILE ? n - first : TILE;
+        const float *restrict p = x + 2 * first;
+        const int64_t *restrict t = targets + first;
+        double *restrict m_out = maximum + first, *restrict tz_out = target_z + first;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double a = (double)p[2 * i], b = (double)p[2 * i + 1];
+            int nan = (a != a) | (b != b);
+            double hi = b > a ? b : a, lo = b > a ? a : b;
+            double m = nan ? CE_NAN : hi;
+            z[i] = lo - m;
+            m_out[i] = m;
+            tz_out[i] = (t[i] ? b : a) - m;
+        }
+        CE_V(exp_array)(z, e, count);
+        double *restrict l_out = lse_z + first;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double m = m_out[i];
+            double l = ce_log1p_unit(e[i] * 0x1p-512);
+            l_out[i] = m - m == 0.0 ? l : CE_NAN;
+        }
+        if (argmax) {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                float a = p[2 * i], b = p[2 * i + 1];
+                argmax[first + i] = a != a ? 0 : b != b ? 1 : b > a ? 1 : 0;
+            }
+        }
+    }
+}
+
 static int CE_V(softmax_rows)(const CeRows *rows, const int64_t *targets, double *maximum, double *target_z,
                               double *lse_z, int64_t *argmax, int64_t *rank) {
     Py_ssize_t classes = rows->classes;
+    if (classes == 2 && !rank && rows->format == CE_F32 && rows->class_stride == sizeof(float) &&
+        rows->row_stride == 2 * sizeof(float)) {
+        CE_V(pairs_f32)((const float *)(const void *)rows->data, rows->count, targets, maximum, target_z, lse_z,
+                        argmax);
+        return 0;
+    }
     if (classes <= SMALL_C) {
-        double *scratch = malloc(sizeof(double) * (size_t)(classes + 6) * TILE);
+        double *scratch = malloc(sizeof(double) * (size_t)(classes + 8) * TILE);
         if (!scratch) return -1;
         for (Py_ssize_t first = 0; first < rows->count; first += TILE) {
             Py_ssize_t count = rows->count - first < TILE ? rows->count - first : TILE;
@@ -178,14 +271,113 @@ static int CE_V(softmax_rows)(const CeRows *rows, const int64_t *targets, double
         free(scratch);
         return 0;
     }
-    double *scratch = malloc(sizeof(double) * (size_t)classes);
-    if (!scratch) return -1;
+    int as_f32 = rows->format == CE_F32 && rows->class_stride == sizeof(float);
+    int as_f64 = rows->format == CE_F64 && rows->class_stride == sizeof(double);
+    double *scratch = as_f32 || as_f64 ? NULL : malloc(sizeof(double) * (size_t)classes);
+    if (!as_f32 && !as_f64 && !scratch) return -1;
     for (Py_ssize_t i = 0; i < rows->count; i++) {
-        ce_load(rows->data + i * rows->row_stride, rows->class_stride, rows->format, classes, scratch);
-        CE_V(one_row)(scratch, classes, targets[i], maximum + i, target_z + i, lse_z + i, argmax ? argmax + i : NULL,
-                      rank ? rank + i : NULL);
+        const char *row = rows->data + i * rows->row_stride;
+        int64_t *a = argmax ? argmax + i : NULL, *r = rank ? rank + i : NULL;
+        if (as_f32) {
+            CE_V(one_row_f32)((const float *)(const void *)row, classes, targets[i], maximum + i, target_z + i,
+                              lse_z + i, a, r);
+        } else {
+            const double *v = (const double *)(const void *)row;
+            if (!as_f64) { /* float16, or classes not adjacent: a float64 copy of the row */
+                ce_load(row, rows->class_stride, rows->format, classes, scratch);
+                v = scratch;
+            }
+            CE_V(one_row_f64)(v, classes, targets[i], maximum + i, target_z + i, lse_z + i, a, r);
+        }
     }
     free(scratch);
+    return 0;
+}
+
+#define PIECE 1024 /* rows per piece in index_losses */
+
+/* Index targets, as ce_cli/families/softmax/weighting.py computes them (no label smoothing): per row
+ *   log_prob = z[t] - lse_z, loss = -w[t] * log_prob (0 where t is the ignore index),
+ * with t taken as class 0 where ignored (as the numpy path does), and the mean's denominator
+ * sum w[t] over the rows that count. A piece of rows at a time, so that its per-row results are
+ * still in cache when the losses are made; what the row checks need is gathered on the way. */
+static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t ignore_index, const double *weights,
+                              double *loss, double *log_p, unsigned char *at_top, double *maximum, int64_t *argmax,
+                              int64_t *rank, CeIndexStats *stats) {
+    int64_t c[PIECE]; /* the class each row is read at */
+    double low[LANES], high[LANES], nan[LANES];
+    for (int k = 0; k < LANES; k++) low[k] = CE_INF, high[k] = -CE_INF, nan[k] = 0.0;
+    double denominator = 0.0;
+    int64_t non_finite = 0;
+    Py_ssize_t n = rows->count;
+    stats->outside = -1;
+    for (Py_ssize_t first = 0; first < n; first += PIECE) {
+        Py_ssize_t count = n - first < PIECE ? n - first : PIECE;
+        const int64_t *restrict g = given + first;
+        int64_t outside = 0;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            int64_t t = g[i] == ignore_index ? 0 : g[i];
+            outside |= (t < 0) | (t >= rows->classes);
+            c[i] = t;
+        }
+        if (outside) { /* refused before any row is read at its target */
+            for (Py_ssize_t i = 0; i < count; i++) {
+                if (c[i] < 0 || c[i] >= rows->classes) {
+                    stats->outside = first + i;
+                    return 0;
+                }
+            }
+        }
+        CeRows piece = *rows;
+        piece.data = rows->data + first * rows->row_stride;
+        piece.count = count;
+        double *restrict lp = log_p + first, *restrict out = loss + first, *restrict m = maximum + first;
+        unsigned char *restrict top = at_top + first;
+        if (CE_V(softmax_rows)(&piece, c, m, lp, out, argmax ? argmax + first : NULL, rank ? rank + first : NULL) < 0)
+            return -1;
+        int64_t counted_rows = 0, bad = 0; /* integer sums: the loops vectorise */
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double target_z = lp[i];
+            lp[i] = target_z - out[i];
+            top[i] = target_z == 0.0;
+        }
+        for (Py_ssize_t j = 0; j < count; j += LANES) {
+            int width = count - j < LANES ? (int)(count - j) : LANES;
+            for (int k = 0; k < width; k++) {
+                double x = m[j + k];
+                low[k] = x < low[k] ? x : low[k];
+                high[k] = x > high[k] ? x : high[k];
+                nan[k] = x != x ? 1.0 : nan[k];
+            }
+        }
+        if (weights) {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                int counted = g[i] != ignore_index;
+                double wt = weights[c[i]];
+                out[i] = (counted ? -wt * lp[i] : 0.0) + 0.0;
+                denominator += counted ? wt : 0.0;
+            }
+        } else {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                int counted = g[i] != ignore_index;
+                out[i] = (counted ? -lp[i] : 0.0) + 0.0;
+                counted_rows += counted;
+            }
+            denominator += (double)counted_rows;
+        }
+        for (Py_ssize_t i = 0; i < count; i++) bad += !(out[i] - out[i] == 0.0);
+        non_finite += bad;
+    }
+    double lowest = low[0], highest = high[0], any_nan = nan[0];
+    for (int k = 1; k < LANES; k++) {
+        lowest = low[k] < lowest ? low[k] : lowest;
+        highest = high[k] > highest ? high[k] : highest;
+        any_nan += nan[k];
+    }
+    stats->denominator = denominator;
+    stats->lowest = any_nan > 0.0 ? CE_NAN : lowest;
+    stats->highest = any_nan > 0.0 ? CE_NAN : highest;
+    stats->non_finite = non_finite;
     return 0;
 }
 
@@ -300,11 +492,8 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
                 special += a == CE_INF;
                 decay[i] = -a;
             }
-#ifdef CE_EXP512
-            ce_map_exp512(count, decay, decay);
-#else
-            for (Py_ssize_t i = 0; i < count; i++) decay[i] = ce_exp(decay[i]);
-#endif
+            CE_V(exp_array)(decay, decay, count);
+            for (Py_ssize_t i = 0; i < count; i++) decay[i] *= 0x1p-512;
             for (Py_ssize_t i = 0; i < count; i++) {
                 double v = chunk[i], target = t[i];
                 double log_term = ce_log1p_unit(decay[i]);
@@ -335,12 +524,11 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
 }
 
 static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
-    if (which == 0) {
-#ifdef CE_EXP512
-        ce_map_exp512(n, in, out);
-#else
-        for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_exp(in[i]);
-#endif
+    if (which == 0 || which == 4) { /* 4: exp(x) 2^512 as the kernels sum it, before the scaling back */
+        CE_V(exp_array)(in, out, n);
+        if (which == 0) {
+            for (Py_ssize_t i = 0; i < n; i++) out[i] *= 0x1p-512;
+        }
     } else if (which == 1) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p(in[i]);
     } else if (which == 2) {
@@ -351,5 +539,5 @@ static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
 }
 
 static const CeKernels CE_V(kernels) = {
-    CE_V(softmax_rows), CE_V(row_sums), CE_V(binary), CE_V(map),
+    CE_V(index_losses), CE_V(softmax_rows), CE_V(row_sums), CE_V(binary), CE_V(map),
 };

@@ -4,9 +4,8 @@
  * (with -fno-trapping-math); no libm calls, no global state. Built without
  * -ffast-math: NaN propagates, subnormal results are kept (never flushed).
  *
- * exp (of x <= 0): Cody-Waite reduction x = n ln2 + r (|r| <= ln2/2), a degree-12
- *      near-minimax polynomial (3.5e-19 relative), and 2^n applied as 2^(n + 64) * 2^-64
- *      so that a subnormal result rounds once. Tested within 1.5 ulp of mpmath (1.0 with FMA).
+ * exp (of x <= 0): table-driven (exp_table.h), its result scaled by 2^512 so that no
+ *      intermediate is subnormal. Tested within 1.5 ulp of mpmath.
  * log, log1p: the reduction and the polynomial of fdlibm's e_log.c and
  *      s_log1p.c (Sun Microsystems, freely distributable), written branch-free:
  *      u = 2^k m with m in [sqrt(2)/2, sqrt(2)), f = m - 1, s = f / (2 + f),
@@ -39,32 +38,35 @@ static inline double ce_double(uint64_t u) {
 #define CE_LN2_LO 1.90821492927058770002e-10
 #define CE_INV_LN2 1.4426950408889634
 
-/* exp(r) on |r| <= ln2/2: the degree-12 near-minimax polynomial (a Chebyshev fit, mpmath at 50
- * digits; 3.5e-19 relative with these double coefficients), highest degree first, for Horner's
- * rule. Shared by ce_exp and the AVX-512 copy (exp512.h). */
-#define CE_EXP_DEGREE 12
-static const double ce_exp_poly[CE_EXP_DEGREE + 1] = {
-    0x1.1f8b94d06bd28p-29, 0x1.af78ead22c4e7p-26, 0x1.27e4cbe7aa6c8p-22, 0x1.71dde71599a10p-19,
-    0x1.a01a01add788dp-16, 0x1.a01a01b826fc3p-13, 0x1.6c16c16c14d38p-10, 0x1.111111110db07p-7,
-    0x1.5555555555559p-5,  0x1.5555555555562p-3,  0.5,                   1.0,
-    1.0,
-};
+#include "exp_table.h"
 
-/* exp(x) for x <= 0 (and -inf, NaN): the only arguments the kernels have (x - max(x), -|x|). */
-static inline double ce_exp(double x) {
-    /* 1.5 * 2^52 + 1087: adding it rounds to an integer whose last 11 bits are n + 1087 */
-    const double shift = 0x1.8p52 + 1087.0;
-    double y = x < -746.0 ? -746.0 : x; /* exp(-746) rounds to 0; NaN stays NaN */
-    double shifted = y * CE_INV_LN2 + shift;
-    double kd = shifted - shift; /* n = round(y / ln2), in [-1076, 0] */
-    double r = (y - kd * CE_LN2_HI) - kd * CE_LN2_LO;
-    /* 2^(n + 64), a normal number for every n here, from the last bits of shifted; multiplying by
-     * 2^-64 last rounds a subnormal result once (and is exact otherwise). */
-    double scale = ce_double(ce_bits(shifted) << 52);
-    double p = ce_exp_poly[0];
-    for (int i = 1; i <= CE_EXP_DEGREE; i++) p = p * r + ce_exp_poly[i];
-    return (p * scale) * 0x1p-64;
+/* exp(r) - 1 - r = r^2 (C2 + C3 r + C4 r^2) on |r| <= ln2/512, near-minimax (a Chebyshev fit with mpmath,
+ * 2^-56.5 absolute), for the N = 256 table (exp_table.h). */
+#define CE_EXP_C2 0x1.0000000000000p-1
+#define CE_EXP_C3 0x1.555556deeba2fp-3
+#define CE_EXP_C4 0x1.5555565bb988fp-5
+#define CE_EXP_LOWEST -1000.0 /* exp(-1000) 2^512 is still normal; exp(-1000) itself rounds to 0 */
+#define CE_EXP_SHIFT 0x1.8p52 /* adding it rounds to an integer held in the low bits */
+
+/* exp(x) 2^512 for x <= 0 (and -inf, NaN): the only arguments the kernels have (x - max(x), -|x|).
+ * Table-driven (exp_table.h): k = round(x 256 / ln2) in the low bits of x 256/ln2 + 1.5 2^52, the
+ * reduction x - k ln2/256 in two parts (Cody-Waite), 2^(k/256) from the table and the exponent bits,
+ * and exp(r) = 1 + r + r^2 (C2 + C3 r + C4 r^2). Within 0.6 ulp of exp(x) 2^512 (tests/test_native.py). */
+static inline double ce_exp_scaled(double x) {
+    double y = x < CE_EXP_LOWEST ? CE_EXP_LOWEST : x; /* NaN stays NaN */
+    double shifted = y * (256.0 * CE_INV_LN2) + CE_EXP_SHIFT;
+    double kd = shifted - CE_EXP_SHIFT;
+    double r = (y - kd * (CE_LN2_HI / 256.0)) - kd * (CE_LN2_LO / 256.0);
+    uint64_t bits = ce_bits(shifted);
+    unsigned j = (unsigned)(bits & 255u);
+    double tail = ce_double(ce_exp_table256[2 * j]);
+    double scale = ce_double(ce_exp_table256[2 * j + 1] + (bits << 44));
+    double tmp = tail + (r + r * r * (CE_EXP_C2 + r * (CE_EXP_C3 + r * CE_EXP_C4)));
+    return scale + scale * tmp;
 }
+
+/* exp(x) for x <= 0: a subnormal result rounds once, in the last multiplication. */
+static inline double ce_exp(double x) { return ce_exp_scaled(x) * 0x1p-512; }
 
 /* log(u) + c / u for u = 2^k * (1 + f) reduced as in fdlibm; u positive and normal. */
 static inline double ce_log_reduced(double u, double c, double k_extra) {

@@ -162,6 +162,17 @@ def _check_declared_shape(targets: Any, logits_shape: tuple[int, ...], axis: int
         raise _shape_error(np.broadcast_to(np.int64(0), declared), logits_shape, axis, name)  # a view: no data
 
 
+def first_out_of_range(indices: NDArray[np.int64], ignore_index: int, num_classes: int) -> int | None:
+    """The first position of an index outside ``[0, num_classes)`` that is not ``ignore_index``, or ``None``.
+
+    Two passes without temporaries (the smallest and largest index) settle the common case.
+    """
+    if indices.size == 0 or (int(indices.min()) >= 0 and int(indices.max()) < num_classes):
+        return None
+    out_of_range = (indices != ignore_index) & ((indices < 0) | (indices >= num_classes))
+    return int(np.argmax(out_of_range)) if out_of_range.any() else None
+
+
 def _index_targets(
     targets: NDArray[Any],
     logits_shape: tuple[int, ...],
@@ -182,12 +193,11 @@ def _index_targets(
     if flat.dtype.kind == "f":
         _check_whole(flat, sample_shape, name)
     elif flat.dtype.kind == "u" and flat.size and flat.max() > np.iinfo(np.int64).max:
-        first = int(np.argmax(flat > np.iinfo(np.int64).max))
-        raise TargetError(f"{name}: {int(flat[first])} at position {_position(first, sample_shape)} is beyond int64")
+        beyond = int(np.argmax(flat > np.iinfo(np.int64).max))
+        raise TargetError(f"{name}: {int(flat[beyond])} at position {_position(beyond, sample_shape)} is beyond int64")
     indices = flat.astype(np.int64, copy=False)
-    out_of_range = (indices != ignore_index) & ((indices < 0) | (indices >= num_classes))
-    if out_of_range.any():
-        first = int(np.argmax(out_of_range))
+    first = first_out_of_range(indices, ignore_index, num_classes)
+    if first is not None:
         error = OneClassTargetError if num_classes == 1 else TargetError
         raise error(
             f"{name}: class {int(indices[first])} at position {_position(first, sample_shape)} is out of range "

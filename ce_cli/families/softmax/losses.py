@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
 from ce_cli.errors import TargetError, unknown_choice
-from ce_cli.families.softmax.inputs import ValidatedInputs
+from ce_cli.families.softmax.inputs import ValidatedInputs, first_out_of_range
 from ce_cli.families.softmax.weighting import WeightedLosses, needs_all_classes, target_classes, weighted_losses
 from ce_cli.formulas import BlockLogProbs, FormulaSpec
 from ce_cli.log_sum_exp import ShiftedBlock, nan_ranked
@@ -180,10 +180,9 @@ def check_target_range(inputs: ValidatedInputs) -> None:
     """
     if inputs.probability_targets:
         return
-    targets = inputs.targets
-    outside = (targets != inputs.ignore_index) & ((targets < 0) | (targets >= inputs.num_classes))
-    if outside.any():
-        row = int(np.argmax(outside))
+    targets = np.asarray(inputs.targets, dtype=np.int64)
+    row = first_out_of_range(targets, inputs.ignore_index, inputs.num_classes)
+    if row is not None:
         raise TargetError(f"target {int(targets[row])} at row {row} is out of range for {inputs.num_classes} classes")
 
 
@@ -274,7 +273,7 @@ def _native_index_losses(
         part = slice(start, stop)
         x = inputs.rows[start:stop]
         maximum = np.empty(stop - start)  # per block: only the row checks read it
-        denominator = module.index_losses(
+        denominator, lowest, highest, non_finite = module.index_losses(
             kernel.index,
             x,
             targets[part],
@@ -289,7 +288,8 @@ def _native_index_losses(
         )
         if rank is not None:
             nan_ranked(x, targets[part], rank[part])
-        return float(denominator), check_rows(x, maximum, per_sample[part], False)
+        summary = (lowest, highest, non_finite)
+        return float(denominator), check_rows(x, maximum, per_sample[part], False, summary)
 
     totals = list(run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=NATIVE_CHUNK_BYTES))
     shape = inputs.sample_shape
