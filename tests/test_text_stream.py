@@ -192,3 +192,57 @@ def test_the_progress_covers_the_parsing_chunk_by_chunk(streamed: str, tmp_path:
     assert done[-1] == 500
     assert len(done) > 10
     np.testing.assert_allclose(losses.per_sample, _reference_losses(x, t), rtol=1e-14)
+
+
+def _labelled(path: Path, x: np.ndarray, t: np.ndarray, ids: bool = False) -> None:
+    header = ("id," if ids else "") + ",".join(f"l{i}" for i in range(x.shape[1])) + ",label"
+    rows = [
+        (f"s{i}," if ids else "") + ",".join(repr(float(v)) for v in row) + f",{int(k)}"
+        for i, (row, k) in enumerate(zip(x, t, strict=True))
+    ]
+    path.write_text("\n".join([header, *rows]) + "\n")
+
+
+@pytest.mark.parametrize("column", ["label", "-1"])
+def test_a_target_column_streams_with_the_logits(streamed: str, run: Run, tmp_path: Path, column: str) -> None:
+    x, t = _table(300, 4)
+    _labelled(tmp_path / "x.csv", x, t)
+    loaded = load(str(tmp_path / "x.csv"), "logits")
+    assert isinstance(loaded.array, TextRows)
+    logits, targets = sources_split(loaded, column)
+    assert isinstance(logits, TextRows)  # the logits stay on disk, parsed a chunk at a time
+    assert logits.shape == (300, 4)
+    np.testing.assert_array_equal(np.asarray(logits), x)
+    np.testing.assert_array_equal(targets, t)
+    ours = _json(run, "-l", str(tmp_path / "x.csv"), "--target-column", column, stderr="targets label")
+    np.testing.assert_allclose(ours["losses"], _reference_losses(x, t), rtol=1e-14)
+
+
+def sources_split(loaded: sources.SourceArray, column: str) -> tuple[object, np.ndarray]:
+    from ce_cli.io.inputs import split_column
+
+    logits, targets = split_column(loaded, column)
+    return logits, np.asarray(targets)
+
+
+def test_a_target_column_with_ids_and_class_weights_streams(streamed: str, run: Run, tmp_path: Path) -> None:
+    x, t = _table(250, 3, seed=4)
+    _labelled(tmp_path / "x.csv", x, t, ids=True)
+    weight = [0.5, 2.0, 1.0]
+    args = ["-l", str(tmp_path / "x.csv"), "--target-column", "label", "--id-column", "id"]
+    ours = _json(run, *args, "--weight", ",".join(map(str, weight)), stderr="ids id")
+    assert ours["ids"][:2] == ["s0", "s1"]
+    expected = _reference_losses(x, t) * np.array(weight)[t]
+    np.testing.assert_allclose(ours["losses"], expected, rtol=1e-14)
+    dropped = _json(run, "-l", str(tmp_path / "x.csv"), "--target-column", "label", "--drop-columns", "id")
+    np.testing.assert_allclose(dropped["losses"], _reference_losses(x, t), rtol=1e-14)
+
+
+def test_a_target_out_of_range_deep_in_a_streamed_column_is_refused(streamed: str, run: Run, tmp_path: Path) -> None:
+    x, t = _table(300, 4)
+    t[271] = 7
+    _labelled(tmp_path / "x.csv", x, t)
+    result = run("compute", "-l", str(tmp_path / "x.csv"), "--target-column", "label")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "class 7 at position 271 is out of range for 4 classes" in result.stderr

@@ -128,7 +128,10 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool 
         target_at = None if logits.plan is None else logits.plan.target_at
         logit_values, target_values = split_column(logits, spec.target_column, target_at)
         if elementwise and logit_values.ndim == 2 and logit_values.shape[1] == 1:
-            logit_values = logit_values.reshape(-1)  # one score column: a binary classifier's logits
+            # one score column: a binary classifier's logits
+            logit_values = (
+                logit_values.column(0) if isinstance(logit_values, TextRows) else np.asarray(logit_values).reshape(-1)
+            )
         targets_label = f"target column {spec.target_column!r} of {logits.label}"
         records = [record(logits, "logits", target_at=target_at)]
     else:
@@ -234,7 +237,7 @@ def _check_pairs(logits: Shards, targets: Shards, logits_label: str, targets_lab
             raise ShapeError(f"{logits_file} holds {rows} samples but {targets_file}, its pair, holds {count}")
 
 
-def split_column(loaded: SourceArray, column: str, position: int | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
+def split_column(loaded: SourceArray, column: str, position: int | None = None) -> tuple[Array, NDArray[Any]]:
     """Take the targets from one column of a 2-D table.
 
     Args:
@@ -248,6 +251,11 @@ def split_column(loaded: SourceArray, column: str, position: int | None = None) 
     Raises:
         OptionError: no such column. InputError: the source is not 2-D.
     """
+    if isinstance(loaded.array, TextRows):  # a large table: both parts stay streamed, parsed a chunk at a time
+        rows = loaded.array
+        if position is None:
+            position = target_position(column, loaded.columns, list(range(rows.shape[1])), loaded.label)
+        return rows.without(position), rows.column(position)
     array = np.asarray(loaded.array)
     if array.ndim == 1 and (loaded.parsed_as_text or loaded.columns is not None):
         array = array.reshape(1, -1)  # a table of one data row was read as a vector

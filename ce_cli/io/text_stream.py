@@ -85,14 +85,27 @@ def _index(path: str, offset: int, first_line: int, delimiter: str | None, label
 class TextRows:
     """The ``(rows, columns)`` float64 table of a large text file, parsed a chunk at a time when asked for."""
 
-    def __init__(self, path: str, plan: TablePlan, delimiter: str | None, chunks: list[TextChunk], label: str) -> None:
-        self.label = label
+    def __init__(
+        self,
+        path: str,
+        plan: TablePlan,
+        delimiter: str | None,
+        chunks: list[TextChunk],
+        label: str,
+        columns: list[int] | None = None,
+    ) -> None:
+        """``columns``: the file's columns read (0-based), where not the plan's."""
+        self.label, self.path = label, path
         self.dtype = np.dtype(np.float64)
         self._plan, self._delimiter, self._chunks = plan, delimiter, chunks
-        self.shape = (sum(c.rows for c in chunks), plan.kept)
+        if columns is None:
+            columns = plan.usecols if plan.usecols is not None else list(range(plan.width))
+        self._columns = columns
+        self._usecols = None if columns == list(range(plan.width)) else columns  # None: every row must be as wide
+        self.shape = (sum(c.rows for c in chunks), len(columns))
         self._starts = np.array([c.first_row for c in chunks], dtype=np.int64)
         keep = np.zeros(plan.width, dtype=np.uint8)
-        keep[plan.usecols if plan.usecols is not None else slice(None)] = 1
+        keep[columns] = 1
         self._keep = keep.tobytes()
         self._parsed: OrderedDict[int, NDArray[np.float64]] = OrderedDict()
         self._lock = threading.Lock()
@@ -122,6 +135,37 @@ class TextRows:
             return np.empty((0, self.shape[1]))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
+    def without(self, position: int) -> TextRows:
+        """The same table without its column ``position`` (of those read): the logits beside a target column."""
+        columns = [c for i, c in enumerate(self._columns) if i != position]
+        return TextRows(self.path, self._plan, self._delimiter, self._chunks, self.label, columns)
+
+    def column(self, position: int) -> NDArray[np.float64]:
+        """Column ``position`` (of those read) of every row, parsed a chunk at a time on every core: ``(rows,)``.
+
+        Only that column's cells are converted; the memory is the column's, not the table's.
+        """
+        one = TextRows(self.path, self._plan, self._delimiter, self._chunks, self.label, [self._columns[position]])
+        out = np.empty(self.shape[0])
+
+        def fill(index: int) -> None:
+            chunk = self._chunks[index]
+            if chunk.rows:
+                out[chunk.first_row : chunk.first_row + chunk.rows] = one._parse(chunk)[:, 0]
+
+        from ce_cli.blocks import default_threads
+
+        threads = min(default_threads(), len(self._chunks))
+        if threads <= 1:
+            for index in range(len(self._chunks)):
+                fill(index)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ce-loss-read") as pool:
+                list(pool.map(fill, range(len(self._chunks))))
+        return out
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
         whole = self.leading(0, self.shape[0])
         return whole if dtype is None else whole.astype(dtype)
@@ -150,7 +194,7 @@ class TextRows:
                 return out
         try:
             text = data.decode("utf-8")
-            table = parse_rows(text, self._delimiter, self._plan.usecols)
+            table = parse_rows(text, self._delimiter, self._usecols)
         except UnicodeDecodeError:
             raise not_text(self.label) from None
         except ValueError:
@@ -167,7 +211,7 @@ class TextRows:
         numbered = [(chunk.first_line + i + 1, line.rstrip("\r")) for i, line in enumerate(lines) if is_row(line)]
         plan = self._plan
         names = tuple(split_cells(plan.first or "", self._delimiter)) if plan.header is not None else None
-        raise_first_bad_cell(numbered, self._delimiter, self.label, names, plan.usecols)
+        raise_first_bad_cell(numbered, self._delimiter, self.label, names, self._usecols)
 
 
 def open_text_rows(path: str, plan: TablePlan, delimiter: str | None, label: str) -> TextRows | None:
