@@ -46,7 +46,13 @@ def test_writers_need_nothing_but_the_report(name: str) -> None:
 def test_losses_files_need_nothing_but_the_report(suffix: str) -> None:
     report = _report()
     encode = compute_writers.LOSSES_FILE_ENCODERS[suffix]
-    assert encode(report, RenderOptions()) == encode(_without_logits(report), RenderOptions())
+    files = []
+    for version in (report, _without_logits(report)):
+        stream = io.BytesIO()
+        encode(version, RenderOptions(), stream)
+        files.append(stream.getvalue())
+    assert files[0] == files[1]
+    assert len(files[0]) > 100
 
 
 def test_the_predicted_class_comes_from_the_evaluation() -> None:

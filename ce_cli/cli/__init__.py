@@ -204,7 +204,7 @@ def compute(
         with warnings_last(result_warnings(read, report.warnings), no_warnings):
             if output is not None:
                 encode = family.losses_file_encoders[suffix_of(output)]
-                write_atomically(output, encode(report, options), name="--output")
+                write_atomically(output, lambda stream: encode(report, options, stream), name="--output")
             with results_to_stdout() as stdout:
                 if quiet:
                     family.write_quiet(report, stdout)

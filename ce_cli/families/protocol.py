@@ -11,7 +11,7 @@ family up costs nothing at start-up.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TextIO
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
@@ -63,7 +63,7 @@ class Family(Protocol):
     compute_writers: Mapping[str, Writer[Any]]
     compare_writers: Mapping[str, Writer[Any]]
     explain_writers: Mapping[str, Writer[Any]]
-    losses_file_encoders: Mapping[str, Callable[[Any, RenderOptions], bytes]]
+    losses_file_encoders: Mapping[str, Callable[[Any, RenderOptions, BinaryIO], None]]
 
     def validate(self, read: SourcesRead, spec: InputSpec) -> Any:
         """The family's validated inputs from the arrays read (raises the project's errors)."""

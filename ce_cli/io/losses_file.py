@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 from ce_cli.errors import OptionError, OutputError
 
@@ -65,8 +66,9 @@ def check_output_path(path: str, suffixes: Iterable[str], name: str = "output", 
     os.unlink(probe_path)
 
 
-def write_atomically(path: str, payload: bytes, name: str = "output") -> None:
-    """Write ``payload`` to ``path`` so that the file appears whole or not at all.
+def write_atomically(path: str, write: Callable[[BinaryIO], None], name: str = "output") -> None:
+    """Write to ``path`` so that the file appears whole or not at all: ``write`` writes into a temporary file
+    beside it (as it goes: nothing is held whole in memory), which then takes the path's name.
 
     Raises:
         OutputError: the file cannot be written (``name`` names its option in the message).
@@ -78,7 +80,7 @@ def write_atomically(path: str, payload: bytes, name: str = "output") -> None:
         raise OutputError(f"{name} '{path}' cannot be written: {error.strerror or error}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
+            write(stream)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)

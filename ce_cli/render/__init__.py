@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, TypeVar
 
 from numpy.typing import NDArray
 
@@ -82,30 +82,29 @@ Writer = Callable[[R, TextIO, RenderOptions], None]
 
 def losses_file_encoders(
     losses: Callable[[R], NDArray[Any]], write_csv: Writer[R], write_tsv: Writer[R]
-) -> Mapping[str, Callable[[R, RenderOptions], bytes]]:
-    """What ``--output`` writes, by the file's suffix: ``.npy`` the float64 ``losses(result)``
-    in their shape, ``.csv``/``.tsv`` what ``--format csv``/``tsv`` prints."""
+) -> Mapping[str, Callable[[R, RenderOptions, BinaryIO], None]]:
+    """What ``--output`` writes into a binary stream, by the file's suffix: ``.npy`` the float64
+    ``losses(result)`` in their shape, ``.csv``/``.tsv`` what ``--format csv``/``tsv`` prints (as it goes)."""
 
-    def npy_bytes(result: R, options: RenderOptions) -> bytes:
-        import io
-
+    def write_npy(result: R, options: RenderOptions, stream: BinaryIO) -> None:
         import numpy as np
 
-        buffer = io.BytesIO()
-        np.save(buffer, np.asarray(losses(result), dtype=np.float64), allow_pickle=False)
-        return buffer.getvalue()
+        np.save(stream, np.asarray(losses(result), dtype=np.float64), allow_pickle=False)
 
-    def text_bytes(write: Writer[R]) -> Callable[[R, RenderOptions], bytes]:
-        def encode(result: R, options: RenderOptions) -> bytes:
+    def text(write: Writer[R]) -> Callable[[R, RenderOptions, BinaryIO], None]:
+        def encode(result: R, options: RenderOptions, stream: BinaryIO) -> None:
             import io
 
-            text = io.StringIO()
-            write(result, text, options)
-            return text.getvalue().encode("utf-8")
+            wrapper = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
+            try:
+                write(result, wrapper, options)
+                wrapper.flush()
+            finally:
+                wrapper.detach()  # the caller closes the file
 
         return encode
 
-    return {".npy": npy_bytes, ".csv": text_bytes(write_csv), ".tsv": text_bytes(write_tsv)}
+    return {".npy": write_npy, ".csv": text(write_csv), ".tsv": text(write_tsv)}
 
 
 def writer_for(writers: Mapping[str, Writer[R]], name: str) -> Writer[R]:

@@ -39,11 +39,58 @@ def json_values(values: NDArray[Any]) -> Any:
     return spelled.tolist()
 
 
-def write_json_line(value: dict[str, Any], stream: TextIO) -> None:
-    """One strict-JSON object on one line (a non-finite float here is a bug: spell it first)."""
+def write_json_line(value: dict[str, Any], stream: TextIO, streamed: dict[str, NDArray[Any]] | None = None) -> None:
+    """One strict-JSON object on one line (a non-finite float here is a bug: spell it first).
+
+    ``streamed``: arrays written under those keys (already present in ``value``, with any stand-in) a
+    block of values at a time, so that millions of losses never become one list or one string in memory.
+    """
     import json
 
-    stream.write(json.dumps(value, allow_nan=False) + "\n")
+    if not streamed:
+        stream.write(json.dumps(value, allow_nan=False) + "\n")
+        return
+    marks = {key: f"\x00{key}\x00" for key in streamed}
+    text = json.dumps({k: marks.get(k, v) for k, v in value.items()}, allow_nan=False)
+    for key, array in streamed.items():
+        before, text = text.split(json.dumps(marks[key]), 1)
+        stream.write(before)
+        _write_json_array(np.asarray(array, dtype=np.float64), stream)
+    stream.write(text + "\n")
+
+
+STREAM_BLOCK = 1 << 16  # values formatted at a time by the streamed writers
+
+
+def _write_json_array(array: NDArray[np.float64], stream: TextIO) -> None:
+    """``array`` as nested JSON lists, as :func:`json_values` spells it, written a block at a time."""
+    import json
+
+    if array.ndim == 0:
+        stream.write(json.dumps(json_values(array)))
+        return
+    stream.write("[")
+    rows = len(array)
+    step = max(1, STREAM_BLOCK // max(1, array[0].size if rows else 1))
+    for start in range(0, rows, step):
+        block = array[start : start + step]
+        if block.ndim == 1:
+            cells = spelled(block, quote=True)
+        else:
+            cells = [json.dumps(json_values(row), separators=(", ", ": ")) for row in block]
+        stream.write((", " if start else "") + ", ".join(cells))
+    stream.write("]")
+
+
+def spelled(values: NDArray[Any], *, quote: bool = False) -> list[str]:
+    """:func:`format_number` of every value of a 1-D array (``quote``: non-finite ones as JSON strings)."""
+    array = np.asarray(values, dtype=np.float64)
+    out = list(map(repr, array.tolist()))
+    bad = np.flatnonzero(~np.isfinite(array))
+    for i in bad.tolist():
+        word = format_number(array[i])
+        out[i] = f'"{word}"' if quote else word
+    return out
 
 
 def _plain(values: Iterable[float], upper: float) -> bool:

@@ -17,6 +17,7 @@ from ce_cli.families.binary.derivation import BinaryDerivation
 from ce_cli.families.binary.report import BinaryReport, LabelSummary
 from ce_cli.families.softmax.summary import quantiles
 from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders
+from ce_cli.render.delimited import index_cells, write_delimited
 from ce_cli.render.numbers import (
     column_format,
     format_number,
@@ -24,20 +25,24 @@ from ce_cli.render.numbers import (
     json_number,
     json_values,
     short_number,
+    spelled,
     write_json_line,
 )
 from ce_cli.render.tables import add_sample_rows, make_console, shown
 
 
-def report_json(report: BinaryReport, options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, Any]:
+def report_json(
+    report: BinaryReport, options: RenderOptions = DEFAULT_OPTIONS, *, losses_list: bool = True
+) -> dict[str, Any]:
     """The JSON object: the contract keys (``formula``, ``reduction``, ``shape``, ``losses``, ``mean``, ``sum``)
-    and ``task``, the elements, the positives, the accuracy at the threshold and, for multi-label input, per label."""
+    and ``task``, the elements, the positives, the accuracy at the threshold and, for multi-label input, per label.
+    Without ``losses_list``, ``losses`` is left ``None`` for :func:`write_json` to stream."""
     out: dict[str, Any] = {
         "formula": report.formula.name,
         "reduction": report.reduction,
         "shape": list(report.inputs.shape),
         "task": "binary",
-        "losses": json_values(report.losses),
+        "losses": json_values(report.losses) if losses_list else None,
         "mean": json_number(report.mean),
         "sum": json_number(report.sum),
         "value": json_number(report.value),
@@ -76,8 +81,8 @@ def _by_share(label: LabelSummary) -> tuple[float, int]:
 
 
 def write_json(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
-    """One strict-JSON object on one line."""
-    write_json_line(report_json(report, options), stream)
+    """One strict-JSON object on one line, its losses written a block at a time."""
+    write_json_line(report_json(report, options, losses_list=False), stream, {"losses": report.losses})
 
 
 def write_quiet(report: BinaryReport, stream: TextIO) -> None:
@@ -89,15 +94,14 @@ def write_quiet(report: BinaryReport, stream: TextIO) -> None:
 
 
 def _write_delimited(report: BinaryReport, stream: TextIO, delimiter: str, options: RenderOptions) -> None:
-    """A header row, then ``index, target, loss`` per element (tuple indices beyond one axis)."""
-    import csv
+    """A header row, then ``index, target, loss`` per element (tuple indices beyond one axis), a block at a time."""
+    targets, losses = report.inputs.targets.reshape(-1), report.losses.reshape(-1)
+    shape = report.inputs.shape
 
-    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
-    writer.writerow([options.index_header, "target", "loss"])
-    targets = report.inputs.targets.tolist()
-    losses = report.losses.reshape(-1).tolist()
-    for flat, index in enumerate(np.ndindex(report.inputs.shape)):
-        writer.writerow([options.index_text(index), format_number(targets[flat]), format_number(losses[flat])])
+    def columns(start: int, stop: int) -> list[list[str]]:
+        return [index_cells(options, shape, start, stop), spelled(targets[start:stop]), spelled(losses[start:stop])]
+
+    write_delimited(stream, delimiter, [options.index_header, "target", "loss"], len(losses), columns)
 
 
 def write_csv(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:

@@ -19,27 +19,32 @@ from ce_cli.families.softmax.render_summary import (
 from ce_cli.families.softmax.report import Report
 from ce_cli.families.softmax.summary import worst
 from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders
+from ce_cli.render.delimited import index_cells, write_delimited
 from ce_cli.render.numbers import (
     column_format,
     format_number,
     json_number,
     json_values,
     short_number,
+    spelled,
     write_json_line,
 )
 from ce_cli.render.tables import add_sample_rows, make_console, shown
 
 
-def report_json(report: Report, options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, Any]:
+def report_json(
+    report: Report, options: RenderOptions = DEFAULT_OPTIONS, *, losses_list: bool = True
+) -> dict[str, Any]:
     """The JSON object scripts rely on (keys never change meaning; new ones may appear); ``read`` says what
-    was read from each source, and ``ids`` names the samples where they have names."""
+    was read from each source, and ``ids`` names the samples where they have names. Without
+    ``losses_list``, ``losses`` is left ``None`` for :func:`write_json` to stream."""
     inputs, losses = report.inputs, report.losses
     return {
         "formula": report.formula.name,
         "reduction": report.reduction,
         "shape": list(inputs.logits_shape),
         "target_kind": "probabilities" if inputs.probability_targets else "indices",
-        "losses": json_values(losses.per_sample),
+        "losses": json_values(losses.per_sample) if losses_list else None,
         "mean": json_number(losses.mean),
         "sum": json_number(losses.sum),
         "value": json_number(report.value),
@@ -56,8 +61,9 @@ def report_json(report: Report, options: RenderOptions = DEFAULT_OPTIONS) -> dic
 
 
 def write_json(report: Report, stream: TextIO, options: RenderOptions) -> None:
-    """One strict-JSON object on one line."""
-    write_json_line(report_json(report, options), stream)
+    """One strict-JSON object on one line, its losses written a block at a time."""
+    value = report_json(report, options, losses_list=False)
+    write_json_line(value, stream, {"losses": report.losses.per_sample})
 
 
 def write_quiet(report: Report, stream: TextIO) -> None:
@@ -70,21 +76,28 @@ def write_quiet(report: Report, stream: TextIO) -> None:
 
 def _write_delimited(report: Report, stream: TextIO, delimiter: str, options: RenderOptions) -> None:
     """A header row, then ``index`` (or ``id``), ``target, predicted, p_target, loss`` (and ``rank`` with
-    top-k) per sample."""
-    import csv
+    top-k) per sample, a block of rows at a time."""
+    losses = report.losses
+    ranks = None if losses.ranks is None else losses.ranks.reshape(-1)
+    header = [options.index_header, "target", "predicted", "p_target", "loss", *(["rank"] if ranks is not None else [])]
+    target, predicted = losses.target_class.reshape(-1), report.predicted.reshape(-1)
+    probability, per_sample = report.target_probability.reshape(-1), losses.per_sample.reshape(-1)
+    counted, shape = report.inputs.counted, report.inputs.sample_shape
 
-    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
-    ranks = None if report.losses.ranks is None else report.losses.ranks.reshape(-1).tolist()
-    header = [options.index_header, "target", "predicted", "p_target", "loss"]
-    writer.writerow(header + (["rank"] if ranks is not None else []))
-    target = report.losses.target_class.reshape(-1).tolist()
-    predicted = report.predicted.reshape(-1).tolist()
-    probability = report.target_probability.reshape(-1).tolist()
-    losses = report.losses.per_sample.reshape(-1).tolist()
-    for flat, index in enumerate(np.ndindex(report.inputs.sample_shape)):
-        row = [options.index_text(index), target[flat], predicted[flat], format_number(probability[flat])]
-        rank = [] if ranks is None else [ranks[flat] if report.inputs.counted[flat] else ""]
-        writer.writerow([*row, format_number(losses[flat]), *rank])
+    def columns(start: int, stop: int) -> list[list[str]]:
+        out = [
+            index_cells(options, shape, start, stop),
+            list(map(str, target[start:stop].tolist())),
+            list(map(str, predicted[start:stop].tolist())),
+            spelled(probability[start:stop]),
+            spelled(per_sample[start:stop]),
+        ]
+        if ranks is not None:
+            kept = counted[start:stop].tolist()
+            out.append([str(r) if c else "" for r, c in zip(ranks[start:stop].tolist(), kept, strict=True)])
+        return out
+
+    write_delimited(stream, delimiter, header, len(per_sample), columns)
 
 
 def write_csv(report: Report, stream: TextIO, options: RenderOptions) -> None:
