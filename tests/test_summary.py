@@ -344,3 +344,27 @@ def test_histogram_counts_in_equal_bins() -> None:
     # 0..23 and one more at 23: bin i holds i; the last bin twice as many, so the rest are half height
     drawn = histogram(np.arange(25.0).clip(max=23.0))
     assert drawn == "▄" * 23 + "█"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False, width=64),
+            st.sampled_from([0.0, 1.0, math.inf, -math.inf, math.nan, 1e-300]),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_quantiles_are_numpys_to_the_bit(values: list[float]) -> None:
+    """The summary's own quantile (it avoids numpy's import of numpy.ma) gives np.quantile's bits, NaN and inf included."""
+    from ce_cli.families.softmax.summary import QUANTILES, quantiles
+
+    array = np.array(values)
+    before = array.copy()
+    with np.errstate(invalid="ignore", over="ignore"):
+        theirs = np.quantile(array, [q for _, q in QUANTILES])
+    ours = quantiles(array)
+    assert np.array_equal(np.array(list(ours.values())), theirs, equal_nan=True)
+    assert np.array_equal(array, before, equal_nan=True)  # partitioned a copy, not the caller's array

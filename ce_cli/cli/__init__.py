@@ -302,6 +302,9 @@ pool.register(app)
 
 def main() -> None:
     """Console-script entry point; a closed pipe (``ce-loss ... | head``) ends quietly with status 141."""
+    from ce_cli.cli.typer_adapters import share_plain_adapters
+
+    share_plain_adapters()
     try:
         app()
     except BrokenPipeError:

@@ -3,7 +3,6 @@ and JSON nested lists of numbers, read as arrays."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -46,6 +45,8 @@ def json_array(text: str, label: str) -> NDArray[np.float64]:
         InputError: malformed JSON, nested deeper than Python parses, numbers beyond float64 or
             beyond Python's integer conversion, or rows of unequal length.
     """
+    import json  # here: most runs read no JSON, and the import costs start-up
+
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
