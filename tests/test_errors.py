@@ -8,6 +8,8 @@ import json
 import os
 import pickle
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -571,3 +573,17 @@ def test_explain_warns_about_non_finite_logits_unless_told_not_to(run: Run) -> N
         "(computed as PyTorch does: NaN and +inf give NaN, a -inf target logit gives +inf)\n"
     )
     assert run("explain", "-l", "[[1, NaN, 3]]", "-t", "0", "-f", "json", "--no-warnings").stderr == ""
+
+
+def test_bounds_of_one_option_are_not_lent_to_another() -> None:
+    """Options of one type share Typer's converter (ce_cli/cli/typer_adapters.py, installed by the console
+    script's main) only where neither has bounds: a bounded option given first (--max-rows, --worst: at
+    least 0) leaves --ignore-index's default of -100 valid, and --max-rows -1 is still refused."""
+    command = [sys.executable, "-c", "from ce_cli.entry_point import main; main()", "compute", "-l", "[[1.0, 2.0]]"]
+    for bounded in (["--max-rows", "4"], ["--worst", "1"], ["--ignore-index", "-7", "--max-rows", "0"]):
+        given = subprocess.run([*command, "-t", "1", *bounded], capture_output=True, text=True)
+        assert given.returncode == 0, (bounded, given.stderr)
+    refused = subprocess.run([*command, "-t", "1", "--max-rows", "-1"], capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    assert "--max-rows" in refused.stderr

@@ -358,7 +358,7 @@ def test_histogram_counts_in_equal_bins() -> None:
     )
 )
 def test_quantiles_are_numpys_to_the_bit(values: list[float]) -> None:
-    """The summary's own quantile (it avoids numpy's import of numpy.ma) gives np.quantile's bits, NaN and inf included."""
+    """The summary's quantiles (without numpy.ma's import) are np.quantile's bits, NaN and inf included."""
     from ce_cli.families.softmax.summary import QUANTILES, quantiles
 
     array = np.array(values)

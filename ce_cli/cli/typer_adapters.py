@@ -30,8 +30,10 @@ def share_plain_adapters() -> None:
 
     @functools.wraps(build)
     def shared(annotation: Any, parameter_info: Any) -> Any:
-        plain = annotation in PLAIN and all(
-            getattr(parameter_info, name, None) in (None, False) for name in ("parser", "min", "max", "clamp")
+        plain = (
+            annotation in PLAIN
+            and all(getattr(parameter_info, name, None) is None for name in ("parser", "min", "max"))
+            and not getattr(parameter_info, "clamp", False)
         )
         if not plain:
             return build(annotation, parameter_info)

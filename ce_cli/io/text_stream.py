@@ -44,18 +44,19 @@ class TextChunk:
     first_line: int  # lines of the file before it
 
 
-def _count_rows(data: bytes, delimiter: str | None, kernel_module: Any) -> int:
-    """The lines of ``data`` numpy's parser reads as rows; -1 if a CR alone ends a line.
+def _count_rows(data: bytes, delimiter: str | None, kernel_module: Any) -> tuple[int, int]:
+    """The lines of ``data`` numpy's parser reads as rows (-1 if a CR alone ends a line), and its line ends.
 
     A line that is empty or blanks only once its ``#`` comment is cut off is no row, whatever the
     delimiter (:func:`~ce_cli.io.columns.data_lines`); between delimiters, blanks make a row (of empty cells).
     """
     if kernel_module is not None:
-        return int(kernel_module.count_lines(data, -1 if delimiter is None else ord(delimiter)))
+        rows, newlines = kernel_module.count_lines(data, -1 if delimiter is None else ord(delimiter))
+        return int(rows), int(newlines)
     if b"\r" in data.replace(b"\r\n", b""):
-        return -1
+        return -1, 0
     lines = (line.removesuffix(b"\r").split(b"#", 1)[0] for line in data.split(b"\n"))
-    return sum(1 for line in lines if line.strip(b" \t"))
+    return sum(1 for line in lines if line.strip(b" \t")), data.count(b"\n")
 
 
 def _index(path: str, offset: int, first_line: int, delimiter: str | None, label: str) -> list[TextChunk] | None:
@@ -73,11 +74,11 @@ def _index(path: str, offset: int, first_line: int, delimiter: str | None, label
                     return chunks
                 if not data.endswith(b"\n"):
                     data += handle.readline()
-                rows = _count_rows(data, delimiter, module)
+                rows, newlines = _count_rows(data, delimiter, module)
                 if rows < 0:
                     return None
                 chunks.append(TextChunk(offset, len(data), row, rows, line))
-                offset, row, line = offset + len(data), row + rows, line + data.count(b"\n")
+                offset, row, line = offset + len(data), row + rows, line + newlines
     except OSError as error:
         raise InputError(f"{label} cannot be read: {error.strerror or error}") from None
 

@@ -298,12 +298,12 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
     Py_buffer data;
     int delimiter;
     if (!PyArg_ParseTuple(args, "y*i", &data, &delimiter)) return NULL;
-    Py_ssize_t rows;
+    Py_ssize_t rows, newlines = 0;
     Py_BEGIN_ALLOW_THREADS
-    rows = ce_count_lines(data.buf, (const char *)data.buf + data.len, delimiter);
+    rows = ce_count_lines(data.buf, (const char *)data.buf + data.len, delimiter, &newlines);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&data);
-    return PyLong_FromSsize_t(rows);
+    return Py_BuildValue("nn", rows, newlines);
 }
 
 static PyObject *parse_lines(PyObject *self, PyObject *args) {
@@ -359,7 +359,8 @@ static PyMethodDef methods[] = {
     {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2), log1p on [0, 1] (3) or exp(x) 2^512 (4) "
      "elementwise."},
     {"count_lines", count_lines, METH_VARARGS,
-     "count_lines(data, delimiter) -> the lines numpy's parser reads as rows (-1: a CR alone ends a line)."},
+     "count_lines(data, delimiter) -> (the lines numpy's parser reads as rows (-1: a CR alone ends a line), "
+     "the line ends)."},
     {"parse_lines", parse_lines, METH_VARARGS,
      "parse_lines(data, delimiter, keep, out) -> rows parsed into out (-1: not the simple case, ask numpy)."},
     {"variants", variants, METH_NOARGS, "The CPU variants compiled into this build, by index."},
