@@ -77,3 +77,14 @@ def test_eight_million_losses_are_written_in_under_500_mib(tmp_path: Path, outpu
     status, peak_mib = map(int, result.stdout.split())
     assert status == 0, result.stderr
     assert peak_mib < 500, f"{peak_mib} MiB"
+
+
+def test_streamed_names_are_the_json_of_the_whole_list(small_blocks: None) -> None:
+    from ce_cli.render.numbers import JsonItems
+
+    names = [f"s{i}" for i in range(30)] + ['quote "q"', "ünïcode", "back\\slash"]
+    value = {"ids": None, "losses": None, "n": 33}
+    losses = np.linspace(0.0, 1.0, 33)
+    stream = io.StringIO()
+    write_json_line(value, stream, {"losses": losses, "ids": JsonItems(len(names), lambda a, b: names[a:b])})
+    assert stream.getvalue() == json.dumps({"ids": names, "losses": losses.tolist(), "n": 33}) + "\n"

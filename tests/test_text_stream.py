@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import ce_cli.native as native
-from ce_cli.io import sources, text_stream
+from ce_cli.io import sources, text_stream, text_tables
 from ce_cli.io.sources import load
 from ce_cli.io.text_stream import TextRows
 from tests.conftest import Run, warnings_in
@@ -246,3 +246,26 @@ def test_a_target_out_of_range_deep_in_a_streamed_column_is_refused(streamed: st
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "class 7 at position 271 is out of range for 4 classes" in result.stderr
+
+
+def test_the_id_column_of_a_streamed_table_is_read_only_when_names_are_shown(
+    streamed: str, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x, t = _table(120, 3, seed=6)
+    _labelled(tmp_path / "x.csv", x, t, ids=True)
+    reads: list[str] = []
+    original = text_tables.read_ids
+
+    def counted(*args: object, **kwargs: object) -> object:
+        reads.append("ids")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sources, "read_ids", counted)
+    args = ["-l", str(tmp_path / "x.csv"), "--target-column", "label", "--id-column", "id"]
+    quiet = run("compute", *args, "-q")
+    assert quiet.exit_code == 0, quiet.stderr
+    assert float(quiet.stdout) == pytest.approx(float(np.mean(_reference_losses(x, t))), rel=1e-14)
+    assert reads == []  # -q shows no name: the column was never read
+    shown = _json(run, *args, stderr="ids id")
+    assert shown["ids"] == [f"s{i}" for i in range(120)]
+    assert reads == ["ids"]

@@ -187,6 +187,9 @@ def data_lines(lines: Iterable[str]) -> Iterator[str]:
             yield line.rstrip("\r\n")
 
 
+_NAMES_PER_BLOCK = 1 << 16
+
+
 def text_column(stream: IO[str], skip: int, delimiter: str | None, position: int, label: str) -> NDArray[np.str_]:
     """One column of a text table as text (ids), row by row, from where ``stream`` stands.
 
@@ -202,10 +205,20 @@ def text_column(stream: IO[str], skip: int, delimiter: str | None, position: int
     """
     for _ in range(skip):
         stream.readline()
+    blocks: list[NDArray[np.str_]] = []  # a block of names at a time: numpy text, not millions of str objects
     values: list[str] = []
     for number, line in enumerate(data_lines(stream), start=1):
-        cells = line.split() if delimiter is None else next(csv.reader([line], delimiter=delimiter))
+        if delimiter is None:
+            cells = line.split()
+        elif '"' in line:
+            cells = next(csv.reader([line], delimiter=delimiter))
+        else:
+            cells = line.split(delimiter)
         if position >= len(cells):
             raise InputError(f"{label}: data row {number} has no column {position} for the ids")
         values.append(cells[position].strip())
-    return np.array(values, dtype=np.str_)
+        if len(values) == _NAMES_PER_BLOCK:
+            blocks.append(np.array(values, dtype=np.str_))
+            values = []
+    blocks.append(np.array(values, dtype=np.str_))
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)

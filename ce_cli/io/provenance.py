@@ -9,10 +9,9 @@ and row it came from, so that per-sample outputs trace back to rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-from numpy.typing import NDArray
 
 from ce_cli.io.sources import SourceArray
 
@@ -111,10 +110,18 @@ def record(source: SourceArray, role: str, *, target_at: int | None = None, note
     )
 
 
+class NameColumn(Protocol):
+    """One name per sample along the first axis: an array of text, or one read when first indexed."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, row: int) -> Any: ...
+
+
 class SampleNames:
     """Each sample's name along the first axis: an id read with it, or the shard file and row it came from."""
 
-    def __init__(self, ids: NDArray[np.str_] | None = None, shards: tuple[list[str], list[int]] | None = None) -> None:
+    def __init__(self, ids: NameColumn | None = None, shards: tuple[list[str], list[int]] | None = None) -> None:
         self._ids = ids
         self._files: list[str] = [] if shards is None else shards[0]
         self._starts = np.cumsum([0, *(shards[1] if shards is not None else [])])

@@ -75,7 +75,7 @@ class SourceArray:
     form: str = "npy"
     file: str | None = None
     plan: TablePlan | None = None
-    ids: NDArray[np.str_] | None = None
+    ids: NDArray[np.str_] | text_stream.LazyIds | None = None
 
 
 def load(
@@ -323,9 +323,13 @@ def _from_text_file(path: str, head: bytes, delimiter: str | None, label: str, r
         )
         rows = text_stream.open_text_rows(path, plan, delimiter, label)
         if rows is not None:
-            ids = None if plan.ids_at is None else read_ids(plan, delimiter, label, text=None, path=path, data=None)
-            if ids is not None and len(ids) != rows.shape[0]:
-                raise InputError(f"{label}: the id column has {len(ids)} rows but the table {rows.shape[0]}")
+            ids = None
+            if plan.ids_at is not None:  # read when a name is first shown: -q and -o .npy never read it
+
+                def names(plan: TablePlan = plan) -> NDArray[np.str_]:
+                    return read_ids(plan, delimiter, label, text=None, path=path, data=None)
+
+                ids = text_stream.LazyIds(names, rows.shape[0], label)
             return SourceArray(
                 rows, label, plan.header, plan.skipped_index, plan.suspicious_header, True, form, path, plan, ids
             )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,3 +234,40 @@ def open_text_rows(path: str, plan: TablePlan, delimiter: str | None, label: str
     if chunks is None or not any(c.rows for c in chunks):
         return None
     return TextRows(path, plan, delimiter, chunks, label)
+
+
+class LazyIds:
+    """The id column of a large table, read the first time a name is asked for: a run that prints no
+    names (``-q``, ``-o losses.npy``) never reads it. Indexing and ``len`` as a 1-D array of text.
+
+    Raises (on first read):
+        InputError: the column does not hold one name per row of the table.
+    """
+
+    def __init__(self, read: Callable[[], NDArray[np.str_]], rows: int, label: str) -> None:
+        self._read, self._rows, self._label = read, rows, label
+        self._values: NDArray[np.str_] | None = None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._rows
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self._rows,)
+
+    def values(self) -> NDArray[np.str_]:
+        with self._lock:
+            if self._values is None:
+                values = self._read()
+                if len(values) != self._rows:
+                    raise InputError(f"{self._label}: the id column has {len(values)} rows but the table {self._rows}")
+                self._values = values
+            return self._values
+
+    def __getitem__(self, row: Any) -> Any:
+        return self.values()[row]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
+        values = self.values()
+        return values if dtype is None else values.astype(dtype)

@@ -65,18 +65,33 @@ class RenderOptions:
 
         return self.index_text(tuple(int(i) for i in np.unravel_index(position, sample_shape)))
 
-    def json_keys(self, rows: int) -> dict[str, Any]:
+    def json_keys(self, rows: int, *, lists: bool = True) -> dict[str, Any]:
         """``read`` (what was read), ``ids`` where samples have names (one per row of the first axis), and
-        ``state`` where it is written."""
+        ``state`` where it is written. Without ``lists``, ``ids`` is left ``None`` for the writer to stream
+        (:meth:`streamed_ids`)."""
         out: dict[str, Any] = {"read": [r.json() for r in self.read]}
         if self.names is not None:
-            out["ids"] = self.names.json(rows)
+            out["ids"] = self.names.json(rows) if lists else None
         if self.state is not None:
             out["state"] = self.state
         return out
 
 
 DEFAULT_OPTIONS = RenderOptions()
+
+
+def streamed_keys(options: RenderOptions, rows: int, losses: NDArray[Any]) -> dict[str, Any]:
+    """What :func:`ce_cli.render.numbers.write_json_line` streams: the losses, and the samples' names where
+    they have names (``rows`` of them, read a block at a time)."""
+    from ce_cli.render.numbers import JsonItems
+
+    out: dict[str, Any] = {"losses": losses}
+    names = options.names
+    if names is not None:
+        out["ids"] = JsonItems(rows, lambda start, stop: [names(row) for row in range(start, stop)])
+    return out
+
+
 Writer = Callable[[R, TextIO, RenderOptions], None]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,11 +39,19 @@ def json_values(values: NDArray[Any]) -> Any:
     return spelled.tolist()
 
 
-def write_json_line(value: dict[str, Any], stream: TextIO, streamed: dict[str, NDArray[Any]] | None = None) -> None:
+class JsonItems(NamedTuple):
+    """A JSON list of ``length`` items made a block at a time: ``items(start, stop)`` gives items ``start:stop``."""
+
+    length: int
+    items: Callable[[int, int], list[Any]]
+
+
+def write_json_line(value: dict[str, Any], stream: TextIO, streamed: dict[str, Any] | None = None) -> None:
     """One strict-JSON object on one line (a non-finite float here is a bug: spell it first).
 
-    ``streamed``: arrays written under those keys (already present in ``value``, with any stand-in) a
-    block of values at a time, so that millions of losses never become one list or one string in memory.
+    ``streamed``: lists written under those keys (already present in ``value``, with any stand-in) a
+    block at a time, so that millions of losses never become one list or one string in memory: a float
+    array (spelled as :func:`json_values` spells it), or :class:`JsonItems`.
     """
     import json
 
@@ -52,10 +60,14 @@ def write_json_line(value: dict[str, Any], stream: TextIO, streamed: dict[str, N
         return
     marks = {key: f"\x00{key}\x00" for key in streamed}
     text = json.dumps({k: marks.get(k, v) for k, v in value.items()}, allow_nan=False)
-    for key, array in streamed.items():
+    for key in sorted(streamed, key=lambda k: text.index(json.dumps(marks[k]))):  # in the order they are written
+        array = streamed[key]
         before, text = text.split(json.dumps(marks[key]), 1)
         stream.write(before)
-        _write_json_array(np.asarray(array, dtype=np.float64), stream)
+        if isinstance(array, JsonItems):
+            _write_json_items(array, stream)
+        else:
+            _write_json_array(np.asarray(array, dtype=np.float64), stream)
     stream.write(text + "\n")
 
 
@@ -79,6 +91,16 @@ def _write_json_array(array: NDArray[np.float64], stream: TextIO) -> None:
         else:
             cells = [json.dumps(json_values(row), separators=(", ", ": ")) for row in block]
         stream.write((", " if start else "") + ", ".join(cells))
+    stream.write("]")
+
+
+def _write_json_items(items: JsonItems, stream: TextIO) -> None:
+    import json
+
+    stream.write("[")
+    for start in range(0, items.length, STREAM_BLOCK):
+        block = items.items(start, min(items.length, start + STREAM_BLOCK))
+        stream.write((", " if start else "") + ", ".join(json.dumps(item, allow_nan=False) for item in block))
     stream.write("]")
 
 

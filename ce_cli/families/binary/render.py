@@ -16,7 +16,7 @@ import numpy as np
 from ce_cli.families.binary.derivation import BinaryDerivation
 from ce_cli.families.binary.report import BinaryReport, LabelSummary
 from ce_cli.families.softmax.summary import quantiles
-from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders
+from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders, streamed_keys
 from ce_cli.render.delimited import index_cells, write_delimited
 from ce_cli.render.numbers import (
     column_format,
@@ -36,7 +36,7 @@ def report_json(
 ) -> dict[str, Any]:
     """The JSON object: the contract keys (``formula``, ``reduction``, ``shape``, ``losses``, ``mean``, ``sum``)
     and ``task``, the elements, the positives, the accuracy at the threshold and, for multi-label input, per label.
-    Without ``losses_list``, ``losses`` is left ``None`` for :func:`write_json` to stream."""
+    Without ``losses_list``, ``losses`` and ``ids`` are left ``None`` for :func:`write_json` to stream."""
     out: dict[str, Any] = {
         "formula": report.formula.name,
         "reduction": report.reduction,
@@ -61,7 +61,7 @@ def report_json(
     if report.by_label:
         shares = report.per_label(single=True)
         out["by_class"] = [_label_json(label) for label in sorted(shares, key=_by_share)]
-    out.update(options.json_keys(report.inputs.shape[0] if report.inputs.shape else 1))
+    out.update(options.json_keys(report.inputs.shape[0] if report.inputs.shape else 1, lists=losses_list))
     return out
 
 
@@ -82,7 +82,10 @@ def _by_share(label: LabelSummary) -> tuple[float, int]:
 
 def write_json(report: BinaryReport, stream: TextIO, options: RenderOptions) -> None:
     """One strict-JSON object on one line, its losses written a block at a time."""
-    write_json_line(report_json(report, options, losses_list=False), stream, {"losses": report.losses})
+    rows = report.inputs.shape[0] if report.inputs.shape else 1
+    write_json_line(
+        report_json(report, options, losses_list=False), stream, streamed_keys(options, rows, report.losses)
+    )
 
 
 def write_quiet(report: BinaryReport, stream: TextIO) -> None:

@@ -18,7 +18,7 @@ from ce_cli.families.softmax.render_summary import (
 )
 from ce_cli.families.softmax.report import Report
 from ce_cli.families.softmax.summary import worst
-from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders
+from ce_cli.render import DEFAULT_OPTIONS, RenderOptions, Writer, losses_file_encoders, streamed_keys
 from ce_cli.render.delimited import index_cells, write_delimited
 from ce_cli.render.numbers import (
     column_format,
@@ -37,7 +37,7 @@ def report_json(
 ) -> dict[str, Any]:
     """The JSON object scripts rely on (keys never change meaning; new ones may appear); ``read`` says what
     was read from each source, and ``ids`` names the samples where they have names. Without
-    ``losses_list``, ``losses`` is left ``None`` for :func:`write_json` to stream."""
+    ``losses_list``, ``losses`` and ``ids`` are left ``None`` for :func:`write_json` to stream."""
     inputs, losses = report.inputs, report.losses
     return {
         "formula": report.formula.name,
@@ -56,14 +56,15 @@ def report_json(
         "perplexity": json_number(report.perplexity),
         "accuracy": json_number(report.accuracy),
         **summary_json(report, options.names),
-        **options.json_keys(report.inputs.sample_shape[0] if report.inputs.sample_shape else 1),
+        **options.json_keys(report.inputs.sample_shape[0] if report.inputs.sample_shape else 1, lists=losses_list),
     }
 
 
 def write_json(report: Report, stream: TextIO, options: RenderOptions) -> None:
     """One strict-JSON object on one line, its losses written a block at a time."""
     value = report_json(report, options, losses_list=False)
-    write_json_line(value, stream, {"losses": report.losses.per_sample})
+    rows = report.inputs.sample_shape[0] if report.inputs.sample_shape else 1
+    write_json_line(value, stream, streamed_keys(options, rows, report.losses.per_sample))
 
 
 def write_quiet(report: Report, stream: TextIO) -> None:
