@@ -269,3 +269,18 @@ def test_the_id_column_of_a_streamed_table_is_read_only_when_names_are_shown(
     shown = _json(run, *args, stderr="ids id")
     assert shown["ids"] == [f"s{i}" for i in range(120)]
     assert reads == ["ids"]
+
+
+def test_a_row_of_another_width_is_refused_though_its_label_column_reads(
+    streamed: str, run: Run, tmp_path: Path
+) -> None:
+    """The label column is read from each line's end; the logits' own pass still refuses a short row."""
+    x, t = _table(200, 4, seed=8)
+    _labelled(tmp_path / "x.csv", x, t)
+    lines = (tmp_path / "x.csv").read_text().split("\n")
+    lines[150] = ",".join(lines[150].split(",")[2:])  # two cells short, its label still last
+    (tmp_path / "x.csv").write_text("\n".join(lines))
+    result = run("compute", "-l", str(tmp_path / "x.csv"), "--target-column", "label")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "line 151" in result.stderr

@@ -131,6 +131,9 @@ static int ce_number(const char *p, const char *q, double *out) {
 static Py_ssize_t ce_parse_lines(const char *p, const char *end, int delimiter, const char *keep, Py_ssize_t width,
                                  Py_ssize_t kept, double *out, Py_ssize_t capacity) {
     Py_ssize_t rows = 0;
+    /* Only the last column kept: each line is read from its end. Its width is not checked here: the
+     * other columns' own pass (which reads every cell) refuses a row of another width. */
+    int last_only = delimiter >= 0 && kept == 1 && width > 1 && keep[width - 1];
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *stop = ce_line_end(p, eol ? eol : end);
@@ -140,6 +143,18 @@ static Py_ssize_t ce_parse_lines(const char *p, const char *end, int delimiter, 
         }
         const char *q = p;
         if (rows >= capacity || memchr(q, '"', (size_t)(stop - q))) return -1;
+        if (last_only) { /* the last column alone (a label column): from the line's end, no cell before it read */
+            const char *cell = stop;
+            while (cell > p && cell[-1] != (char)delimiter) cell--;
+            if (cell == p) return -1; /* no delimiter: not this table's row */
+            while (cell < stop && ce_blank(*cell)) cell++;
+            const char *cell_end = stop;
+            while (cell_end > cell && ce_blank(cell_end[-1])) cell_end--;
+            if (ce_number(cell, cell_end, out + rows) < 0) return -1;
+            rows++;
+            p = eol ? eol + 1 : end;
+            continue;
+        }
         Py_ssize_t column = 0, filled = 0;
         double *row = out + rows * kept;
         while (1) {
