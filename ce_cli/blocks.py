@@ -12,6 +12,7 @@ standard library: no I/O of its own, no printing.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ MAX_CHUNK_ROWS = 1 << 18
 BLOCKS_PER_THREAD = 4  # at least this many blocks per thread when the rows allow, to keep every core busy
 MIN_CHUNK_ROWS = 4096
 IN_FLIGHT = 2  # blocks per thread submitted ahead of the caller
+_POOL_LOCK = threading.Lock()
 
 
 def default_threads() -> int:
@@ -86,12 +88,13 @@ def run_blocks(
             yield result
         return
     from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor  # imported here: small inputs never need it
+    from concurrent.futures import Future, wait
 
     # At most IN_FLIGHT blocks per thread are submitted ahead of the one the caller waits for, so
     # finished blocks never pile up in memory when the caller consumes them slower than they come.
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ce-loss") as pool:
-        pending: deque[tuple[int, Future[T]]] = deque()
+    pool = _pool(threads)
+    pending: deque[tuple[int, Future[T]]] = deque()
+    try:
         upcoming = iter(ranges)
         for bounds in upcoming:
             pending.append((bounds[1], pool.submit(work, bounds)))
@@ -106,3 +109,21 @@ def run_blocks(
             if progress is not None:
                 progress(stop)
             yield result
+    finally:  # an error or a caller that stops early: no block is left running on the caller's arrays
+        for _, future in pending:
+            future.cancel()
+        wait([future for _, future in pending])
+
+
+_POOLS: dict[int, Any] = {}
+
+
+def _pool(threads: int) -> Any:
+    """A pool of ``threads`` worker threads, made once per process: starting threads costs about as much
+    as scoring a million narrow rows, and the API may be called many times."""
+    from concurrent.futures import ThreadPoolExecutor  # imported here: small inputs never need it
+
+    with _POOL_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ce-loss")
+        return _POOLS[threads]

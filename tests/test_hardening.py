@@ -403,3 +403,25 @@ def test_compare_says_the_naive_column_leaves_pos_weight_out(run: Run) -> None:
         "ce-loss: warning: --pos-weight weighs the positives of logits; naive takes the inputs as probabilities "
         "and is computed without it (binary_cross_entropy has no pos_weight)\n"
     )
+
+
+def test_a_target_out_of_range_deep_in_a_later_block_is_named_by_its_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled kernel refuses it per block; the message names the row of the whole input."""
+    import dataclasses
+
+    from ce_cli import blocks, native
+    from ce_cli.errors import TargetError
+    from ce_cli.families.softmax.inputs import validate_inputs
+    from ce_cli.families.softmax.losses import evaluate
+    from ce_cli.formulas import formula_spec
+
+    if not native.runnable_variants():
+        pytest.skip("no compiled kernel in this install")
+    monkeypatch.setenv(native.ENVIRONMENT, "native")
+    monkeypatch.setattr(blocks, "MIN_CHUNK_ROWS", 100)
+    valid = validate_inputs(np.zeros((1000, 3)), np.zeros(1000, dtype=np.int64))
+    targets = np.zeros(1000, dtype=np.int64)
+    targets[777] = 5
+    planted = dataclasses.replace(valid, targets=targets)
+    with pytest.raises(TargetError, match="target 5 at row 777 is out of range for 3 classes"):
+        evaluate(planted, formula_spec("cross_entropy"))

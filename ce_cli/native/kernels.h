@@ -467,14 +467,11 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
         if (job->pos_weight) {
             ce_load(job->pos_weight->data + first * job->pos_weight->row_stride, job->pos_weight->row_stride, CE_F64,
                     count, pw);
-        } else {
-            for (Py_ssize_t i = 0; i < count; i++) pw[i] = 1.0;
         }
         if (job->weight) {
             ce_load(job->weight->data + first * job->weight->row_stride, job->weight->row_stride, CE_F64, count, w);
-        } else {
-            for (Py_ssize_t i = 0; i < count; i++) w[i] = 1.0;
         }
+        const int weighted = job->weight != NULL, positive_weighted = job->pos_weight != NULL;
         int64_t special = 0, outside = 0, non_finite = 0; /* integers: float sums would not vectorise */
         if (job->probabilities) {
             for (Py_ssize_t i = 0; i < count; i++) {
@@ -484,7 +481,7 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
                 double log_p = ce_log(q), log_not_p = ce_log1p(-q);
                 log_p = log_p > -100.0 ? log_p : -100.0;
                 log_not_p = log_not_p > -100.0 ? log_not_p : -100.0;
-                out[i] = ((target - 1.0) * log_not_p - target * log_p + 0.0) * w[i];
+                out[i] = ((target - 1.0) * log_not_p - target * log_p + 0.0) * (weighted ? w[i] : 1.0);
             }
         } else {
             for (Py_ssize_t i = 0; i < count; i++) {
@@ -493,13 +490,24 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
                 decay[i] = -a;
             }
             CE_V(exp_array)(decay, decay, count);
-            for (Py_ssize_t i = 0; i < count; i++) decay[i] *= 0x1p-512;
-            for (Py_ssize_t i = 0; i < count; i++) {
-                double v = chunk[i], target = t[i];
-                double log_term = ce_log1p_unit(decay[i]);
-                double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
-                double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
-                out[i] = (pw[i] * target * sp_minus + (1.0 - target) * sp_plus + 0.0) * w[i];
+            /* one loop per case, so that each is plain vector code (the weights' presence is loop-invariant) */
+            if (!weighted && !positive_weighted) {
+                for (Py_ssize_t i = 0; i < count; i++) {
+                    double v = chunk[i], target = t[i];
+                    double log_term = ce_log1p_unit(decay[i] * 0x1p-512);
+                    double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
+                    double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
+                    out[i] = target * sp_minus + (1.0 - target) * sp_plus + 0.0;
+                }
+            } else {
+                for (Py_ssize_t i = 0; i < count; i++) {
+                    double v = chunk[i], target = t[i];
+                    double log_term = ce_log1p_unit(decay[i] * 0x1p-512);
+                    double sp_minus = (v < 0.0 ? -v : 0.0) + log_term;
+                    double sp_plus = (v > 0.0 ? v : 0.0) + log_term;
+                    double p = positive_weighted ? pw[i] : 1.0, weight = weighted ? w[i] : 1.0;
+                    out[i] = (p * target * sp_minus + (1.0 - target) * sp_plus + 0.0) * weight;
+                }
             }
         }
         for (Py_ssize_t i = 0; i < count; i++) {

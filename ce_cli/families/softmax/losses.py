@@ -211,11 +211,12 @@ def evaluate(
         :class:`Losses` whose per-sample arrays have ``inputs.sample_shape``.
     """
 
-    check_target_range(inputs)
     kernel = active_kernel()
     fused = formula.binary != "probabilities" and not needs_all_classes(inputs)
     if kernel.native and fused and reads_dtype(inputs.rows.dtype):  # every block has the rows' dtype
+        # the kernel refuses a target out of range itself, before it reads any row at its target
         return _native_index_losses(kernel, inputs, predictions=predictions, ranks=ranks, progress=progress)
+    check_target_range(inputs)
 
     def one_block(start: int, stop: int) -> Losses:
         return block_losses(inputs, formula, start, stop, predictions=predictions, clip=clip, ranks=ranks)
@@ -273,19 +274,23 @@ def _native_index_losses(
         part = slice(start, stop)
         x = inputs.rows[start:stop]
         maximum = np.empty(stop - start)  # per block: only the row checks read it
-        denominator, lowest, highest, non_finite = module.index_losses(
-            kernel.index,
-            x,
-            targets[part],
-            inputs.ignore_index,
-            weight,
-            per_sample[part],
-            np.empty(stop - start) if log_prob is None else log_prob[part],
-            is_max[part],
-            maximum,
-            None if predicted is None else predicted[part],
-            None if rank is None else rank[part],
-        )
+        try:
+            denominator, lowest, highest, non_finite = module.index_losses(
+                kernel.index,
+                x,
+                targets[part],
+                inputs.ignore_index,
+                weight,
+                per_sample[part],
+                np.empty(stop - start) if log_prob is None else log_prob[part],
+                is_max[part],
+                maximum,
+                None if predicted is None else predicted[part],
+                None if rank is None else rank[part],
+            )
+        except IndexError:  # a target out of range (inputs not made by validate_inputs): named by its whole row
+            check_target_range(inputs)
+            raise
         if rank is not None:
             nan_ranked(x, targets[part], rank[part])
         summary = (lowest, highest, non_finite)
