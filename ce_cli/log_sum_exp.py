@@ -121,6 +121,7 @@ class ShiftedBlock:
             if at_maximum is None:
                 np.put_along_axis(terms, top[:, None], 0.0, axis=1)
                 rest = self.row_sum(terms)
+                rest[m == np.inf] = np.nan  # its own term, inf - inf, was the NaN just left out: NaN, as in PyTorch
             else:  # every maximum's term left out, and all but one added back as whole ones
                 np.copyto(terms, 0.0, where=at_maximum)
                 rest = self.row_sum(terms) + (np.count_nonzero(at_maximum, axis=0) - 1.0)

@@ -384,3 +384,36 @@ def test_a_memory_mapped_input_agrees(kernel: native.Kernel, monkeypatch: pytest
         monkeypatch, kernel, ce_cli.cross_entropy, mapped[:, :, 0], targets[:, 0], reduction="none", label_smoothing=0.2
     )
     assert_agree(ours, theirs)
+
+
+@needs_kernel
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("classes", [2, 3, 16, 17, 33, 300])
+def test_rows_with_nan_inf_ties_and_padding_agree_in_their_own_dtype(
+    kernel: native.Kernel, monkeypatch: pytest.MonkeyPatch, dtype: type, classes: int
+) -> None:
+    """Rows read in their own dtype (float32 is never copied to float64): NaN, +inf, only -inf, ties at the
+    maximum and -inf padding give the numpy path's losses, predictions and ranks."""
+    rng = np.random.default_rng(classes)
+    x: np.ndarray = rng.standard_normal((64, classes)).astype(dtype)
+    x[1, classes // 2] = np.nan
+    x[2, -1] = np.inf
+    x[3] = -np.inf
+    x[4] = 3.0  # every class at the maximum
+    x[5, : classes // 2] = -np.inf  # padding
+    x[6, 0] = x[6, -1] = np.float32(9.5)  # a tie between the first and the last class
+    t = rng.integers(0, classes, 64)
+    ours, theirs = _both(monkeypatch, kernel, ce_cli.cross_entropy, x, t, reduction="none")
+    assert_agree(ours, theirs)
+    assert np.isnan(ours[[1, 2, 3]]).all()
+    assert ours[4] == pytest.approx(np.log(classes), rel=1e-15)
+    from ce_cli.families.softmax.inputs import validate_inputs
+    from ce_cli.families.softmax.losses import evaluate
+    from ce_cli.formulas import formula_spec
+
+    spec = formula_spec("cross_entropy")
+    found, expected = _both(
+        monkeypatch, kernel, lambda: evaluate(validate_inputs(x, t), spec, predictions=True, ranks=True)
+    )
+    np.testing.assert_array_equal(found.predicted, expected.predicted)
+    np.testing.assert_array_equal(found.ranks, expected.ranks)

@@ -62,6 +62,38 @@ static inline __m512d ce_load8_f32(const float *v, __mmask8 mask) {
     return _mm512_cvtps_pd(_mm256_mask_loadu_ps(_mm256_set1_ps(-__builtin_inff()), mask, v));
 }
 
+/* The largest of n values and whether any is a NaN, 16 (float32) or 8 (float64) lanes at a time. */
+static inline double ce_row_max512_f32(const float *v, Py_ssize_t n, int *has_nan) {
+    __m512 top = _mm512_set1_ps(-__builtin_inff());
+    __mmask16 nan = 0;
+    Py_ssize_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 x = _mm512_loadu_ps(v + j);
+        nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+        top = _mm512_max_ps(top, x);
+    }
+    if (j < n) {
+        __mmask16 mask = (__mmask16)((1u << (n - j)) - 1u);
+        __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-__builtin_inff()), mask, v + j);
+        nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+        top = _mm512_max_ps(top, x);
+    }
+    *has_nan = nan != 0;
+    return (double)_mm512_reduce_max_ps(top);
+}
+
+static inline double ce_row_max512_f64(const double *v, Py_ssize_t n, int *has_nan) {
+    __m512d top = _mm512_set1_pd(-CE_INF);
+    __mmask8 nan = 0;
+    for (Py_ssize_t j = 0; j < n; j += 8) {
+        __m512d x = ce_load8_f64(v + j, ce_tail_mask(n - j));
+        nan |= _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q);
+        top = _mm512_max_pd(top, x);
+    }
+    *has_nan = nan != 0;
+    return _mm512_reduce_max_pd(top);
+}
+
 /* sum over j with v[j] != m of exp(v[j] - m) 2^512, and the count of v[j] == m; m finite and
  * the largest of v. Four vector accumulators: a fixed order for a given n. */
 #define CE_SUM_EXP512(NAME, T, LOAD)                                                                        \

@@ -33,6 +33,47 @@ static inline __m256d ce_exp256(__m256d x) {
 static inline __m256d ce_load4_f64(const double *v) { return _mm256_loadu_pd(v); }
 static inline __m256d ce_load4_f32(const float *v) { return _mm256_cvtps_pd(_mm_loadu_ps(v)); }
 
+/* The largest of n values and whether any is a NaN, 8 (float32) or 4 (float64) lanes at a time. */
+static inline double ce_row_max256_f32(const float *v, Py_ssize_t n, int *has_nan) {
+    __m256 top = _mm256_set1_ps(-__builtin_inff()), nan = _mm256_setzero_ps();
+    Py_ssize_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 x = _mm256_loadu_ps(v + j);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+        top = _mm256_max_ps(top, x);
+    }
+    __m128 half = _mm_max_ps(_mm256_castps256_ps128(top), _mm256_extractf128_ps(top, 1));
+    half = _mm_max_ps(half, _mm_movehl_ps(half, half));
+    half = _mm_max_ss(half, _mm_shuffle_ps(half, half, 1));
+    float m = _mm_cvtss_f32(half);
+    int bad = _mm256_movemask_ps(nan) != 0;
+    for (; j < n; j++) {
+        bad |= v[j] != v[j];
+        m = v[j] > m ? v[j] : m;
+    }
+    *has_nan = bad;
+    return (double)m;
+}
+
+static inline double ce_row_max256_f64(const double *v, Py_ssize_t n, int *has_nan) {
+    __m256d top = _mm256_set1_pd(-CE_INF), nan = _mm256_setzero_pd();
+    Py_ssize_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m256d x = _mm256_loadu_pd(v + j);
+        nan = _mm256_or_pd(nan, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+        top = _mm256_max_pd(top, x);
+    }
+    __m128d half = _mm_max_pd(_mm256_castpd256_pd128(top), _mm256_extractf128_pd(top, 1));
+    double m = _mm_cvtsd_f64(_mm_max_sd(half, _mm_unpackhi_pd(half, half)));
+    int bad = _mm256_movemask_pd(nan) != 0;
+    for (; j < n; j++) {
+        bad |= v[j] != v[j];
+        m = v[j] > m ? v[j] : m;
+    }
+    *has_nan = bad;
+    return m;
+}
+
 /* As CE_SUM_EXP512 (exp512.h): the sum over v[j] != m of exp(v[j] - m) 2^512 and the count of v[j] == m,
  * in four vector accumulators, the last (n mod 4) values by the scalar function. */
 #define CE_SUM_EXP256(NAME, T, LOAD)                                                                        \

@@ -49,8 +49,9 @@ static void CE_V(exp_array)(const double *in, double *out, Py_ssize_t n) {
 /* Per element type T (float32 rows are read as they are, never copied to float64): the maximum of a
  * row and whether it holds a NaN; the first j with v[j] == key or v[j] a NaN; how many v[j] > key;
  * and the sum over v[j] != m of exp(v[j] - m) 2^512 with the count of v[j] == m (m finite). */
-#define CE_ROW_FUNCTIONS(T, SUFFIX, SUM_EXP)                                                                \
+#define CE_ROW_FUNCTIONS(T, SUFFIX, SUM_EXP, MAX)                                                           \
     static double CE_V(row_max_##SUFFIX)(const T *v, Py_ssize_t n, int *has_nan) {                        \
+        MAX                                                                                                \
         T top[LANES], bad[LANES];                                                                          \
         for (int k = 0; k < LANES; k++) top[k] = (T)-CE_INF, bad[k] = 0;                                   \
         for (Py_ssize_t j = 0; j < n; j += LANES) {                                                        \
@@ -113,11 +114,11 @@ static void CE_V(exp_array)(const double *in, double *out, Py_ssize_t n) {
     }
 
 #if defined(CE_EXP512)
-CE_ROW_FUNCTIONS(double, f64, return ce_sum_exp512_f64(v, n, m, zeros);)
-CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp512_f32(v, n, m, zeros);)
+CE_ROW_FUNCTIONS(double, f64, return ce_sum_exp512_f64(v, n, m, zeros);, return ce_row_max512_f64(v, n, has_nan);)
+CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp512_f32(v, n, m, zeros);, return ce_row_max512_f32(v, n, has_nan);)
 #elif defined(CE_EXP256)
-CE_ROW_FUNCTIONS(double, f64, return ce_sum_exp256_f64(v, n, m, zeros);)
-CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp256_f32(v, n, m, zeros);)
+CE_ROW_FUNCTIONS(double, f64, return ce_sum_exp256_f64(v, n, m, zeros);, return ce_row_max256_f64(v, n, has_nan);)
+CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp256_f32(v, n, m, zeros);, return ce_row_max256_f32(v, n, has_nan);)
 #else
 #define CE_PORTABLE_SUM                                                                                    \
     double sum[LANES], count[LANES];                                                                       \
@@ -133,8 +134,8 @@ CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp256_f32(v, n, m, zeros);)
     }                                                                                                      \
     *zeros = (Py_ssize_t)CE_V(total)(count);                                                               \
     return CE_V(total)(sum);
-CE_ROW_FUNCTIONS(double, f64, CE_PORTABLE_SUM)
-CE_ROW_FUNCTIONS(float, f32, CE_PORTABLE_SUM)
+CE_ROW_FUNCTIONS(double, f64, CE_PORTABLE_SUM, )
+CE_ROW_FUNCTIONS(float, f32, CE_PORTABLE_SUM, )
 #undef CE_PORTABLE_SUM
 #endif
 #undef CE_ROW_FUNCTIONS
