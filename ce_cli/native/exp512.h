@@ -129,6 +129,26 @@ static inline double ce_row_max512_f64(const double *v, Py_ssize_t n, int *has_n
 CE_SUM_EXP512(ce_sum_exp512_f64, double, ce_load8_f64)
 CE_SUM_EXP512(ce_sum_exp512_f32, float, ce_load8_f32)
 
+/* For class-major tiles (columns `stride` apart): per row i of count, the sum over the classes c of
+ * exp(z) 2^512 for z = cols[c][i] - m[i] != 0, and the count of z == 0, kept in registers across the classes. */
+static inline void ce_tile_sums512(const double *cols, Py_ssize_t stride, Py_ssize_t classes, Py_ssize_t count,
+                                   const double *m, double *sum, double *zeros) {
+    const CeExp16 table = ce_exp16_table();
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    for (Py_ssize_t i = 0; i < count; i += 8) {
+        __mmask8 mask = ce_tail_mask(count - i);
+        __m512d shift = _mm512_maskz_loadu_pd(mask, m + i), s = zero, k = zero;
+        for (Py_ssize_t c = 0; c < classes; c++) {
+            __m512d z = _mm512_sub_pd(_mm512_maskz_loadu_pd(mask, cols + c * stride + i), shift);
+            __mmask8 at_top = _mm512_cmp_pd_mask(z, zero, _CMP_EQ_OQ);
+            s = _mm512_mask_add_pd(s, (__mmask8)~at_top, s, ce_exp512(z, &table));
+            k = _mm512_mask_add_pd(k, at_top, k, one);
+        }
+        _mm512_mask_storeu_pd(sum + i, mask, s);
+        _mm512_mask_storeu_pd(zeros + i, mask, k);
+    }
+}
+
 /* out[j] = exp(in[j]) 2^512 for the n values of in (x <= 0), masked at the end: no scalar tail. */
 static inline void ce_map_exp512(Py_ssize_t n, const double *in, double *out) {
     const CeExp16 table = ce_exp16_table();

@@ -113,6 +113,33 @@ static inline double ce_row_max256_f64(const double *v, Py_ssize_t n, int *has_n
 CE_SUM_EXP256(ce_sum_exp256_f64, double, ce_load4_f64)
 CE_SUM_EXP256(ce_sum_exp256_f32, float, ce_load4_f32)
 
+/* As ce_tile_sums512 (exp512.h), four rows at a time; the last (count mod 4) rows by the scalar function. */
+static inline void ce_tile_sums256(const double *cols, Py_ssize_t stride, Py_ssize_t classes, Py_ssize_t count,
+                                   const double *m, double *sum, double *zeros) {
+    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+    Py_ssize_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        __m256d shift = _mm256_loadu_pd(m + i), s = zero, k = zero;
+        for (Py_ssize_t c = 0; c < classes; c++) {
+            __m256d z = _mm256_sub_pd(_mm256_loadu_pd(cols + c * stride + i), shift);
+            __m256d at_top = _mm256_cmp_pd(z, zero, _CMP_EQ_OQ);
+            s = _mm256_add_pd(s, _mm256_andnot_pd(at_top, ce_exp256(z)));
+            k = _mm256_add_pd(k, _mm256_and_pd(at_top, one));
+        }
+        _mm256_storeu_pd(sum + i, s);
+        _mm256_storeu_pd(zeros + i, k);
+    }
+    for (; i < count; i++) {
+        double s = 0.0, k = 0.0;
+        for (Py_ssize_t c = 0; c < classes; c++) {
+            double z = cols[c * stride + i] - m[i];
+            s += z == 0.0 ? 0.0 : ce_exp_scaled(z);
+            k += z == 0.0 ? 1.0 : 0.0;
+        }
+        sum[i] = s, zeros[i] = k;
+    }
+}
+
 static inline void ce_map_exp256(Py_ssize_t n, const double *in, double *out) {
     Py_ssize_t j = 0;
     for (; j + 4 <= n; j += 4) _mm256_storeu_pd(out + j, ce_exp256(_mm256_loadu_pd(in + j)));

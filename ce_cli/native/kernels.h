@@ -167,15 +167,17 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
             bad[i] += x != x ? 1.0 : 0.0;
         }
     }
-    for (Py_ssize_t c = classes - 1; c >= 0; c--) { /* the first class at the maximum: the last one seen backwards */
-        const double *restrict col = scratch + c * TILE;
-        double position = (double)c;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            double x = col[i], was = at[i];
-            at[i] = x == m[i] ? position : was;
-            key[i] += target[i] == c ? x : 0.0; /* exactly one class adds its value */
+    if (argmax || classes == 2) {
+        for (Py_ssize_t c = classes - 1; c >= 0; c--) { /* the first class at the maximum: the last seen backwards */
+            const double *restrict col = scratch + c * TILE;
+            double position = (double)c;
+            for (Py_ssize_t i = 0; i < count; i++) {
+                double x = col[i], was = at[i];
+                at[i] = x == m[i] ? position : was;
+            }
         }
     }
+    for (Py_ssize_t i = 0; i < count; i++) key[i] = scratch[target[i] * TILE + i]; /* each row's target, in [0, C) */
     for (Py_ssize_t i = 0; i < count; i++) m[i] = bad[i] > 0.0 ? CE_NAN : m[i];
     if (classes == 2) { /* the one term that is not the maximum's: one exp per row (a tie gives exp(0) = 1) */
         const double *first_class = scratch, *second_class = scratch + TILE;
@@ -186,6 +188,11 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
         }
         CE_V(exp_array)(z, sum, count);
     } else {
+#if defined(CE_EXP512)
+        ce_tile_sums512(scratch, TILE, classes, count, m, sum, zeros);
+#elif defined(CE_EXP256)
+        ce_tile_sums256(scratch, TILE, classes, count, m, sum, zeros);
+#else
         for (Py_ssize_t c = 0; c < classes; c++) {
             const double *restrict col = scratch + c * TILE;
             for (Py_ssize_t i = 0; i < count; i++) z[i] = col[i] - m[i];
@@ -195,6 +202,7 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
                 zeros[i] += z[i] == 0.0 ? 1.0 : 0.0;
             }
         }
+#endif
     }
     for (Py_ssize_t i = 0; i < count; i++) {
         double l = ce_log1p(sum[i] * 0x1p-512 + (zeros[i] - 1.0));
