@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from ce_cli.families.softmax.inputs import validate_inputs
 from ce_cli.families.softmax.report import Report, build_report
 from ce_cli.formulas import REGISTRY
 from ce_cli.render import RenderOptions
+from tests.conftest import Run
 
 
 def _report() -> Report:
@@ -85,3 +87,11 @@ def test_a_compare_table_of_20_rows_makes_text_of_20_rows_only() -> None:
     growth_mib, elided = (int(v) for v in out.split())
     assert elided == 1
     assert growth_mib < 30  # lists of 2,000,000 Python floats per column took hundreds of MiB
+
+
+def test_a_sample_named_like_an_emoji_code_keeps_its_name(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("id,a,b\n:thumbs_up:,1.0,2.0\n:x:,0.5,0.1\n")
+    result = run("compute", "-l", str(tmp_path / "x.csv"), "-t", "1,0", "--id-column", "id")
+    assert result.exit_code == 0, result.stderr
+    assert ":thumbs_up:" in result.stdout
+    assert ":x:" in result.stdout

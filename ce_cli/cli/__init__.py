@@ -302,11 +302,11 @@ pool.register(app)
 
 def main() -> None:
     """Console-script entry point; a closed pipe (``ce-loss ... | head``) ends quietly with status 141."""
-    from ce_cli.cli.typer_adapters import share_plain_adapters
+    from ce_cli.cli.typer_adapters import only_the_command_run, share_plain_adapters
 
     share_plain_adapters()
     try:
-        app()
+        only_the_command_run(app, sys.argv)()
     except BrokenPipeError:
         quiet_closed_pipe()
         sys.exit(CLOSED_PIPE)

@@ -1,4 +1,6 @@
-"""One option converter per plain type, shared, instead of one per option built on every run.
+"""Typer's per-run costs that a run does not need: converters and commands built for every option.
+
+One option converter per plain type, shared, instead of one per option built on every run.
 
 Typer releases that convert option values with pydantic (0.2x) build a ``TypeAdapter``
 for every parameter of the command that runs, on every run, whether the option was given
@@ -43,3 +45,27 @@ def share_plain_adapters() -> None:
 
     shared.shared_by_ce_loss = True  # type: ignore[attr-defined]
     _adapters.build_leaf_adapter = shared
+
+
+def only_the_command_run(app: Any, argv: list[str]) -> Any:
+    """``app`` with only the command ``argv`` names (a copy; ``app`` itself is left whole).
+
+    Typer builds every command's options on every run (about 3 ms per command here); ``ce-loss
+    compute ...`` needs only ``compute``'s. Anything else (no command, ``--help``, a misspelt
+    command, which the group's own error names) gets the whole app.
+    """
+    import copy
+
+    if len(argv) < 2:
+        return app
+    chosen = [info for info in app.registered_commands if _name(info) == argv[1]]
+    if not chosen:
+        return app
+    lean = copy.copy(app)
+    lean.registered_commands = chosen
+    return lean
+
+
+def _name(info: Any) -> str:
+    """A registered command's name as Typer gives it: its own, or its function's with dashes."""
+    return str(info.name or info.callback.__name__.lower().replace("_", "-"))

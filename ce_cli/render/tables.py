@@ -131,9 +131,9 @@ def shown(n: int, max_rows: int) -> list[int]:
 
 
 def make_console(stream: TextIO) -> Console:
-    """A Rich console on ``stream``: no markup parsing (cells hold text like ``x[t]``), no
-    highlighting, colour only where Rich allows it (a terminal, no ``NO_COLOR``). On a terminal,
-    tables fit its width; to a pipe or file they take ``COLUMNS`` or their own width, and no
+    """A Rich console on ``stream``: no markup parsing (cells hold text like ``x[t]``), no emoji
+    codes (a sample named ``:ok:`` keeps its name), no highlighting, colour only where Rich allows
+    it (a terminal, no ``NO_COLOR``). On a terminal, tables fit its width; to a pipe or file they take ``COLUMNS`` or their own width, and no
     line ends in spaces (``| less``, ``| tee`` and diffs read them as they are). Nothing is laid out
     narrower than :data:`NARROWEST` columns, so no number is cut at any ``COLUMNS``."""
     from ce_cli.render.glyphs import Encodable, shows_unicode
@@ -142,10 +142,10 @@ def make_console(stream: TextIO) -> Console:
     unicode = shows_unicode(stream)
     target: Any = stream if unicode else Encodable(stream)
     if stream.isatty():
-        made = console(file=target, highlight=False, markup=False)
+        made = console(file=target, highlight=False, markup=False, emoji=False)
     else:
         lines: Any = _WithoutTrailingSpaces(target)
-        made = console(file=lines, highlight=False, markup=False, width=pipe_width())
+        made = console(file=lines, highlight=False, markup=False, emoji=False, width=pipe_width())
     made.ascii_only = not unicode  # type: ignore[attr-defined]  # FittingConsole's
     made.width = max(made.width, NARROWEST)  # below it, text is laid out at it and the terminal wraps the lines
     return made
