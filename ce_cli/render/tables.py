@@ -134,8 +134,9 @@ def make_console(stream: TextIO) -> Console:
     """A Rich console on ``stream``: no markup parsing (cells hold text like ``x[t]``), no emoji
     codes (a sample named ``:ok:`` keeps its name), no highlighting, colour only where Rich allows
     it (a terminal, no ``NO_COLOR``). On a terminal, tables fit its width; to a pipe or file they
-    take ``COLUMNS`` or their own width, and no line ends in spaces (``| less``, ``| tee`` and diffs read them as they are). Nothing is laid out
-    narrower than :data:`NARROWEST` columns, so no number is cut at any ``COLUMNS``."""
+    take ``COLUMNS`` or their own width, and no line ends in spaces (``| less``, ``| tee`` and
+    diffs read them as they are). Nothing is laid out narrower than :data:`NARROWEST` columns, so no
+    number is cut at any ``COLUMNS``."""
     from ce_cli.render.glyphs import Encodable, shows_unicode
 
     console = _fitting_console_class()
