@@ -33,11 +33,14 @@ static inline __m256d ce_exp256(__m256d x) {
 static inline __m256d ce_load4_f64(const double *v) { return _mm256_loadu_pd(v); }
 static inline __m256d ce_load4_f32(const float *v) { return _mm256_cvtps_pd(_mm_loadu_ps(v)); }
 
-/* The largest of n values and whether any is a NaN, 8 (float32) or 4 (float64) lanes at a time. */
+/* The largest of n values and whether any is a NaN, 8 (float32) or 4 (float64) lanes at a time, the row
+ * fetched CE_AHEAD256 bytes ahead (prefetches past its end never fault). */
+#define CE_AHEAD256 4096
 static inline double ce_row_max256_f32(const float *v, Py_ssize_t n, int *has_nan) {
     __m256 top = _mm256_set1_ps(-__builtin_inff()), nan = _mm256_setzero_ps();
     Py_ssize_t j = 0;
     for (; j + 8 <= n; j += 8) {
+        if (!(j & 15)) __builtin_prefetch(v + j + CE_AHEAD256 / 4, 0, 3); /* once per 64 bytes */
         __m256 x = _mm256_loadu_ps(v + j);
         nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
         top = _mm256_max_ps(top, x);
@@ -59,6 +62,7 @@ static inline double ce_row_max256_f64(const double *v, Py_ssize_t n, int *has_n
     __m256d top = _mm256_set1_pd(-CE_INF), nan = _mm256_setzero_pd();
     Py_ssize_t j = 0;
     for (; j + 4 <= n; j += 4) {
+        if (!(j & 7)) __builtin_prefetch(v + j + CE_AHEAD256 / 8, 0, 3);
         __m256d x = _mm256_loadu_pd(v + j);
         nan = _mm256_or_pd(nan, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
         top = _mm256_max_pd(top, x);
