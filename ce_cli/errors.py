@@ -48,7 +48,14 @@ class ClassAxisError(ShapeError):
 
 
 class TargetError(CeLossError):
-    """Targets that are not valid class indices or probabilities."""
+    """Targets that are not valid class indices or probabilities.
+
+    Attributes:
+        row: the flat position of the target the message names, where there is one (the command line
+            adds the line of the file it was read from).
+    """
+
+    row: int | None = None
 
 
 class OneClassTargetError(TargetError):

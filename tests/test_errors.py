@@ -587,3 +587,41 @@ def test_bounds_of_one_option_are_not_lent_to_another() -> None:
     assert refused.returncode == 2
     assert refused.stdout == ""
     assert "--max-rows" in refused.stderr
+
+
+def test_the_console_script_builds_only_the_command_run_yet_knows_them_all() -> None:
+    """``main`` hands Typer only the command named (ce_cli/cli/typer_adapters.py); the group's help and its
+    "no such command" still see every command."""
+    command = [sys.executable, "-c", "from ce_cli.entry_point import main; main()"]
+    listed = subprocess.run([*command, "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"})
+    assert listed.returncode == 0
+    assert all(name in listed.stdout for name in ("compute", "compare", "explain", "pool"))
+    misspelt = subprocess.run([*command, "comptue", "-l", "x"], capture_output=True, text=True)
+    assert misspelt.returncode == 2
+    assert misspelt.stdout == ""
+    assert "Did you mean 'compute'" in misspelt.stderr
+    helped = subprocess.run([*command, "explain", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0
+    assert "--sample" in helped.stdout
+    ran = subprocess.run(
+        [*command, "compare", "-l", "[[1.0, 2.0]]", "-t", "1", "-f", "json"], capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)
+
+
+def test_a_target_out_of_range_is_named_by_its_line_in_a_text_file(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("a,b,label\n1,2,0\n# a comment\n\n3,4,7\n")
+    column = run("compute", "-l", str(tmp_path / "x.csv"), "--target-column", "label")
+    assert column.exit_code == 1
+    assert column.stdout == ""
+    assert "class 7 at position 1 is out of range for 2 classes" in column.stderr
+    assert f"it is on line 5 of '{tmp_path / 'x.csv'}'" in column.stderr  # the comment and blank line counted
+    (tmp_path / "t.csv").write_text("target\n0\n9\n")
+    (tmp_path / "l.csv").write_text("a,b\n1,2\n3,4\n")
+    separate = run("compute", "-l", str(tmp_path / "l.csv"), "-t", str(tmp_path / "t.csv"))
+    assert separate.exit_code == 1
+    assert f"it is on line 3 of '{tmp_path / 't.csv'}'" in separate.stderr
+    inline = run("compute", "-l", str(tmp_path / "l.csv"), "-t", "0,9")
+    assert inline.exit_code == 1
+    assert "it is on line" not in inline.stderr  # inline numbers have no file to point into

@@ -246,6 +246,7 @@ def test_a_target_out_of_range_deep_in_a_streamed_column_is_refused(streamed: st
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "class 7 at position 271 is out of range for 4 classes" in result.stderr
+    assert f"it is on line 273 of '{tmp_path / 'x.csv'}'" in result.stderr  # after the header, counted whole
 
 
 def test_the_id_column_of_a_streamed_table_is_read_only_when_names_are_shown(

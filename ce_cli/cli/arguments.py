@@ -12,10 +12,10 @@ import numpy as np
 from ce_cli.cli.messages import read_line, say
 from ce_cli.cli.options import takes_probabilities
 from ce_cli.cli.streams import stdin_bytes
-from ce_cli.errors import OptionError
+from ce_cli.errors import OptionError, TargetError
 from ce_cli.families import Family
 from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
-from ce_cli.io.columns import HeaderMode
+from ce_cli.io.columns import HeaderMode, line_of_row
 from ce_cli.io.inputs import InputSpec, SourcesRead, read_sources
 
 if TYPE_CHECKING:
@@ -131,9 +131,25 @@ def load(spec: InputSpec, family: Family, *, silenced: bool = False) -> tuple[An
         raise OptionError(f"--label-smoothing must be in [0, 1], not {spec.label_smoothing}")
     say_when_reading_a_terminal(spec)
     read = read_sources(spec, stdin_bytes(), elementwise=family.elementwise)
-    inputs = family.validate(read, spec)
+    try:
+        inputs = family.validate(read, spec)
+    except TargetError as error:
+        raise with_line(error, read) from None
     say_what_was_read(read, silenced)
     return inputs, read
+
+
+def with_line(error: TargetError, read: SourcesRead) -> TargetError:
+    """``error`` with the line of the text file its target was read from, where both are known."""
+    if error.row is None or read.target_table is None:
+        return error
+    path, skip = read.target_table
+    line = line_of_row(path, skip, error.row)
+    if line is None:
+        return error
+    named = type(error)(f"{error}; it is on line {line} of '{path}'")
+    named.row = error.row
+    return named
 
 
 def column_names(text: str | None) -> tuple[str, ...]:

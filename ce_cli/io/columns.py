@@ -222,3 +222,19 @@ def text_column(stream: IO[str], skip: int, delimiter: str | None, position: int
             values = []
     blocks.append(np.array(values, dtype=np.str_))
     return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def line_of_row(path: str, skip: int, row: int) -> int | None:
+    """The 1-based line of ``path`` that holds data row ``row`` (0-based) of a table whose data starts after
+    ``skip`` lines (blank and comment lines are no rows, :func:`is_row`); ``None`` if it cannot be read."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as stream:
+            number = 0
+            for number, line in enumerate(stream, start=1):
+                if number > skip and is_row(line):
+                    if row == 0:
+                        return number
+                    row -= 1
+    except OSError:
+        return None
+    return None

@@ -8,6 +8,7 @@ validates the arrays (:meth:`ce_cli.families.protocol.Family.validate`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -90,6 +91,8 @@ class SourcesRead:
         notices: what the reading assumed, for the user.
         records: what was taken from each source, in the order logits, targets, weight, pos_weight.
         sample_names: each sample's id or shard row, or ``None`` where the index says it all.
+        target_table: the text file the targets were read from and the lines before its first data row,
+            where they were (a target's line can then be named), else ``None``.
     """
 
     logits: Array
@@ -100,6 +103,7 @@ class SourcesRead:
     notices: tuple[InputNotice, ...]
     records: tuple[ReadRecord, ...] = ()
     sample_names: SampleNames | None = None
+    target_table: tuple[str, int] | None = None
 
 
 def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool = False) -> SourcesRead:
@@ -163,6 +167,7 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool 
         "weight" if weight is None else weight.label,
         "pos_weight" if pos_weight is None else pos_weight.label,
     )
+    targets_from = logits if spec.target_column is not None else read[1]
     return SourcesRead(
         logit_values,
         target_values,
@@ -172,7 +177,16 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool 
         tuple(notices),
         tuple(records),
         sample_names(logits),
+        _text_file(targets_from),
     )
+
+
+def _text_file(source: SourceArray) -> tuple[str, int] | None:
+    """``(path, lines before the first data row)`` of a text table read from one file on disk, else ``None``."""
+    plan, file = source.plan, source.file
+    if plan is None or file is None or file == "-" or not os.path.isfile(file):
+        return None
+    return file, plan.skip
 
 
 def _load_table(spec: InputSpec, stdin: IO[bytes] | None) -> SourceArray:

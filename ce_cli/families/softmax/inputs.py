@@ -198,11 +198,12 @@ def _index_targets(
     indices = flat.astype(np.int64, copy=False)
     first = first_out_of_range(indices, ignore_index, num_classes)
     if first is not None:
-        error = OneClassTargetError if num_classes == 1 else TargetError
-        raise error(
+        error = (OneClassTargetError if num_classes == 1 else TargetError)(
             f"{name}: class {int(indices[first])} at position {_position(first, sample_shape)} is out of range "
             f"for {num_classes} classes (valid: 0..{num_classes - 1}, or the ignore index {ignore_index})"
         )
+        error.row = first
+        raise error
     return indices
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
-from numpy.typing import NDArray
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
@@ -222,23 +221,42 @@ def evaluate(
         return block_losses(inputs, formula, start, stop, predictions=predictions, clip=clip, ranks=ranks)
 
     chunk_bytes = NATIVE_CHUNK_BYTES if kernel.native else CHUNK_BYTES
-    blocks = list(run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=chunk_bytes))
+    # Each block's results go into arrays made once, as blocks come: a list of blocks joined at the end
+    # would hold every per-sample array twice.
+    count = inputs.num_samples
+    per_sample, target_class = np.empty(count), np.empty(count, dtype=np.intp)
+    is_max = np.empty(count, dtype=np.bool_)
+    predicted = np.empty(count, dtype=np.intp) if predictions else None
+    rank = np.empty(count, dtype=np.intp) if ranks else None
+    stored: Float64Array | None = None
+    denominator, checks, offset = 0.0, NO_ROWS, 0
+    for block in run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=chunk_bytes):
+        part = slice(offset, offset + len(block.per_sample))
+        per_sample[part], target_class[part], is_max[part] = block.per_sample, block.target_class, block.target_is_max
+        if block.stored_log_prob is not None:
+            if stored is None:  # from the first block that keeps it; earlier ones had -loss
+                stored = np.empty(count)
+                stored[:offset] = -per_sample[:offset]
+            stored[part] = block.stored_log_prob
+        elif stored is not None:
+            stored[part] = -block.per_sample
+        if predicted is not None and block.predicted is not None:
+            predicted[part] = block.predicted
+        if rank is not None and block.ranks is not None:
+            rank[part] = block.ranks
+        denominator += block.denominator
+        checks = checks + block.checks
+        offset = part.stop
     shape = inputs.sample_shape
-
-    def joined(parts: list[NDArray[Any]], dtype: Any) -> NDArray[Any]:
-        return (np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)).reshape(shape)
-
-    predicted = [b.predicted for b in blocks if b.predicted is not None]
-    rank_parts = [b.ranks for b in blocks if b.ranks is not None]
     return Losses(
-        per_sample=joined([b.per_sample for b in blocks], np.float64),
-        denominator=float(sum(b.denominator for b in blocks)),
-        target_class=joined([b.target_class for b in blocks], np.intp),
-        stored_log_prob=joined([b.target_log_prob for b in blocks], np.float64),
-        target_is_max=joined([b.target_is_max for b in blocks], np.bool_),
-        predicted=joined(predicted, np.intp) if predictions else None,
-        checks=sum((b.checks for b in blocks), NO_ROWS),
-        ranks=joined(rank_parts, np.intp) if ranks else None,
+        per_sample=per_sample.reshape(shape),
+        denominator=float(denominator),
+        target_class=target_class.reshape(shape),
+        stored_log_prob=None if stored is None else stored.reshape(shape),
+        target_is_max=is_max.reshape(shape),
+        predicted=None if predicted is None else predicted.reshape(shape),
+        checks=checks,
+        ranks=None if rank is None else rank.reshape(shape),
     )
 
 

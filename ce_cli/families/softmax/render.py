@@ -82,15 +82,18 @@ def _write_delimited(report: Report, stream: TextIO, delimiter: str, options: Re
     ranks = None if losses.ranks is None else losses.ranks.reshape(-1)
     header = [options.index_header, "target", "predicted", "p_target", "loss", *(["rank"] if ranks is not None else [])]
     target, predicted = losses.target_class.reshape(-1), report.predicted.reshape(-1)
-    probability, per_sample = report.target_probability.reshape(-1), losses.per_sample.reshape(-1)
+    per_sample = losses.per_sample.reshape(-1)
     counted, shape = report.inputs.counted, report.inputs.sample_shape
 
     def columns(start: int, stop: int) -> list[list[str]]:
+        with np.errstate(over="ignore", invalid="ignore"):  # report.target_probability, a block at a time
+            log_p = losses.target_log_prob_at(slice(start, stop))
+            probability = np.where(counted[start:stop], np.exp(log_p), np.nan)
         out = [
             index_cells(options, shape, start, stop),
             list(map(str, target[start:stop].tolist())),
             list(map(str, predicted[start:stop].tolist())),
-            spelled(probability[start:stop]),
+            spelled(probability),
             spelled(per_sample[start:stop]),
         ]
         if ranks is not None:
