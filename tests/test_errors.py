@@ -599,7 +599,8 @@ def test_the_console_script_builds_only_the_command_run_yet_knows_them_all() -> 
     misspelt = subprocess.run([*command, "comptue", "-l", "x"], capture_output=True, text=True)
     assert misspelt.returncode == 2
     assert misspelt.stdout == ""
-    assert "Did you mean 'compute'" in misspelt.stderr
+    assert "No such command 'comptue'" in misspelt.stderr
+    assert "'compute'" in misspelt.stderr  # suggested (Click's wording varies with its version)
     helped = subprocess.run([*command, "explain", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0
     assert "--sample" in helped.stdout
