@@ -626,3 +626,13 @@ def test_a_target_out_of_range_is_named_by_its_line_in_a_text_file(run: Run, tmp
     inline = run("compute", "-l", str(tmp_path / "l.csv"), "-t", "0,9")
     assert inline.exit_code == 1
     assert "it is on line" not in inline.stderr  # inline numbers have no file to point into
+
+
+def test_a_target_out_of_range_in_a_table_of_targets_names_its_line(run: Run, tmp_path: Path) -> None:
+    """Targets (N, T) for logits (N, C, T): position (1, 2), flat 5, is on the file's second line."""
+    np.save(tmp_path / "x.npy", np.zeros((3, 2, 3)))
+    (tmp_path / "t.csv").write_text("0,1,0\n1,1,5\n0,0,0\n")
+    result = run("compute", "-l", str(tmp_path / "x.npy"), "-t", str(tmp_path / "t.csv"))
+    assert result.exit_code == 1
+    assert "class 5 at position (1, 2)" in result.stderr
+    assert f"it is on line 2 of '{tmp_path / 't.csv'}'" in result.stderr

@@ -144,7 +144,9 @@ def with_line(error: TargetError, read: SourcesRead) -> TargetError:
     if error.row is None or read.target_table is None:
         return error
     path, skip = read.target_table
-    line = line_of_row(path, skip, error.row)
+    shape = tuple(int(n) for n in getattr(read.targets, "shape", ()))
+    per_line = int(np.prod(shape[1:])) if len(shape) > 1 else 1  # a table of targets: one row of them per line
+    line = line_of_row(path, skip, error.row // per_line)
     if line is None:
         return error
     named = type(error)(f"{error}; it is on line {line} of '{path}'")
