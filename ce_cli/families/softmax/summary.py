@@ -57,7 +57,7 @@ def quantiles(values: Float64Array) -> dict[str, float]:
     arranged.partition(sorted({0, n - 1, *(previous % n).tolist(), *(following % n).tolist()}))
     a, b = arranged[previous], arranged[following]
     gamma = virtual - previous
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # as np.quantile: inf - inf is NaN, a huge span inf
         difference = b - a
         found = a + difference * gamma
         np.subtract(b, difference * (1 - gamma), out=found, where=gamma >= 0.5)
