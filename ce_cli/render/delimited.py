@@ -35,7 +35,8 @@ def index_cells(options: RenderOptions, sample_shape: tuple[int, ...], start: in
 
 
 def write_delimited(stream: TextIO, delimiter: str, header: Sequence[str], count: int, columns: Columns) -> None:
-    """A header row, then ``count`` rows whose cells ``columns(start, stop)`` gives column by column."""
+    """A header row, then ``count`` rows whose cells ``columns(start, stop)`` gives column by column; the
+    first column (the index or the sample's name) is quoted where it needs it, the others are numbers."""
     stream.write(delimiter.join(quoted(name, delimiter) for name in header) + "\n")
     for start in range(0, count, STREAM_BLOCK):
         stop = min(count, start + STREAM_BLOCK)
