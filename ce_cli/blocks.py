@@ -92,7 +92,7 @@ def run_blocks(
 
     # At most IN_FLIGHT blocks per thread are submitted ahead of the one the caller waits for, so
     # finished blocks never pile up in memory when the caller consumes them slower than they come.
-    pool = _pool(threads)
+    pool = worker_pool(threads)
     pending: deque[tuple[int, Future[T]]] = deque()
     try:
         upcoming = iter(ranges)
@@ -118,7 +118,7 @@ def run_blocks(
 _POOLS: dict[int, Any] = {}
 
 
-def _pool(threads: int) -> Any:
+def worker_pool(threads: int) -> Any:
     """A pool of ``threads`` worker threads, made once per process: starting threads costs about as much
     as scoring a million narrow rows, and the API may be called many times."""
     from concurrent.futures import ThreadPoolExecutor  # imported here: small inputs never need it

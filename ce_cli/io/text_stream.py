@@ -155,17 +155,14 @@ class TextRows:
             if chunk.rows:
                 out[chunk.first_row : chunk.first_row + chunk.rows] = one._parse(chunk)[:, 0]
 
-        from ce_cli.blocks import default_threads
+        from ce_cli.blocks import default_threads, worker_pool
 
-        threads = min(default_threads(), len(self._chunks))
-        if threads <= 1:
+        threads = default_threads()
+        if threads <= 1 or len(self._chunks) <= 1:
             for index in range(len(self._chunks)):
                 fill(index)
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ce-loss-read") as pool:
-                list(pool.map(fill, range(len(self._chunks))))
+        else:  # the evaluation's own worker threads
+            list(worker_pool(threads).map(fill, range(len(self._chunks))))
         return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:

@@ -53,21 +53,6 @@ static void CE_V(exp_array)(const double *in, double *out, Py_ssize_t n) {
 #define CE_ROW_FUNCTIONS(T, SUFFIX, SUM_EXP, MAX)                                                           \
     static double CE_V(row_max_##SUFFIX)(const T *v, Py_ssize_t n, int *has_nan) {                        \
         MAX                                                                                                \
-        T top[LANES], bad[LANES];                                                                          \
-        for (int k = 0; k < LANES; k++) top[k] = (T)-CE_INF, bad[k] = 0;                                   \
-        for (Py_ssize_t j = 0; j < n; j += LANES) {                                                        \
-            int width = n - j < LANES ? (int)(n - j) : LANES;                                              \
-            const T *w = v + j;                                                                            \
-            for (int k = 0; k < width; k++) {                                                              \
-                T x = w[k];                                                                                \
-                top[k] = x > top[k] ? x : top[k];                                                          \
-                bad[k] = x != x ? (T)1 : bad[k];                                                           \
-            }                                                                                              \
-        }                                                                                                  \
-        T m = top[0], any_bad = bad[0];                                                                    \
-        for (int k = 1; k < LANES; k++) m = top[k] > m ? top[k] : m, any_bad += bad[k];                    \
-        *has_nan = any_bad > 0;                                                                            \
-        return (double)m;                                                                                  \
     }                                                                                                      \
     static Py_ssize_t CE_V(row_find_##SUFFIX)(const T *v, Py_ssize_t n, T key, int nan) {                  \
         for (Py_ssize_t j = 0; j < n; j += LANES) {                                                        \
@@ -121,6 +106,22 @@ CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp512_f32(v, n, m, zeros);, return c
 CE_ROW_FUNCTIONS(double, f64, return ce_sum_exp256_f64(v, n, m, zeros);, return ce_row_max256_f64(v, n, has_nan);)
 CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp256_f32(v, n, m, zeros);, return ce_row_max256_f32(v, n, has_nan);)
 #else
+#define CE_PORTABLE_MAX(T)                                                                                 \
+    T top[LANES], bad[LANES];                                                                              \
+    for (int k = 0; k < LANES; k++) top[k] = (T)-CE_INF, bad[k] = 0;                                       \
+    for (Py_ssize_t j = 0; j < n; j += LANES) {                                                            \
+        int width = n - j < LANES ? (int)(n - j) : LANES;                                                  \
+        const T *w = v + j;                                                                                \
+        for (int k = 0; k < width; k++) {                                                                  \
+            T x = w[k];                                                                                    \
+            top[k] = x > top[k] ? x : top[k];                                                              \
+            bad[k] = x != x ? (T)1 : bad[k];                                                               \
+        }                                                                                                  \
+    }                                                                                                      \
+    T m = top[0], any_bad = bad[0];                                                                        \
+    for (int k = 1; k < LANES; k++) m = top[k] > m ? top[k] : m, any_bad += bad[k];                        \
+    *has_nan = any_bad > 0;                                                                                \
+    return (double)m;
 #define CE_PORTABLE_SUM                                                                                    \
     double sum[LANES], count[LANES];                                                                       \
     for (int k = 0; k < LANES; k++) sum[k] = 0.0, count[k] = 0.0;                                          \
@@ -135,9 +136,10 @@ CE_ROW_FUNCTIONS(float, f32, return ce_sum_exp256_f32(v, n, m, zeros);, return c
     }                                                                                                      \
     *zeros = (Py_ssize_t)CE_V(total)(count);                                                               \
     return CE_V(total)(sum);
-CE_ROW_FUNCTIONS(double, f64, CE_PORTABLE_SUM, )
-CE_ROW_FUNCTIONS(float, f32, CE_PORTABLE_SUM, )
+CE_ROW_FUNCTIONS(double, f64, CE_PORTABLE_SUM, CE_PORTABLE_MAX(double))
+CE_ROW_FUNCTIONS(float, f32, CE_PORTABLE_SUM, CE_PORTABLE_MAX(float))
 #undef CE_PORTABLE_SUM
+#undef CE_PORTABLE_MAX
 #endif
 #undef CE_ROW_FUNCTIONS
 
