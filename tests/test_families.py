@@ -16,6 +16,7 @@ import pytest
 from ce_cli.accumulators import ExactSum, LossStats
 from ce_cli.families import REGISTRY, register
 from ce_cli.families.protocol import Family
+from ce_cli.paired import PairedSamples
 from ce_cli.render import RenderOptions, Writer, losses_file_encoders
 from tests.conftest import Run
 
@@ -108,6 +109,17 @@ class ToyFamily:
     def pooled_json(self, stats: LossStats) -> dict[str, Any]:
         return {"task": "toy", "mean": stats.mean, "n_samples": stats.samples}
 
+    def paired(self, result: ToyResult) -> PairedSamples:
+        n = result.losses.size
+        right = result.losses == 0.0
+        return PairedSamples(
+            result.losses, np.ones(n), np.ones(n, bool), right, right.astype(np.int64), np.zeros(n, np.int64),
+            np.zeros(n), float(result.losses.mean()), (n,), (n,),
+        )  # fmt: skip
+
+    def divergence(self, new: Any, baseline: Any, progress: Callable[[int], None] | None) -> None:
+        return None
+
 
 @pytest.fixture
 def toy() -> Iterator[Family]:
@@ -176,6 +188,15 @@ def test_a_toy_family_reaches_pool(run: Run, tmp_path: Path) -> None:
     assert (pooled.exit_code, pooled.stderr) == (0, "")
     out = json.loads(pooled.stdout)
     assert (out["task"], out["mean"], out["n_samples"], out["pooled"]) == ("toy", 0.5, 4, 2)
+
+
+@pytest.mark.usefixtures("toy")
+def test_a_toy_family_reaches_diff(run: Run) -> None:
+    better = "[[3, 1, 0], [0, 2, 1], [4, 0, 1], [2, 5, 1]]"  # the third sample turns right
+    result = run("diff", "--task", "toy", "-l", better, "--baseline", LOGITS, "-t", TARGETS, "-f", "json")
+    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
+    out = json.loads(result.stdout)
+    assert (out["delta"], out["wins"], out["ties"], out["kl"]) == (-0.25, 1, 3, None)
 
 
 def test_every_package_is_installed() -> None:

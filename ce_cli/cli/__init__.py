@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from ce_cli import __version__
-from ce_cli.cli import pool
+from ce_cli.cli import diff, pool
 from ce_cli.cli.arguments import eps_value, input_spec, load, refuse_options, sample_position, summary_given
 from ce_cli.cli.messages import result_warnings, user_errors, warnings_last
 from ce_cli.cli.options import (
@@ -297,6 +297,7 @@ def explain(
             write(derivation, stdout, options)
 
 
+diff.register(app)
 pool.register(app)
 
 

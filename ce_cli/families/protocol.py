@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TextIO
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
+    from ce_cli.array_types import Float64Array
     from ce_cli.data_warnings import DataWarning
     from ce_cli.families.softmax.losses import Reduction
     from ce_cli.families.softmax.report import SummaryRequest
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
+    from ce_cli.paired.samples import PairedSamples
     from ce_cli.render import RenderOptions, Writer
 
 # The options a family may take beyond the sources and the formula; a family lists those it takes in
@@ -108,4 +110,12 @@ class Family(Protocol):
 
     def pooled_json(self, stats: LossStats) -> dict[str, Any]:
         """The ``compute -f json`` keys that merged statistics give exactly (``ce-loss pool``)."""
+        ...
+
+    def paired(self, result: Any) -> PairedSamples:
+        """One model's per-sample values of a ``compute`` result, for ``diff`` (predictions asked for)."""
+        ...
+
+    def divergence(self, new: Any, baseline: Any, progress: Callable[[int], None] | None) -> Float64Array | None:
+        """Per-sample ``KL(p_baseline || p_new)`` of two validated inputs, or ``None`` where the family has none."""
         ...

@@ -48,7 +48,15 @@ typedef struct {
                     double, double *, double *);
     void (*binary)(const CeBinary *, CeBinaryStats *);
     void (*map)(int, Py_ssize_t, const double *, double *);
+    void (*poisson_sums)(const uint32_t *, const uint32_t *, const double *, const double *, Py_ssize_t, int64_t,
+                         Py_ssize_t, double *, double *);
 } CeKernels;
+
+/* floor(2^32 P(X <= k)) for X ~ Poisson(1), k = 0..11, as ce_cli/paired/bootstrap.py has them. */
+static const uint32_t ce_poisson_thresholds[12] = {
+    1580030168u, 3160060337u, 3950075421u, 4213413783u, 4279248373u, 4292415291u,
+    4294609777u, 4294923276u, 4294962463u, 4294966817u, 4294967252u, 4294967292u,
+};
 
 static inline double ce_half(uint16_t h) {
     uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;

@@ -294,6 +294,37 @@ static PyObject *map_function(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *poisson_sums(PyObject *self, PyObject *args) {
+    int variant;
+    long long first;
+    PyObject *lo, *hi, *a, *w, *num, *den;
+    if (!PyArg_ParseTuple(args, "iOOOOLOO", &variant, &lo, &hi, &a, &w, &first, &num, &den)) return NULL;
+    const CeKernels *k = kernels_for(variant);
+    if (!k) return NULL;
+    Py_buffer views[6];
+    memset(views, 0, sizeof views);
+    if (PyObject_GetBuffer(lo, &views[0], PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    Py_ssize_t n = views[0].len / 4;
+    if (PyObject_GetBuffer(num, &views[4], PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+        release(views, 6);
+        return NULL;
+    }
+    Py_ssize_t count = views[4].len / 8;
+    void *p_hi, *p_a, *p_w, *p_den;
+    if (views[0].itemsize != 4 || views[4].itemsize != 8 || first < 0 || flat_from(hi, &views[1], n, 4, 0, &p_hi) < 0 ||
+        flat_from(a, &views[2], n, 8, 0, &p_a) < 0 || flat_from(w, &views[3], n, 8, 0, &p_w) < 0 ||
+        flat_from(den, &views[5], count, 8, 1, &p_den) < 0 || !p_hi || !p_a || !p_w || !p_den) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "poisson_sums: expected uint32 keys, float64 values and sums");
+        release(views, 6);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    k->poisson_sums(views[0].buf, p_hi, p_a, p_w, n, (int64_t)first, count, views[4].buf, p_den);
+    Py_END_ALLOW_THREADS
+    release(views, 6);
+    Py_RETURN_NONE;
+}
+
 static PyObject *count_lines(PyObject *self, PyObject *args) {
     Py_buffer data;
     int delimiter;
@@ -358,6 +389,9 @@ static PyMethodDef methods[] = {
      "non_finite): special is the number of infinite logits, or the first probability outside [0, 1] (-1: none)."},
     {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2), log1p on [0, 1] (3) or exp(x) 2^512 (4) "
      "elementwise."},
+    {"poisson_sums", poisson_sums, METH_VARARGS,
+     "poisson_sums(variant, lo, hi, a, w, first, num, den): add the Poisson bootstrap's sums of resamples "
+     "first .. first + len(num) - 1 into num and den (ce_cli/paired/bootstrap.py)."},
     {"count_lines", count_lines, METH_VARARGS,
      "count_lines(data, delimiter) -> (the lines numpy's parser reads as rows (-1: a CR alone ends a line), "
      "the line ends)."},

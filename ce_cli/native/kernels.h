@@ -565,6 +565,31 @@ static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
     }
 }
 
+/* The Poisson bootstrap's sums, as ce_cli/paired/bootstrap.py computes them with numpy: for the samples
+ * i in order and resamples first .. first + count - 1, the weight c of (i, b) is the number of
+ * ce_poisson_thresholds that u = mix32((lo[i] + (first + b) 0x9E3779B9) ^ hi[i]) reaches, and
+ * num[b] += c a[i], den[b] += c w[i]. The loop over the resamples is plain vector code. */
+static void CE_V(poisson_sums)(const uint32_t *lo, const uint32_t *hi, const double *a, const double *w, Py_ssize_t n,
+                               int64_t first, Py_ssize_t count, double *restrict num, double *restrict den) {
+    const uint32_t start = (uint32_t)((uint64_t)first * 0x9E3779B9u);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint32_t key = lo[i] + start, other = hi[i];
+        const double ai = a[i], wi = w[i];
+        for (Py_ssize_t b = 0; b < count; b++) {
+            uint32_t x = (key + (uint32_t)b * 0x9E3779B9u) ^ other;
+            x ^= x >> 16;
+            x *= 0x7FEB352Du;
+            x ^= x >> 15;
+            x *= 0x846CA68Bu;
+            x ^= x >> 16;
+            int32_t c = 0;
+            for (int k = 0; k < 12; k++) c += x >= ce_poisson_thresholds[k];
+            num[b] += (double)c * ai;
+            den[b] += (double)c * wi;
+        }
+    }
+}
+
 static const CeKernels CE_V(kernels) = {
-    CE_V(index_losses), CE_V(softmax_rows), CE_V(row_sums), CE_V(binary), CE_V(map),
+    CE_V(index_losses), CE_V(softmax_rows), CE_V(row_sums), CE_V(binary), CE_V(map), CE_V(poisson_sums),
 };

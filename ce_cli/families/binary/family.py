@@ -16,12 +16,14 @@ from ce_cli.render import compare as render_compare
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
+    from ce_cli.array_types import Float64Array
     from ce_cli.data_warnings import DataWarning
     from ce_cli.families.binary.inputs import BinaryInputs
     from ce_cli.families.softmax.losses import Reduction
     from ce_cli.families.softmax.report import SummaryRequest
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
+    from ce_cli.paired.samples import PairedSamples
 
 
 class BinaryFamily:
@@ -84,6 +86,16 @@ class BinaryFamily:
         from ce_cli.families.binary.stats import pooled_json
 
         return pooled_json(stats)
+
+    def paired(self, result: Any) -> PairedSamples:
+        from ce_cli.families.binary.paired import paired_samples
+
+        return paired_samples(result)
+
+    def divergence(
+        self, new: BinaryInputs, baseline: BinaryInputs, progress: Callable[[int], None] | None
+    ) -> Float64Array | None:
+        return None  # one sigmoid per element: the loss difference is the comparison
 
 
 FAMILY = BinaryFamily()

@@ -18,12 +18,14 @@ from ce_cli.render import compare as render_compare
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
+    from ce_cli.array_types import Float64Array
     from ce_cli.data_warnings import DataWarning
     from ce_cli.families.softmax.inputs import ValidatedInputs
     from ce_cli.families.softmax.losses import Reduction
     from ce_cli.families.softmax.report import SummaryRequest
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
+    from ce_cli.paired.samples import PairedSamples
 
 
 class SoftmaxFamily:
@@ -97,6 +99,18 @@ class SoftmaxFamily:
         from ce_cli.families.softmax.stats import pooled_json
 
         return pooled_json(stats)
+
+    def paired(self, result: Any) -> PairedSamples:
+        from ce_cli.families.softmax.paired import paired_samples
+
+        return paired_samples(result)
+
+    def divergence(
+        self, new: ValidatedInputs, baseline: ValidatedInputs, progress: Callable[[int], None] | None
+    ) -> Float64Array | None:
+        from ce_cli.paired.kl import kl_per_sample
+
+        return kl_per_sample(new.rows, baseline.rows, progress=progress)
 
 
 FAMILY = SoftmaxFamily()

@@ -1,0 +1,178 @@
+"""``ce-loss diff``: two models on the same samples, the difference of their mean losses and where it comes from."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+from ce_cli.cli.options import (
+    INPUTS,
+    ByClassOption,
+    ClassAxisOption,
+    DropColumnsOption,
+    EpsOption,
+    FormulaOption,
+    HeaderOption,
+    IdColumnOption,
+    IgnoreIndexOption,
+    LogitColumnsOption,
+    LogitsOption,
+    MaxRowsOption,
+    NoWarningsOption,
+    PositionalFiles,
+    PosWeightOption,
+    SmoothingOption,
+    TableFormatOption,
+    TargetColumnOption,
+    TargetsOption,
+    TaskOption,
+    WeightOption,
+)
+from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
+from ce_cli.formulas import REFERENCE
+from ce_cli.paired.difference import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED
+
+STATISTICS = "Statistics"
+DIFF_EXAMPLES = "\n\n".join(
+    [
+        "Examples:",
+        "  $ ce-loss diff --logits new.npy --baseline old.npy --targets targets.npy",
+        "  $ ce-loss diff -l new.csv --baseline old.csv --target-column label -f json",
+        "  $ ce-loss diff -l new.npy --baseline old.npy -t targets.npy --worst 10 --by-class",
+    ]
+)
+
+
+def diff_command(
+    logits: LogitsOption,
+    baseline: Annotated[
+        str,
+        typer.Option(
+            "--baseline",
+            "-b",
+            metavar="SRC",
+            help="The model NEW is compared with: its logits (or probabilities) in any form --logits takes, "
+            "in the same shape.",
+            rich_help_panel=INPUTS,
+        ),
+    ],
+    targets: TargetsOption = None,
+    target_column: TargetColumnOption = None,
+    drop_columns: DropColumnsOption = None,
+    logit_columns: LogitColumnsOption = None,
+    id_column: IdColumnOption = None,
+    header: HeaderOption = None,
+    weight: WeightOption = None,
+    ignore_index: IgnoreIndexOption = DEFAULT_IGNORE_INDEX,
+    label_smoothing: SmoothingOption = DEFAULT_LABEL_SMOOTHING,
+    class_axis: ClassAxisOption = DEFAULT_CLASS_AXIS,
+    task: TaskOption = "multiclass",
+    formula: FormulaOption = REFERENCE,
+    eps: EpsOption = None,
+    pos_weight: PosWeightOption = None,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            min=0,
+            metavar="B",
+            help="Bootstrap resamples for the interval (0: none).",
+            rich_help_panel=STATISTICS,
+        ),
+    ] = DEFAULT_RESAMPLES,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            metavar="S",
+            help="The bootstrap's seed: the same seed, the same interval.",
+            rich_help_panel=STATISTICS,
+        ),
+    ] = DEFAULT_SEED,
+    confidence: Annotated[
+        float,
+        typer.Option(
+            "--confidence",
+            metavar="LEVEL",
+            help="The interval's confidence level, in (0, 1).",
+            rich_help_panel=STATISTICS,
+        ),
+    ] = DEFAULT_CONFIDENCE,
+    by_class: ByClassOption = False,
+    worst: Annotated[
+        int,
+        typer.Option(
+            "--worst",
+            min=0,
+            metavar="K",
+            help="List the K largest regressions (largest loss_new - loss_baseline).",
+            rich_help_panel=STATISTICS,
+        ),
+    ] = 0,
+    output_format: TableFormatOption = "table",
+    max_rows: MaxRowsOption = 0,
+    no_warnings: NoWarningsOption = False,
+    files: PositionalFiles = None,
+) -> None:
+    """Compare two models on the same samples: the difference of mean losses, its interval, and where it comes from."""
+    given = dict(locals())  # the options as given, before any other name is bound
+    from ce_cli.blocks import default_threads
+    from ce_cli.cli.arguments import eps_value, input_spec, load
+    from ce_cli.cli.messages import result_warnings, user_errors, warnings_last
+    from ce_cli.cli.streams import results_to_stdout
+    from ce_cli.errors import OptionError
+    from ce_cli.families import family_for
+    from ce_cli.families.softmax.report import SummaryRequest
+    from ce_cli.formulas import formula_spec
+    from ce_cli.paired.difference import DiffRequest, paired_difference
+    from ce_cli.paired.native import sums_kernel
+    from ce_cli.paired.samples import check_pairs
+    from ce_cli.progress import ProgressBar
+    from ce_cli.render import RenderOptions, writer_for
+    from ce_cli.render.diff import WRITERS
+
+    with user_errors():
+        if not 0.0 < confidence < 1.0:
+            raise OptionError(f"--confidence must be in (0, 1), not {confidence}")
+        family = family_for(task)
+        write = writer_for(WRITERS, output_format)
+        clip = eps_value(eps, formula)
+        spec = input_spec(given)
+        chosen = formula_spec(formula)
+        request = SummaryRequest(predictions=True)
+        models = []
+        for name, source in (("NEW", logits), ("BASELINE", baseline)):
+            inputs, read = load(replace(spec, logits=source), family, silenced=no_warnings)
+            with ProgressBar(family.size(inputs), sys.stderr, enabled=output_format == "table") as bar:
+                report = family.compute(inputs, chosen, "mean", eps=clip, request=request, progress=bar.update)
+            models.append((name, source, inputs, read, report))
+        (_, _, new_inputs, read, new_report), (_, _, base_inputs, _, base_report) = models
+        new, old = family.paired(new_report), family.paired(base_report)
+        check_pairs(new, old, (f"--logits '{logits}'", f"--baseline '{baseline}'"))
+        kl = None
+        if chosen.expects == "logits":  # a KL between softmax distributions needs logits
+            with ProgressBar(family.size(new_inputs), sys.stderr, enabled=output_format == "table") as bar:
+                every = family.divergence(new_inputs, base_inputs, bar.update)
+            kl = None if every is None else every[new.counted & old.counted]
+        difference = paired_difference(
+            new,
+            old,
+            DiffRequest(bootstrap, seed, confidence, by_class, worst),
+            kl=kl,
+            kernel=sums_kernel(),
+            threads=default_threads(),
+        )
+        options = RenderOptions(max_rows=max_rows, names=read.sample_names, read=read.records)
+        found = (*new_report.warnings, *base_report.warnings)
+        with warnings_last(result_warnings(read, found), no_warnings), results_to_stdout() as stdout:
+            write(difference, stdout, options)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``diff`` to the command line."""
+    from ce_cli.cli.usage import OneValueEach
+
+    app.command(name="diff", epilog=DIFF_EXAMPLES, cls=OneValueEach)(diff_command)
