@@ -249,3 +249,63 @@ def test_baseline_is_required_and_given_once(run: Run, tmp_path: Path) -> None:
     twice = run("diff", *args, "--baseline", args[3])
     assert twice.exit_code == 2
     assert "--baseline" in twice.stderr
+
+
+def test_k_dimensional_inputs_and_shards_give_what_one_file_gives(run: Run, tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    base = rng.standard_normal((6, 4, 5))  # (N, C, L): the class axis is 1
+    new = base + 0.3 * rng.standard_normal((6, 4, 5))
+    targets = rng.integers(0, 4, (6, 5))
+    for name, array in (("new", new), ("old", base), ("t", targets)):
+        np.save(tmp_path / f"{name}.npy", array)
+        np.save(tmp_path / f"{name}-0.npy", array[:4])
+        np.save(tmp_path / f"{name}-1.npy", array[4:])
+    whole = run(
+        "diff",
+        "-l",
+        str(tmp_path / "new.npy"),
+        "-b",
+        str(tmp_path / "old.npy"),
+        "-t",
+        str(tmp_path / "t.npy"),
+        "-f",
+        "json",
+    )
+    assert whole.exit_code == 0, whole.stderr
+    shards = run(
+        "diff",
+        "-l",
+        str(tmp_path / "new-*.npy"),
+        "-b",
+        str(tmp_path / "old-*.npy"),
+        "-t",
+        str(tmp_path / "t-*.npy"),
+        "-f",
+        "json",
+    )
+    assert shards.exit_code == 0, shards.stderr
+    one, other = json.loads(whole.stdout), json.loads(shards.stdout)
+    assert one["n_samples"] == other["n_samples"] == 30
+    assert one == other
+    # the KL of each (sample, position) over the class axis, against mpmath
+    from tests.test_paired_kl import mp_kl
+
+    exact = [mp_kl(base[n, :, p].tolist(), new[n, :, p].tolist()) for n in range(6) for p in range(5)]
+    assert one["kl"]["max"] == pytest.approx(max(exact), rel=1e-10)
+    assert one["kl"]["mean"] == pytest.approx(float(np.mean(exact)), rel=1e-10)
+    worst = json.loads(
+        run(
+            "diff",
+            "-l",
+            str(tmp_path / "new.npy"),
+            "-b",
+            str(tmp_path / "old.npy"),
+            "-t",
+            str(tmp_path / "t.npy"),
+            "-f",
+            "json",
+            "--worst",
+            "1",
+        ).stdout
+    )
+    assert worst["worst"][0]["index"].startswith("(")  # a (sample, position) index

@@ -294,6 +294,36 @@ static PyObject *map_function(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *kl_rows(PyObject *self, PyObject *args) {
+    int variant;
+    PyObject *base, *new_rows, *out;
+    if (!PyArg_ParseTuple(args, "iOOO", &variant, &base, &new_rows, &out)) return NULL;
+    const CeKernels *k = kernels_for(variant);
+    if (!k) return NULL;
+    Py_buffer views[3];
+    memset(views, 0, sizeof views);
+    CeRows b, x;
+    if (rows_from(base, &views[0], &b, 0) < 0) return NULL;
+    if (rows_from(new_rows, &views[1], &x, 0) < 0) {
+        release(views, 3);
+        return NULL;
+    }
+    void *result;
+    if (b.count != x.count || b.classes != x.classes || flat_from(out, &views[2], b.count, 8, 1, &result) < 0 ||
+        !result) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "kl_rows: expected two (M, C) row sets and (M,) out");
+        release(views, 3);
+        return NULL;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = k->kl_rows(&b, &x, result);
+    Py_END_ALLOW_THREADS
+    release(views, 3);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 static PyObject *poisson_sums(PyObject *self, PyObject *args) {
     int variant;
     long long first;
@@ -389,6 +419,8 @@ static PyMethodDef methods[] = {
      "non_finite): special is the number of infinite logits, or the first probability outside [0, 1] (-1: none)."},
     {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2), log1p on [0, 1] (3) or exp(x) 2^512 (4) "
      "elementwise."},
+    {"kl_rows", kl_rows, METH_VARARGS,
+     "kl_rows(variant, base, new, out): KL(softmax(base) || softmax(new)) per row into out (ce_cli/paired/kl.py)."},
     {"poisson_sums", poisson_sums, METH_VARARGS,
      "poisson_sums(variant, lo, hi, a, w, first, num, den): add the Poisson bootstrap's sums of resamples "
      "first .. first + len(num) - 1 into num and den (ce_cli/paired/bootstrap.py)."},

@@ -565,6 +565,55 @@ static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
     }
 }
 
+/* sum over j < n of v[j] (one lane per j modulo LANES, then halving: a fixed order, vectorised). */
+static double CE_V(lane_sum)(const double *v, Py_ssize_t n) {
+    double lanes[LANES] = {0.0};
+    Py_ssize_t j = 0;
+    for (; j + LANES <= n; j += LANES) {
+        for (int k = 0; k < LANES; k++) lanes[k] += v[j + k];
+    }
+    for (int k = 0; j + k < n; k++) lanes[k] += v[j + k];
+    return CE_V(total)(lanes);
+}
+
+/* Per row i of two row sets of one shape: KL(softmax(b_i) || softmax(x_i)), as ce_cli/paired/kl.py
+ * computes it with numpy (max-shifted sums, a class with p_b = 0 adding nothing, NaN for a row whose
+ * maximum is not finite or that holds a NaN, rounding below 0 reported as 0). */
+static int CE_V(kl_rows)(const CeRows *base, const CeRows *new_rows, double *out) {
+    Py_ssize_t c = base->classes;
+    double *scratch = malloc(sizeof(double) * (size_t)(4 * c + 1));
+    if (!scratch) return -1;
+    double *b = scratch, *x = scratch + c, *e = scratch + 2 * c, *term = scratch + 3 * c;
+    for (Py_ssize_t i = 0; i < base->count; i++) {
+        ce_load(base->data + i * base->row_stride, base->class_stride, base->format, c, b);
+        ce_load(new_rows->data + i * new_rows->row_stride, new_rows->class_stride, new_rows->format, c, x);
+        double mb = -CE_INF, mx = -CE_INF;
+        int nan = 0;
+        for (Py_ssize_t j = 0; j < c; j++) {
+            nan |= (b[j] != b[j]) | (x[j] != x[j]);
+            mb = b[j] > mb ? b[j] : mb;
+            mx = x[j] > mx ? x[j] : mx;
+        }
+        if (nan || !(mb - mb == 0.0) || !(mx - mx == 0.0)) {
+            out[i] = CE_NAN;
+            continue;
+        }
+        for (Py_ssize_t j = 0; j < c; j++) e[j] = b[j] - mb;
+        CE_V(exp_array)(e, e, c); /* exp(b - mb) 2^512 */
+        for (Py_ssize_t j = 0; j < c; j++) { /* p_b = 0 adds nothing; mass where p_x = 0 is infinite */
+            term[j] = b[j] == -CE_INF ? 0.0 : x[j] == -CE_INF ? CE_INF : e[j] * (b[j] - x[j]);
+        }
+        double s_b = CE_V(lane_sum)(e, c), cross = CE_V(lane_sum)(term, c);
+        for (Py_ssize_t j = 0; j < c; j++) x[j] -= mx;
+        CE_V(exp_array)(x, x, c);
+        double s_x = CE_V(lane_sum)(x, c);
+        double kl = cross / s_b - (mb - mx) + ce_log(s_x / s_b); /* the 2^512 cancels; the ratio is near 1 */
+        out[i] = kl < 0.0 ? 0.0 : kl;
+    }
+    free(scratch);
+    return 0;
+}
+
 /* The Poisson bootstrap's sums, as ce_cli/paired/bootstrap.py computes them with numpy: for the samples
  * i in order and resamples first .. first + count - 1, the weight c of (i, b) is the number of
  * ce_poisson_thresholds that u = mix32((lo[i] + (first + b) 0x9E3779B9) ^ hi[i]) reaches, and
@@ -591,5 +640,5 @@ static void CE_V(poisson_sums)(const uint32_t *lo, const uint32_t *hi, const dou
 }
 
 static const CeKernels CE_V(kernels) = {
-    CE_V(index_losses), CE_V(softmax_rows), CE_V(row_sums), CE_V(binary), CE_V(map), CE_V(poisson_sums),
+    CE_V(index_losses), CE_V(softmax_rows), CE_V(row_sums), CE_V(binary), CE_V(map), CE_V(poisson_sums), CE_V(kl_rows),
 };

@@ -4,10 +4,10 @@ For one row of logits ``b`` (baseline) and ``x`` (new), with ``m_b = max b``, ``
 ``S_b = sum exp(b - m_b)``, ``S_x = sum exp(x - m_x)`` (max-shifted, never ``log(softmax)``)::
 
     KL = sum_c p_b,c (log p_b,c - log p_x,c)
-       = sum_c exp(b_c - m_b) (b_c - x_c) / S_b - (m_b - m_x) - log S_b + log S_x
+       = sum_c exp(b_c - m_b) (b_c - x_c) / S_b - (m_b - m_x) + log(S_x / S_b)
 
-where classes with ``p_b,c = 0`` add nothing (also where ``x_c = -inf``), and a class the baseline
-gives mass but NEW does not (``x_c = -inf``) makes it infinite. Rounding can leave a KL of a few
+where classes with ``p_b,c = 0`` (``b_c = -inf``) add nothing, also where ``x_c = -inf``, and a class
+the baseline gives mass but NEW does not (``x_c = -inf``) makes it infinite. Rounding can leave a KL of a few
 ulp below 0 for identical rows; it is reported as 0. The llama.cpp ``--kl-divergence`` statistics use
 the same direction: the reference model's distribution first.
 """
@@ -33,17 +33,28 @@ def kl_rows(baseline: Any, new: Any) -> Float64Array:
         e_b = np.exp(b - m_b)
         s_b = np.sum(e_b, axis=1)
         s_x = np.sum(np.exp(x - m_x), axis=1)
-        cross = np.sum(np.where(e_b > 0.0, e_b * (b - x), 0.0), axis=1)
-        kl: Float64Array = cross / s_b - (m_b[:, 0] - m_x[:, 0]) - np.log(s_b) + np.log(s_x)
+        # p_b = 0 adds nothing; a class with p_b > 0 (even below exp's range) where p_x = 0 makes it infinite
+        cross = np.sum(np.where(b == -np.inf, 0.0, np.where(x == -np.inf, np.inf, e_b * (b - x))), axis=1)
+        kl: Float64Array = cross / s_b - (m_b[:, 0] - m_x[:, 0]) + np.log(s_x / s_b)
     return np.maximum(kl, 0.0)  # NaN stays NaN
 
 
 def kl_per_sample(new_rows: Any, baseline_rows: Any, *, progress: Callable[[int], None] | None = None) -> Float64Array:
-    """``KL(p_baseline || p_new)`` of every row of two ``(M, C)`` row sets (files are read block by block)."""
+    """``KL(p_baseline || p_new)`` of every row of two ``(M, C)`` row sets (files are read block by block), by
+    the compiled kernel where it is active (:func:`ce_cli.native.active`), else by :func:`kl_rows`."""
+    from ce_cli.native import active
+
     out = np.empty(new_rows.shape[0])
+    kernel = active()
+    native = kernel.native and kernel.module is not None and hasattr(kernel.module, "kl_rows")
 
     def one_block(start: int, stop: int) -> None:
-        out[start:stop] = kl_rows(baseline_rows[start:stop], new_rows[start:stop])
+        base, new = np.asarray(baseline_rows[start:stop]), np.asarray(new_rows[start:stop])
+        if native and base.dtype.kind == new.dtype.kind == "f" and base.dtype.itemsize >= 2:
+            assert kernel.module is not None
+            kernel.module.kl_rows(kernel.index, base, new, out[start:stop])  # the same formula, compiled
+        else:
+            out[start:stop] = kl_rows(base, new)
 
     for _ in run_blocks(new_rows, one_block, progress=progress):
         pass

@@ -1,0 +1,91 @@
+"""Per-sample KL(p_baseline || p_new): numpy and the compiled kernel against mpmath, and their edges."""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import ce_cli.native as native
+from ce_cli.paired.kl import kl_per_sample, kl_rows
+
+KERNELS = ["numpy", *(f"native-{v}" for v in native.runnable_variants())]
+
+
+def mp_kl(base: list[float], new: list[float]) -> float:
+    mpmath.mp.dps = 50
+    pb = [mpmath.exp(mpmath.mpf(v)) if v != -math.inf else mpmath.mpf(0) for v in base]
+    px = [mpmath.exp(mpmath.mpf(v)) if v != -math.inf else mpmath.mpf(0) for v in new]
+    sb, sx = sum(pb), sum(px)
+    total = mpmath.mpf(0)
+    for p, q in zip(pb, px, strict=True):
+        if p == 0:
+            continue
+        if q == 0:
+            return math.inf
+        total += p / sb * mpmath.log((p / sb) / (q / sx))
+    return float(total)
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(native.ENVIRONMENT, request.param)
+    return str(request.param)
+
+
+rows = st.integers(1, 40).flatmap(
+    lambda c: st.tuples(
+        hnp.arrays(np.float64, (3, c), elements=st.floats(-30, 30)),
+        hnp.arrays(np.float64, (3, c), elements=st.floats(-2, 2)),
+        st.sampled_from([np.float32, np.float64]),
+    )
+)
+
+
+@pytest.mark.parametrize("kernel_name", KERNELS)
+@settings(max_examples=40, deadline=None)
+@given(data=rows)
+def test_kl_matches_mpmath(kernel_name: str, data: tuple[np.ndarray, np.ndarray, type]) -> None:
+    base, step, dtype = data
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(native.ENVIRONMENT, kernel_name)
+        _check_against_mpmath(base, step, dtype)
+
+
+def _check_against_mpmath(base: np.ndarray, step: np.ndarray, dtype: type) -> None:
+    base = base.astype(dtype)
+    new = (base + step).astype(dtype)
+    got = kl_per_sample(new, base)
+    for i in range(3):
+        exact = mp_kl(base[i].astype(np.float64).tolist(), new[i].astype(np.float64).tolist())
+        assert got[i] == pytest.approx(exact, rel=1e-10, abs=1e-13), i
+
+
+def test_the_same_model_has_no_divergence(kernel: str) -> None:
+    x = np.random.default_rng(0).standard_normal((50, 1000)).astype(np.float32) * 5
+    assert np.all(kl_per_sample(x, x) == 0.0)
+
+
+def test_edges(kernel: str) -> None:
+    inf = math.inf
+    base = np.array([[0.0, -inf, 1.0], [0.0, 1.0, 2.0], [0.0, 1.0, np.nan], [-inf, -inf, -inf], [inf, 0.0, 0.0]])
+    new = np.array([[0.0, 3.0, 1.0], [0.0, -inf, 2.0], [0.0, 1.0, 2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    got = kl_per_sample(new, base)
+    assert got[0] == pytest.approx(mp_kl([0.0, -inf, 1.0], [0.0, 3.0, 1.0]), rel=1e-12)  # p_b = 0 adds nothing
+    assert got[1] == inf  # the baseline's mass where NEW has none
+    assert np.isnan(got[2:]).all()  # NaN, no distribution, an infinite logit
+    far = kl_per_sample(np.array([[0.0, -inf]]), np.array([[0.0, -800.0]]))
+    assert far[0] == inf  # mass below exp's range, but mass: NEW gives none
+    np.testing.assert_array_equal(np.isnan(kl_rows(base, new)), np.isnan(got))
+
+
+def test_the_compiled_kernel_agrees_with_numpy(kernel: str) -> None:
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((300, 257)).astype(np.float32)
+    new = base + np.float32(0.05) * rng.standard_normal((300, 257)).astype(np.float32)
+    np.testing.assert_allclose(kl_per_sample(new, base), kl_rows(base, new), rtol=1e-11)
