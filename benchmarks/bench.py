@@ -166,6 +166,44 @@ def bench_binary() -> None:
     avx2_child("binary")
 
 
+def bench_distill(rows: int = 100_000, classes: int = 1000, temperature: float = 2.0) -> None:
+    """ce_cli.distillation_loss (forward KL at T = 2, the mean) on float32 against torch's KD loss, per kernel."""
+    from ce_cli import distillation_loss
+
+    torch = torch_or_none()
+    print(
+        f"\n# distillation: the KD loss at T = {temperature:g} on ({rows:,}, {classes:,}) float32 "
+        "(ratio = torch / ce-loss)"
+    )
+    if torch is None:
+        print("skipped: torch is not installed")
+        return
+    import torch.nn.functional as functional
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    rng = np.random.default_rng(4)
+    s = rng.standard_normal((rows, classes), dtype=np.float32) * 3
+    t = s + rng.standard_normal((rows, classes), dtype=np.float32)
+    st, tt = torch.from_numpy(s), torch.from_numpy(t)
+
+    def kd(a: Any, b: Any) -> Any:
+        log_p = functional.log_softmax(a / temperature, dim=1)
+        return (
+            functional.kl_div(log_p, functional.softmax(b / temperature, dim=1), reduction="batchmean") * temperature**2
+        )
+
+    theirs = best_of(lambda: kd(st, tt).item(), runs=5)
+    reference = kd(st.double(), tt.double()).item()
+    for kernel in kernels():
+        os.environ["CE_LOSS_KERNEL"] = kernel
+        ours = best_of(lambda: distillation_loss(s, t, temperature=temperature), runs=5)
+        error = abs(float(distillation_loss(s, t, temperature=temperature)) / reference - 1)
+        goal = "goal >= 1.5" if kernel.startswith("native") else "the numpy path"
+        line(f"(1e5, 1000) {kernel}", ours, theirs, "torch", f"{goal}; rel. error vs torch f64 {error:.0e}")
+    del os.environ["CE_LOSS_KERNEL"]
+    avx2_child("distill")
+
+
 # Runs a command and prints its wall time, its own peak resident memory and its exit status. A fresh,
 # small launcher: a child forked from this (large) process would count this process's memory as its own.
 LAUNCHER = """
@@ -390,6 +428,7 @@ BENCHMARKS = {
     "binary": bench_binary,
     "stream": bench_stream,
     "diff": bench_diff,
+    "distill": bench_distill,
     "startup": bench_startup,
     "csv": bench_csv,
     "narrow": bench_narrow,

@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ce_cli.distillation import distillation_loss, kl_div
     from ce_cli.errors import CeLossError, InputError, OptionError, OutputError, ShapeError, TargetError
     from ce_cli.families.softmax.losses import REDUCTIONS
     from ce_cli.formulas import FORMULAS
@@ -36,6 +37,8 @@ _HOMES = {
     "binary_cross_entropy": "ce_cli.functional",
     "binary_cross_entropy_with_logits": "ce_cli.functional",
     "cross_entropy": "ce_cli.functional",
+    "distillation_loss": "ce_cli.distillation",
+    "kl_div": "ce_cli.distillation",
     "log_softmax": "ce_cli.log_sum_exp",
     "logsumexp": "ce_cli.log_sum_exp",
 }
@@ -53,6 +56,8 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "distillation_loss",
+    "kl_div",
     "log_softmax",
     "logsumexp",
 ]

@@ -116,8 +116,19 @@ class PosWeightLeftOut:
     formulas: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class TeacherForm:
+    """A distillation teacher declared as ``declared`` that looks like ``looks`` in ``rows`` of ``samples`` rows."""
+
+    declared: str
+    looks: str
+    rows: int
+    samples: int
+
+
 DataWarning = (
-    ProbabilitiesGivenAsLogits
+    TeacherForm
+    | ProbabilitiesGivenAsLogits
     | SigmoidGivenProbabilities
     | NotProbabilities
     | ZeroProbabilities

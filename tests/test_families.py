@@ -61,6 +61,7 @@ class ToyFamily:
     name = "toy"
     takes: frozenset[str] = frozenset()
     elementwise = False
+    targets_optional = False
     compute_writers = WRITERS
     compare_writers = WRITERS
     explain_writers: Mapping[str, Writer[Any]] = MappingProxyType({"table": _table, "json": _json})
@@ -173,7 +174,7 @@ def test_options_a_family_does_not_take_are_refused_from_what_it_declares(run: R
 def test_an_unregistered_task_is_a_usage_error_naming_the_registered_ones(run: Run) -> None:
     result = run("compute", "--task", "toy", "-l", LOGITS, "-t", TARGETS)
     assert result.exit_code == 2
-    assert "'toy' is not one of 'multiclass', 'binary'" in result.stderr
+    assert "'toy' is not one of 'multiclass', 'binary', 'distill'" in result.stderr
 
 
 @pytest.mark.usefixtures("toy")

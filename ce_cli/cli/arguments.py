@@ -66,7 +66,15 @@ FLAGS = {
     "top_k": "--top-k",
     "worst": "--worst",
     "per_sequence": "--per-sequence",
+    "teacher": "--teacher",
+    "teacher_indices": "--teacher-indices",
+    "temperature": "--temperature",
+    "alpha": "--alpha",
+    "divergence": "--divergence",
+    "teacher_form": "--teacher-form",
+    "sparse_teacher": "--sparse-teacher",
 }
+FLAGS_DISTILL = FLAGS
 # Why a family does not take an option, where a sentence says more than "is not an option of --task T".
 WHY_NOT = {
     (
@@ -87,6 +95,19 @@ WHY_NOT = {
         "--label-smoothing is not an option of --task binary, where every element is its own problem"
     ),
     ("binary", "class_axis"): "--class-axis is not an option of --task binary, where every element is its own problem",
+    **{
+        (task, option): f"{FLAGS_DISTILL[option]} goes with --task distill (a student scored against a teacher)"
+        for task in ("multiclass", "binary")
+        for option in (
+            "teacher",
+            "teacher_indices",
+            "temperature",
+            "alpha",
+            "divergence",
+            "teacher_form",
+            "sparse_teacher",
+        )
+    },
 }
 
 
@@ -115,7 +136,9 @@ def summary_given(request: SummaryRequest) -> dict[str, bool]:
 def load(spec: InputSpec, family: Family, *, silenced: bool = False) -> tuple[Any, SourcesRead]:
     """Read the inputs (``-`` reads this process's stdin) and validate them as ``family`` does, after refusing
     the options it does not take; say on stderr what was read."""
-    if (spec.targets is None) == (spec.target_column is None):
+    if spec.targets is not None and spec.target_column is not None:
+        raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
+    if spec.targets is None and spec.target_column is None and not family.targets_optional:
         raise OptionError("give the targets with exactly one of --targets SRC and --target-column NAME|INDEX")
     refuse_options(
         family,
@@ -125,12 +148,19 @@ def load(spec: InputSpec, family: Family, *, silenced: bool = False) -> tuple[An
             "class_axis": spec.class_axis != DEFAULT_CLASS_AXIS,
             "pos_weight": spec.pos_weight is not None,
             "weight": spec.weight is not None,
+            "teacher": spec.teacher is not None,
+            "teacher_indices": spec.teacher_indices is not None,
+            "temperature": spec.temperature != 1.0,
+            "alpha": spec.alpha != 1.0,
+            "divergence": spec.divergence != "forward_kl",
+            "teacher_form": spec.teacher_form != "logits",
+            "sparse_teacher": spec.sparse_teacher is not None,
         },
     )
     if "label_smoothing" in family.takes and not 0.0 <= spec.label_smoothing <= 1.0:  # NaN included
         raise OptionError(f"--label-smoothing must be in [0, 1], not {spec.label_smoothing}")
     say_when_reading_a_terminal(spec)
-    read = read_sources(spec, stdin_bytes(), elementwise=family.elementwise)
+    read = read_sources(spec, stdin_bytes(), elementwise=family.elementwise, targets_optional=family.targets_optional)
     try:
         inputs = family.validate(read, spec)
     except TargetError as error:
@@ -181,6 +211,13 @@ def input_spec(given: Mapping[str, Any]) -> InputSpec:
         label_smoothing=given["label_smoothing"],
         class_axis=given["class_axis"],
         task=given["task"],
+        teacher=given.get("teacher"),
+        teacher_indices=given.get("teacher_indices"),
+        temperature=given.get("temperature", 1.0),
+        alpha=given.get("alpha", 1.0),
+        divergence=given.get("divergence", "forward_kl"),
+        teacher_form=given.get("teacher_form", "logits"),
+        sparse_teacher=given.get("sparse_teacher"),
     )
 
 

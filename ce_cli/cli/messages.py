@@ -23,6 +23,7 @@ from ce_cli.data_warnings import (
     ProbabilitiesGivenAsLogits,
     SigmoidGivenProbabilities,
     TargetsNotDistributions,
+    TeacherForm,
     ZeroProbabilities,
 )
 from ce_cli.errors import (
@@ -124,6 +125,22 @@ def advice(error: CeLossError) -> str:
 def warning_text(warning: DataWarning) -> str:
     """The sentence for a warning about the data, with the option that helps."""
     match warning:
+        case TeacherForm(declared="logits", rows=rows):
+            return (
+                f"every one of the teacher's {rows} rows lies in [0, 1] and sums to 1, as probabilities do, but the "
+                "teacher is declared as logits and softmax is applied to it again; if these are probabilities, "
+                "use --teacher-form probabilities"
+            )
+        case TeacherForm(declared="probabilities", rows=rows, samples=samples):
+            return (
+                f"{rows} of the teacher's {samples} rows have values outside [0, 1] or do not sum to 1, so they are "
+                "not probabilities; if the teacher gives logits, use --teacher-form logits"
+            )
+        case TeacherForm(rows=rows, samples=samples):
+            return (
+                f"{rows} of the teacher's {samples} rows hold values above 0, which log-probabilities never are; "
+                "if the teacher gives logits, use --teacher-form logits"
+            )
         case ProbabilitiesGivenAsLogits(formula=formula, instead=instead, zeros=zeros):
             clip = " --eps auto (some probabilities are 0)" if zeros else ""
             return (

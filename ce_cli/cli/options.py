@@ -274,3 +274,67 @@ PositionalFiles = Annotated[
     list[str] | None,
     typer.Argument(hidden=True, callback=refuse_positional_files, show_default=False, metavar=""),
 ]
+
+DISTILL = "Distillation (--task distill)"
+TeacherOption = Annotated[
+    str | None,
+    typer.Option(
+        "--teacher",
+        metavar="SRC",
+        help="The teacher's logits (or probabilities, log-probabilities: --teacher-form), in the logits' shape.",
+        rich_help_panel=DISTILL,
+    ),
+]
+TeacherIndicesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--teacher-indices",
+        metavar="SRC",
+        help="A top-k teacher: the class index of each of its k values, (N, k); see --sparse-teacher.",
+        rich_help_panel=DISTILL,
+    ),
+]
+TemperatureOption = Annotated[
+    float,
+    typer.Option(
+        "--temperature",
+        metavar="T",
+        help="Soften both softmaxes: softmax(z / T); the soft loss is scaled by T^2.",
+        rich_help_panel=DISTILL,
+    ),
+]
+AlphaOption = Annotated[
+    float,
+    typer.Option(
+        "--alpha",
+        metavar="A",
+        help="loss = A * soft + (1 - A) * hard (cross-entropy at the targets), A in [0, 1].",
+        rich_help_panel=DISTILL,
+    ),
+]
+DivergenceOption = Annotated[
+    str,
+    typer.Option(
+        "--divergence",
+        metavar="D",
+        help="forward_kl: KL(teacher || student), the standard KD; reverse_kl: KL(student || teacher); "
+        "js: Jensen-Shannon.",
+        rich_help_panel=DISTILL,
+    ),
+]
+TeacherFormOption = Annotated[
+    str,
+    typer.Option(
+        "--teacher-form", metavar="FORM", help="logits, probabilities or log_probabilities.", rich_help_panel=DISTILL
+    ),
+]
+SparseTeacherOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sparse-teacher",
+        metavar="HOW",
+        help="With --teacher-indices: renormalize (both distributions over the k classes) or rest (a bucket "
+        "for the missing mass).",
+        rich_help_panel=DISTILL,
+    ),
+]

@@ -15,7 +15,11 @@ from ce_cli.errors import unknown_choice
 from ce_cli.families.protocol import OPTIONS, Family
 
 # The built-in families: the --task name, and the module whose FAMILY implements it.
-BUILT_IN = {"multiclass": "ce_cli.families.softmax.family", "binary": "ce_cli.families.binary.family"}
+BUILT_IN = {
+    "multiclass": "ce_cli.families.softmax.family",
+    "binary": "ce_cli.families.binary.family",
+    "distill": "ce_cli.families.distill.family",
+}
 REGISTRY: dict[str, Family] = {}
 
 

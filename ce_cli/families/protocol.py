@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 # The options a family may take beyond the sources and the formula; a family lists those it takes in
 # ``takes``, and the command line refuses the others before anything is read.
 OPTIONS = (
+    "teacher",
+    "teacher_indices",
+    "temperature",
+    "alpha",
+    "divergence",
+    "teacher_form",
+    "sparse_teacher",
     "weight",
     "pos_weight",
     "ignore_index",
@@ -62,6 +69,7 @@ class Family(Protocol):
     name: str
     takes: frozenset[str]
     elementwise: bool
+    targets_optional: bool
     compute_writers: Mapping[str, Writer[Any]]
     compare_writers: Mapping[str, Writer[Any]]
     explain_writers: Mapping[str, Writer[Any]]

@@ -46,7 +46,13 @@ class InputSpec:
         ignore_index, label_smoothing, class_axis: as in
             :func:`ce_cli.families.softmax.inputs.validate_inputs`.
         task: the loss family (:data:`ce_cli.families.REGISTRY`): ``"multiclass"`` (softmax over classes),
-            ``"binary"`` (every element its own problem), or another registered one.
+            ``"binary"`` (every element its own problem), ``"distill"`` (a student against a teacher), or
+            another registered one.
+        teacher, teacher_indices: SRCs of the teacher's values (its logits, probabilities or
+            log-probabilities, of the logits' shape, or its top k) and of the class index of each of its top
+            k, for ``--task distill``; ``None`` where not given.
+        temperature, alpha, divergence, teacher_form, sparse_teacher: the distillation's options
+            (:class:`ce_cli.families.distill.losses.DistillOptions`).
     """
 
     logits: str
@@ -62,6 +68,13 @@ class InputSpec:
     label_smoothing: float = DEFAULT_LABEL_SMOOTHING
     class_axis: int = DEFAULT_CLASS_AXIS
     task: str = "multiclass"
+    teacher: str | None = None
+    teacher_indices: str | None = None
+    temperature: float = 1.0
+    alpha: float = 1.0
+    divergence: str = "forward_kl"
+    teacher_form: str = "logits"
+    sparse_teacher: str | None = None
 
     @property
     def choice(self) -> ColumnChoice:
@@ -93,10 +106,11 @@ class SourcesRead:
         sample_names: each sample's id or shard row, or ``None`` where the index says it all.
         target_table: the text file the targets were read from and the lines before its first data row,
             where they were (a target's line can then be named), else ``None``.
+        teacher, teacher_indices: as read, for ``--task distill`` (``None`` where not given).
     """
 
     logits: Array
-    targets: Array
+    targets: Array | None
     weight: Array | None
     pos_weight: Array | None
     names: tuple[str, str, str, str]
@@ -104,13 +118,18 @@ class SourcesRead:
     records: tuple[ReadRecord, ...] = ()
     sample_names: SampleNames | None = None
     target_table: tuple[str, int] | None = None
+    teacher: Array | None = None
+    teacher_indices: Array | None = None
 
 
-def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool = False) -> SourcesRead:
+def read_sources(
+    spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool = False, targets_optional: bool = False
+) -> SourcesRead:
     """Read every source of ``spec``, and check that what was read fits what it is taken for.
 
     ``elementwise``: for a family whose every element is its own problem (no class axis), a table of one
     score column is a vector, and targets written as integers are 0/1 labels, not an integer dtype.
+    ``targets_optional``: for a family that scores without targets (``targets`` is then ``None``).
 
     Raises:
         OptionError: both or neither of ``targets`` and ``target_column``, or
@@ -118,15 +137,21 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool 
         InputError: as reading finds it; a logit column that is not a logit (an id, a fold, the
             labels: :func:`~ce_cli.io.columns.stray_logit_column`).
     """
-    if (spec.targets is None) == (spec.target_column is None):
+    if spec.targets is not None and spec.target_column is not None:
         raise OptionError("give the targets as a source or as a column of the logits table: exactly one of the two")
-    sources = [s for s in (spec.logits, spec.targets, spec.weight, spec.pos_weight) if s is not None]
+    if spec.targets is None and spec.target_column is None and not targets_optional:
+        raise OptionError("give the targets as a source or as a column of the logits table: exactly one of the two")
+    sources = [
+        s
+        for s in (spec.logits, spec.targets, spec.weight, spec.pos_weight, spec.teacher, spec.teacher_indices)
+        if s is not None
+    ]
     if sources.count("-") > 1:
         raise OptionError("only one source can read stdin ('-')")
     logits = _load_table(spec, stdin)
     read = [logits]
     logit_values: Array
-    target_values: Array
+    target_values: Array | None
     target_at = None
     if spec.target_column is not None:
         target_at = None if logits.plan is None else logits.plan.target_at
@@ -138,8 +163,10 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool 
             )
         targets_label = f"target column {spec.target_column!r} of {logits.label}"
         records = [record(logits, "logits", target_at=target_at)]
+    elif spec.targets is None:  # a family that scores without targets
+        logit_values, target_values, targets_label = logits.array, None, "targets"
+        records = [record(logits, "logits")]
     else:
-        assert spec.targets is not None  # checked above
         targets = _load_targets(spec, stdin)
         logits, targets, notes = pair_numbered_rows(logits, targets, spec.header)
         logit_values, target_values = logits.array, targets.array
@@ -156,8 +183,15 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool 
     pos_weight = (
         None if spec.pos_weight is None else load(spec.pos_weight, "pos_weight", stdin, header_mode=spec.header)
     )
-    read += [source for source in (weight, pos_weight) if source is not None]
-    records += [record(s, role) for s, role in ((weight, "weight"), (pos_weight, "pos_weight")) if s is not None]
+    teacher = None if spec.teacher is None else load(spec.teacher, "teacher", stdin, header_mode=spec.header)
+    indices = (
+        None
+        if spec.teacher_indices is None
+        else load(spec.teacher_indices, "teacher_indices", stdin, header_mode=spec.header)
+    )
+    extra = ((weight, "weight"), (pos_weight, "pos_weight"), (teacher, "teacher"), (indices, "teacher_indices"))
+    read += [source for source, _ in extra if source is not None]
+    records += [record(s, role) for s, role in extra if s is not None]
     notices: list[InputNotice] = [
         HeaderWithNumbers(s.label, s.suspicious_header) for s in read if s.suspicious_header is not None
     ]
@@ -167,7 +201,7 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool 
         "weight" if weight is None else weight.label,
         "pos_weight" if pos_weight is None else pos_weight.label,
     )
-    targets_from = logits if spec.target_column is not None else read[1]
+    targets_from = logits if spec.target_column is not None else read[1] if spec.targets is not None else None
     return SourcesRead(
         logit_values,
         target_values,
@@ -177,7 +211,9 @@ def read_sources(spec: InputSpec, stdin: IO[bytes] | None, *, elementwise: bool 
         tuple(notices),
         tuple(records),
         sample_names(logits),
-        _text_file(targets_from),
+        None if targets_from is None else _text_file(targets_from),
+        None if teacher is None else teacher.array,
+        None if indices is None else indices.array,
     )
 
 

@@ -50,7 +50,7 @@ typedef struct {
     void (*map)(int, Py_ssize_t, const double *, double *);
     void (*poisson_sums)(const uint32_t *, const uint32_t *, const double *, const double *, Py_ssize_t, int64_t,
                          Py_ssize_t, double *, double *);
-    int (*kl_rows)(const CeRows *, const CeRows *, double *);
+    int (*kl_rows)(const CeRows *, const CeRows *, double, double *);
 } CeKernels;
 
 /* floor(2^32 P(X <= k)) for X ~ Poisson(1), k = 0..11, as ce_cli/paired/bootstrap.py has them. */

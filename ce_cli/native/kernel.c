@@ -296,8 +296,9 @@ static PyObject *map_function(PyObject *self, PyObject *args) {
 
 static PyObject *kl_rows(PyObject *self, PyObject *args) {
     int variant;
+    double temperature;
     PyObject *base, *new_rows, *out;
-    if (!PyArg_ParseTuple(args, "iOOO", &variant, &base, &new_rows, &out)) return NULL;
+    if (!PyArg_ParseTuple(args, "iOOdO", &variant, &base, &new_rows, &temperature, &out)) return NULL;
     const CeKernels *k = kernels_for(variant);
     if (!k) return NULL;
     Py_buffer views[3];
@@ -317,7 +318,7 @@ static PyObject *kl_rows(PyObject *self, PyObject *args) {
     }
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = k->kl_rows(&b, &x, result);
+    status = k->kl_rows(&b, &x, temperature, result);
     Py_END_ALLOW_THREADS
     release(views, 3);
     if (status < 0) return PyErr_NoMemory();
@@ -420,7 +421,8 @@ static PyMethodDef methods[] = {
     {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2), log1p on [0, 1] (3) or exp(x) 2^512 (4) "
      "elementwise."},
     {"kl_rows", kl_rows, METH_VARARGS,
-     "kl_rows(variant, base, new, out): KL(softmax(base) || softmax(new)) per row into out (ce_cli/paired/kl.py)."},
+     "kl_rows(variant, base, new, temperature, out): KL(softmax(base / T) || softmax(new / T)) per row into out "
+     "(ce_cli/paired/kl.py)."},
     {"poisson_sums", poisson_sums, METH_VARARGS,
      "poisson_sums(variant, lo, hi, a, w, first, num, den): add the Poisson bootstrap's sums of resamples "
      "first .. first + len(num) - 1 into num and den (ce_cli/paired/bootstrap.py)."},

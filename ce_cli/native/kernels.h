@@ -576,10 +576,10 @@ static double CE_V(lane_sum)(const double *v, Py_ssize_t n) {
     return CE_V(total)(lanes);
 }
 
-/* Per row i of two row sets of one shape: KL(softmax(b_i) || softmax(x_i)), as ce_cli/paired/kl.py
+/* Per row i of two row sets of one shape: KL(softmax(b_i / T) || softmax(x_i / T)), as ce_cli/paired/kl.py
  * computes it with numpy (max-shifted sums, a class with p_b = 0 adding nothing, NaN for a row whose
  * maximum is not finite or that holds a NaN, rounding below 0 reported as 0). */
-static int CE_V(kl_rows)(const CeRows *base, const CeRows *new_rows, double *out) {
+static int CE_V(kl_rows)(const CeRows *base, const CeRows *new_rows, double temperature, double *out) {
     Py_ssize_t c = base->classes;
     double *scratch = malloc(sizeof(double) * (size_t)(4 * c + 1));
     if (!scratch) return -1;
@@ -587,6 +587,12 @@ static int CE_V(kl_rows)(const CeRows *base, const CeRows *new_rows, double *out
     for (Py_ssize_t i = 0; i < base->count; i++) {
         ce_load(base->data + i * base->row_stride, base->class_stride, base->format, c, b);
         ce_load(new_rows->data + i * new_rows->row_stride, new_rows->class_stride, new_rows->format, c, x);
+        if (temperature != 1.0) { /* softmax(z / T): divided, as PyTorch's z / T */
+            for (Py_ssize_t j = 0; j < c; j++) {
+                b[j] /= temperature;
+                x[j] /= temperature;
+            }
+        }
         double mb = -CE_INF, mx = -CE_INF;
         int nan = 0;
         for (Py_ssize_t j = 0; j < c; j++) {

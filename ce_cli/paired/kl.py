@@ -52,7 +52,7 @@ def kl_per_sample(new_rows: Any, baseline_rows: Any, *, progress: Callable[[int]
         base, new = np.asarray(baseline_rows[start:stop]), np.asarray(new_rows[start:stop])
         if native and base.dtype.kind == new.dtype.kind == "f" and base.dtype.itemsize >= 2:
             assert kernel.module is not None
-            kernel.module.kl_rows(kernel.index, base, new, out[start:stop])  # the same formula, compiled
+            kernel.module.kl_rows(kernel.index, base, new, 1.0, out[start:stop])  # the same formula, compiled
         else:
             out[start:stop] = kl_rows(base, new)
 

@@ -32,6 +32,7 @@ class BinaryFamily:
     name = "binary"
     takes = frozenset({"weight", "pos_weight", "by_class"})
     elementwise = True
+    targets_optional = False
     compute_writers = render_binary.WRITERS
     compare_writers = render_compare.WRITERS
     explain_writers = render_binary.EXPLAIN_WRITERS

@@ -36,6 +36,7 @@ class SoftmaxFamily:
         {"weight", "ignore_index", "label_smoothing", "class_axis", "by_class", "top_k", "worst", "per_sequence"}
     )
     elementwise = False
+    targets_optional = False
     compute_writers = render_compute.WRITERS
     compare_writers = render_compare.WRITERS
     explain_writers = render_explain.WRITERS
@@ -44,6 +45,7 @@ class SoftmaxFamily:
     def validate(self, read: SourcesRead, spec: InputSpec) -> ValidatedInputs:
         from ce_cli.families.softmax.inputs import validate_inputs
 
+        assert read.targets is not None  # this family does not take targets_optional
         return validate_inputs(
             read.logits,
             read.targets,
