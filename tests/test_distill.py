@@ -93,6 +93,11 @@ def test_a_top_k_teacher_renormalized_and_with_a_rest_bucket(temperature: float)
         np.testing.assert_allclose(report.soft, _kl(p, q_side), rtol=1e-12, atol=1e-15)
 
 
+def test_a_rest_bucket_needs_the_teachers_probabilities() -> None:
+    with pytest.raises(ce_cli.OptionError, match="rest"):
+        DistillOptions(sparse="rest").checked()
+
+
 def test_a_top_k_teacher_of_logits_is_renormalized_at_the_temperature() -> None:
     rng = np.random.default_rng(7)
     student, teacher_logits = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
@@ -311,3 +316,32 @@ def test_the_compiled_forward_kl_at_a_temperature_matches_numpy(kernel: str, mon
     expected = 2.5**2 * _kl(_softmax(t64), _softmax(s64))
     np.testing.assert_allclose(report.soft, expected, rtol=1e-11)
     assert math.isfinite(report.mean)
+
+
+CONFIDENT = [
+    ([50.0, 0.0, 0.0], [45.0, 0.0, 0.0], 1.0),  # the KL is about 2e-20, far below its terms
+    ([30.0, -5.0, -5.0, -5.0], [32.0, -4.0, -4.0, -4.0], 2.0),
+    ([20.0, 19.0, -3.0], [20.0, 19.5, -3.0], 0.5),
+    ([-1e4, 0.0, 3.0], [-1e4, 0.5, 3.0], 1.0),
+]
+
+
+def _mp_kd(student: list[float], teacher: list[float], temperature: float) -> float:
+    mpmath.mp.dps = 60
+
+    def softmax(z: list[float]) -> list[Any]:
+        e = [mpmath.exp(mpmath.mpf(v) / temperature) for v in z]
+        total = sum(e)
+        return [v / total for v in e]
+
+    p_t, p_s = softmax(teacher), softmax(student)
+    return float(temperature**2 * sum(a * mpmath.log(a / b) for a, b in zip(p_t, p_s, strict=True)))
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize(("student", "teacher", "temperature"), CONFIDENT)
+def test_confident_rows_against_mpmath(kernel: str, student: list[float], teacher: list[float], temperature: float,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv(native.ENVIRONMENT, kernel)
+    got = ce_cli.distillation_loss(np.array([student]), np.array([teacher]), temperature=temperature)
+    assert got == pytest.approx(_mp_kd(student, teacher, temperature), rel=1e-12, abs=0.0)

@@ -89,3 +89,17 @@ def test_the_compiled_kernel_agrees_with_numpy(kernel: str) -> None:
     base = rng.standard_normal((300, 257)).astype(np.float32)
     new = base + np.float32(0.05) * rng.standard_normal((300, 257)).astype(np.float32)
     np.testing.assert_allclose(kl_per_sample(new, base), kl_rows(base, new), rtol=1e-11)
+
+
+@pytest.mark.parametrize(
+    ("base", "new"),
+    [
+        ([50.0, 0.0, 0.0], [45.0, 0.0, 0.0]),
+        ([30.0, -5.0, -5.0], [31.0, -4.0, -6.0]),
+        ([0.0, 60.0, 1.0], [0.0, 55.0, 1.0]),
+    ],
+)
+def test_confident_rows_keep_their_kl(kernel: str, base: list[float], new: list[float]) -> None:
+    """KL far below 1e-16 of its terms (both models sure of one class): no cancellation loses it."""
+    got = kl_per_sample(np.array([new]), np.array([base]))
+    assert got[0] == pytest.approx(mp_kl(base, new), rel=1e-12)

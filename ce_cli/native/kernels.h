@@ -606,14 +606,31 @@ static int CE_V(kl_rows)(const CeRows *base, const CeRows *new_rows, double temp
         }
         for (Py_ssize_t j = 0; j < c; j++) e[j] = b[j] - mb;
         CE_V(exp_array)(e, e, c); /* exp(b - mb) 2^512 */
-        for (Py_ssize_t j = 0; j < c; j++) { /* p_b = 0 adds nothing; mass where p_x = 0 is infinite */
-            term[j] = b[j] == -CE_INF ? 0.0 : x[j] == -CE_INF ? CE_INF : e[j] * (b[j] - x[j]);
+        /* each class's (b - mb) - (x - mx): 0 at a class that is the maximum of both, so that a confident
+         * row's KL, far below its terms, is not lost to cancellation; p_b = 0 adds nothing, and mass where
+         * p_x = 0 is infinite */
+        for (Py_ssize_t j = 0; j < c; j++) {
+            term[j] = b[j] == -CE_INF ? 0.0 : x[j] == -CE_INF ? CE_INF : e[j] * ((b[j] - mb) - (x[j] - mx));
         }
-        double s_b = CE_V(lane_sum)(e, c), cross = CE_V(lane_sum)(term, c);
-        for (Py_ssize_t j = 0; j < c; j++) x[j] -= mx;
-        CE_V(exp_array)(x, x, c);
-        double s_x = CE_V(lane_sum)(x, c);
-        double kl = cross / s_b - (mb - mx) + ce_log(s_x / s_b); /* the 2^512 cancels; the ratio is near 1 */
+        double cross = CE_V(lane_sum)(term, c);
+        /* S = (entries at the maximum) 2^512 + the rest below it: S_x - S_b is then the difference of the
+         * counts and of the rests, exact where the rests are tiny */
+        for (Py_ssize_t j = 0; j < c; j++) {
+            term[j] = b[j] == mb ? 1.0 : 0.0;
+            e[j] = b[j] == mb ? 0.0 : e[j];
+        }
+        double n_b = CE_V(lane_sum)(term, c), rest_b = CE_V(lane_sum)(e, c);
+        for (Py_ssize_t j = 0; j < c; j++) {
+            term[j] = x[j] == mx ? 1.0 : 0.0;
+            e[j] = x[j] - mx;
+        }
+        double n_x = CE_V(lane_sum)(term, c);
+        CE_V(exp_array)(e, e, c);
+        for (Py_ssize_t j = 0; j < c; j++) e[j] = x[j] == mx ? 0.0 : e[j];
+        double rest_x = CE_V(lane_sum)(e, c);
+        double s_b = n_b * 0x1p512 + rest_b;
+        double difference = (n_x - n_b) * 0x1p512 + (rest_x - rest_b);
+        double kl = cross / s_b + ce_log1p(difference / s_b); /* the 2^512 cancels in both ratios */
         out[i] = kl < 0.0 ? 0.0 : kl;
     }
     free(scratch);

@@ -4,7 +4,7 @@ For one row of logits ``b`` (baseline) and ``x`` (new), with ``m_b = max b``, ``
 ``S_b = sum exp(b - m_b)``, ``S_x = sum exp(x - m_x)`` (max-shifted, never ``log(softmax)``)::
 
     KL = sum_c p_b,c (log p_b,c - log p_x,c)
-       = sum_c exp(b_c - m_b) (b_c - x_c) / S_b - (m_b - m_x) + log(S_x / S_b)
+       = sum_c exp(b_c - m_b) ((b_c - m_b) - (x_c - m_x)) / S_b + log1p((S_x - S_b) / S_b)
 
 where classes with ``p_b,c = 0`` (``b_c = -inf``) add nothing, also where ``x_c = -inf``, and a class
 the baseline gives mass but NEW does not (``x_c = -inf``) makes it infinite. Rounding can leave a KL of a few
@@ -31,11 +31,17 @@ def kl_rows(baseline: Any, new: Any) -> Float64Array:
         m_b = np.max(b, axis=1, keepdims=True)
         m_x = np.max(x, axis=1, keepdims=True)
         e_b = np.exp(b - m_b)
-        s_b = np.sum(e_b, axis=1)
-        s_x = np.sum(np.exp(x - m_x), axis=1)
+        e_x = np.exp(x - m_x)
+        # (b - m_b) - (x - m_x) is 0 at a class that is both rows' maximum: a confident row keeps its KL
         # p_b = 0 adds nothing; a class with p_b > 0 (even below exp's range) where p_x = 0 makes it infinite
-        cross = np.sum(np.where(b == -np.inf, 0.0, np.where(x == -np.inf, np.inf, e_b * (b - x))), axis=1)
-        kl: Float64Array = cross / s_b - (m_b[:, 0] - m_x[:, 0]) + np.log(s_x / s_b)
+        steps = np.where(b == -np.inf, 0.0, np.where(x == -np.inf, np.inf, e_b * ((b - m_b) - (x - m_x))))
+        top_b, top_x = b == m_b, x == m_x
+        s_b = np.sum(top_b, axis=1) + np.sum(np.where(top_b, 0.0, e_b), axis=1)
+        difference = (np.sum(top_x, axis=1) - np.sum(top_b, axis=1)) + (
+            np.sum(np.where(top_x, 0.0, e_x), axis=1) - np.sum(np.where(top_b, 0.0, e_b), axis=1)
+        )
+        kl: Float64Array = np.sum(steps, axis=1) / s_b + np.log1p(difference / s_b)
+        kl = np.where(np.isfinite(m_b[:, 0]) & np.isfinite(m_x[:, 0]), kl, np.nan)
     return np.maximum(kl, 0.0)  # NaN stays NaN
 
 

@@ -51,14 +51,14 @@ def kl_div_pointwise(input: Any, target: Any, log_target: bool) -> Float64Array:
 
 def softened_log_probs(logits: Any, temperature: float) -> Float64Array:
     """``log softmax(z / T)`` per row of ``(B, C)`` logits, max-shifted, in float64 (NaN rows as PyTorch)."""
+    from ce_cli.log_sum_exp import log_softmax
+
     z = np.asarray(logits, dtype=np.float64)
     if temperature != 1.0:
         z = z / temperature
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        m = np.max(z, axis=-1, keepdims=True)
-        shifted = z - m
-        out: Float64Array = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-    return out
+    if z.size == 0:
+        return z
+    return log_softmax(z, axis=-1)  # m + log1p(sum of the rest): a confident row's log p keeps its digits
 
 
 def teacher_log_probs(values: Any, form: TeacherForm, temperature: float) -> Float64Array:

@@ -60,6 +60,11 @@ class DistillOptions:
                 f"the temperature softens logits; the teacher is given as {self.teacher_form.replace('_', '-')}, "
                 "which it does not apply to (give the teacher's logits, or leave the temperature at 1)"
             )
+        if self.sparse == "rest" and self.teacher_form == "logits":
+            raise OptionError(
+                "--sparse-teacher rest puts the mass the top k miss in a bucket of its own, which a teacher's top-k "
+                "logits do not tell: give its probabilities or log-probabilities (--teacher-form), or use renormalize"
+            )
         if not 0.0 <= self.alpha <= 1.0:
             raise OptionError(
                 f"alpha weighs the soft loss against the hard one and must be in [0, 1], not {self.alpha}"
