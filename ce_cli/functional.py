@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ce_cli.array_types import Float64Array
+from ce_cli.errors import OptionError
 from ce_cli.families.binary.inputs import validate_binary
 from ce_cli.families.binary.report import build_binary_report
 from ce_cli.families.softmax.inputs import (
@@ -32,6 +33,8 @@ def cross_entropy(
     class_axis: int = ...,
     formula: str = ...,
     eps: float | str | None = ...,
+    convention: str = ...,
+    sample_weight: ArrayLike | None = ...,
 ) -> float: ...
 @overload
 def cross_entropy(
@@ -45,6 +48,8 @@ def cross_entropy(
     class_axis: int = ...,
     formula: str = ...,
     eps: float | str | None = ...,
+    convention: str = ...,
+    sample_weight: ArrayLike | None = ...,
 ) -> Float64Array: ...
 @overload
 def cross_entropy(
@@ -58,6 +63,8 @@ def cross_entropy(
     class_axis: int = ...,
     formula: str = ...,
     eps: float | str | None = ...,
+    convention: str = ...,
+    sample_weight: ArrayLike | None = ...,
 ) -> float | Float64Array: ...
 def cross_entropy(
     logits: ArrayLike,
@@ -70,6 +77,8 @@ def cross_entropy(
     class_axis: int = DEFAULT_CLASS_AXIS,
     formula: str = REFERENCE,
     eps: float | str | None = None,
+    convention: str = "pytorch",
+    sample_weight: ArrayLike | None = None,
 ) -> float | Float64Array:
     """Cross-entropy loss with the arguments and semantics of PyTorch's.
 
@@ -95,10 +104,13 @@ def cross_entropy(
         eps: for a formula that takes probabilities (``"naive"``), clip them into
             ``[eps, 1 - eps]`` before the log; ``"auto"`` uses the machine epsilon
             of the input's dtype, which gives ``sklearn.metrics.log_loss``.
+        convention: whose loss: ``"pytorch"``, or another framework's as it computes it
+            (:data:`ce_cli.conventions.CONVENTIONS`; :mod:`ce_cli.conventions.softmax`).
+        sample_weight: one weight per sample, divided as the convention's framework divides.
 
     Returns:
         a float for ``"mean"`` and ``"sum"``; for ``"none"``, float64 losses of
-        the targets' sample shape.
+        the targets' sample shape (under another convention: flat, weighted as it weights them).
 
     Raises:
         ShapeError, TargetError, OptionError, InputError: for invalid input.
@@ -118,8 +130,35 @@ def cross_entropy(
         label_smoothing=label_smoothing,
         class_axis=class_axis,
     )
+    if convention != "pytorch" or sample_weight is not None:
+        return _by_convention(convention, "multiclass", inputs, formula, chosen, sample_weight)
     clip = probability_clip(eps, spec, inputs.rows.dtype)
     return evaluate(inputs, spec, clip=clip).reduce(chosen)
+
+
+def _by_convention(
+    convention: str, task: str, inputs: object, formula: str, reduction: str, sample_weight: ArrayLike | None,
+    binary_smoothing: float = 0.0,
+) -> float | Float64Array:  # fmt: skip
+    """The loss as ``convention``'s framework computes it (:mod:`ce_cli.conventions`)."""
+    from ce_cli.conventions.evaluate import evaluate_convention, per_sample_weight, pytorch_with_sample_weight
+
+    shape = inputs.sample_shape if task == "multiclass" else inputs.shape  # type: ignore[attr-defined]
+    weights = None if sample_weight is None else per_sample_weight(sample_weight, shape, "sample_weight")
+    if convention == "pytorch":
+        assert weights is not None
+        if task == "binary":
+            losses = np.asarray(_reduced(build_binary_report(inputs, formula_spec(formula)).losses, "none"))  # type: ignore[arg-type]
+            result = pytorch_with_sample_weight(losses.reshape(-1), np.ones(losses.size, dtype=bool), weights)
+        else:
+            losses = evaluate(inputs, formula_spec(formula)).per_sample.reshape(-1)  # type: ignore[arg-type]
+            result = pytorch_with_sample_weight(losses, inputs.counted, weights)  # type: ignore[attr-defined]
+    else:
+        result = evaluate_convention(
+            convention, task, inputs, formula=formula, reduction=reduction, sample_weight=weights,
+            binary_smoothing=binary_smoothing,
+        )  # fmt: skip
+    return result.per_sample if reduction == "none" else result.value
 
 
 def _reduced(losses: Float64Array, reduction: str) -> float | Float64Array:
@@ -142,6 +181,9 @@ def binary_cross_entropy_with_logits(
     reduction: Literal["mean", "sum"] = ...,
     formula: str = ...,
     eps: float | str | None = ...,
+    convention: str = ...,
+    sample_weight: ArrayLike | None = ...,
+    label_smoothing: float = ...,
 ) -> float: ...
 @overload
 def binary_cross_entropy_with_logits(
@@ -153,6 +195,9 @@ def binary_cross_entropy_with_logits(
     reduction: Literal["none"],
     formula: str = ...,
     eps: float | str | None = ...,
+    convention: str = ...,
+    sample_weight: ArrayLike | None = ...,
+    label_smoothing: float = ...,
 ) -> Float64Array: ...
 @overload
 def binary_cross_entropy_with_logits(
@@ -164,6 +209,9 @@ def binary_cross_entropy_with_logits(
     reduction: str,
     formula: str = ...,
     eps: float | str | None = ...,
+    convention: str = ...,
+    sample_weight: ArrayLike | None = ...,
+    label_smoothing: float = ...,
 ) -> float | Float64Array: ...
 def binary_cross_entropy_with_logits(
     input: ArrayLike,  # PyTorch's name
@@ -174,6 +222,9 @@ def binary_cross_entropy_with_logits(
     reduction: str = "mean",
     formula: str = REFERENCE,
     eps: float | str | None = None,
+    convention: str = "pytorch",
+    sample_weight: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
 ) -> float | Float64Array:
     """Binary (and multi-label) cross-entropy on logits, with the arguments and semantics of PyTorch's.
 
@@ -192,6 +243,9 @@ def binary_cross_entropy_with_logits(
             (log-sigmoid, then NLL) or ``"naive"`` (the inputs taken as probabilities).
         eps: for ``"naive"``, clip the probabilities into ``[eps, 1 - eps]`` (``"auto"``:
             the machine epsilon of the input's dtype).
+        convention, sample_weight: as in :func:`cross_entropy`.
+        label_smoothing: ``y (1 - E) + E / 2``, under a convention whose framework has it (Keras, TF v1);
+            PyTorch's binary loss has none.
 
     Raises:
         ShapeError, TargetError, InputError, OptionError: for invalid input.
@@ -202,6 +256,10 @@ def binary_cross_entropy_with_logits(
     """
     spec = formula_spec(formula)
     inputs = validate_binary(input, target, weight=weight, pos_weight=pos_weight)
+    if convention != "pytorch" or sample_weight is not None:
+        return _by_convention(convention, "binary", inputs, formula, reduction, sample_weight, label_smoothing)
+    if label_smoothing:
+        raise OptionError("PyTorch's binary cross-entropy has no label smoothing (Keras and TF v1 do: convention=)")
     report = build_binary_report(inputs, spec, eps=eps)  # blocks on every core, as the command line evaluates
     return _reduced(report.losses, reduction)
 

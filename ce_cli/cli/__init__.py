@@ -28,6 +28,7 @@ from ce_cli.cli.options import (
     AlphaOption,
     ByClassOption,
     ClassAxisOption,
+    ConventionOption,
     DivergenceOption,
     DropColumnsOption,
     EpsOption,
@@ -44,6 +45,7 @@ from ce_cli.cli.options import (
     PositionalFiles,
     PosWeightOption,
     ReductionOption,
+    SampleWeightOption,
     SmoothingOption,
     SparseTeacherOption,
     TableFormatOption,
@@ -143,6 +145,8 @@ def compute(
     divergence: DivergenceOption = "forward_kl",
     teacher_form: TeacherFormOption = "logits",
     sparse_teacher: SparseTeacherOption = None,
+    convention: ConventionOption = "pytorch",
+    sample_weight: SampleWeightOption = None,
     formula: FormulaOption = REFERENCE,
     eps: EpsOption = None,
     pos_weight: PosWeightOption = None,
@@ -208,6 +212,14 @@ def compute(
             check_output_path(output, family.losses_file_encoders, name="--output", inputs=files)
         spec = input_spec(given)
         chosen = formula_spec(formula)
+        if convention != "pytorch" or sample_weight is not None:
+            from ce_cli.cli.conventions import compute_with_convention
+
+            compute_with_convention(
+                family, spec, convention=convention, formula=formula, reduction=reduction,
+                sample_weight=sample_weight, output_format=output_format, quiet=quiet, no_warnings=no_warnings,
+            )  # fmt: skip
+            return
         inputs, read = load(spec, family, silenced=no_warnings)
         with ProgressBar(family.size(inputs), sys.stderr, enabled=not quiet) as bar:
             report = family.compute(
@@ -247,6 +259,13 @@ def compare(
     divergence: DivergenceOption = "forward_kl",
     teacher_form: TeacherFormOption = "logits",
     sparse_teacher: SparseTeacherOption = None,
+    convention: ConventionOption = "pytorch",
+    conventions: Annotated[
+        bool,
+        typer.Option("--conventions", help="Every framework's number on this input, beside PyTorch's, and why."),
+    ] = False,
+    sample_weight: SampleWeightOption = None,
+    formula: FormulaOption = REFERENCE,
     eps: EpsOption = None,
     pos_weight: PosWeightOption = None,
     output_format: TableFormatOption = "table",
@@ -260,9 +279,17 @@ def compare(
 
     with user_errors():
         family = family_for(task)
+        spec = input_spec(given)
+        if conventions or convention != "pytorch":
+            from ce_cli.cli.conventions import compare_conventions
+
+            compare_conventions(
+                family, spec, formula=formula, sample_weight=sample_weight, output_format=output_format,
+                no_warnings=no_warnings,
+            )  # fmt: skip
+            return
         write = writer_for(family.compare_writers, output_format)
         clip = eps_value(eps, None)
-        spec = input_spec(given)
         inputs, read = load(spec, family, silenced=no_warnings)
         with ProgressBar(family.size(inputs), sys.stderr) as bar:
             comparison = family.compare(inputs, eps=clip, progress=bar.update)
@@ -292,6 +319,8 @@ def explain(
     divergence: DivergenceOption = "forward_kl",
     teacher_form: TeacherFormOption = "logits",
     sparse_teacher: SparseTeacherOption = None,
+    convention: ConventionOption = "pytorch",
+    formula: FormulaOption = REFERENCE,
     pos_weight: PosWeightOption = None,
     sample: Annotated[
         str,
@@ -315,8 +344,16 @@ def explain(
     given = dict(locals())  # the options as given, before any other name is bound
     with user_errors():
         family = family_for(task)
-        write = writer_for(family.explain_writers, output_format)
         spec = input_spec(given)
+        if convention != "pytorch":
+            from ce_cli.cli.conventions import explain_convention
+
+            explain_convention(
+                family, spec, convention=convention, formula=formula, sample=sample, output_format=output_format,
+                no_warnings=no_warnings,
+            )  # fmt: skip
+            return
+        write = writer_for(family.explain_writers, output_format)
         inputs, read = load(spec, family, silenced=no_warnings)
         derivation, found = family.explain(inputs, sample_position(sample, family.sample_shape(inputs)))
         warnings = result_warnings(read, found)

@@ -338,3 +338,23 @@ SparseTeacherOption = Annotated[
         rich_help_panel=DISTILL,
     ),
 ]
+
+ConventionOption = Annotated[
+    str,
+    typer.Option(
+        "--convention",
+        metavar="NAME",
+        help="Whose loss: pytorch, keras, keras-tf, tf-v1, optax, sklearn, fairseq or transformers-causal-lm, "
+        "each as that framework computes it.",
+        rich_help_panel=FORMULA,
+    ),
+]
+SampleWeightOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sample-weight",
+        metavar="SRC",
+        help="One weight per sample; each convention divides as its framework does (PyTorch: sum(w*l)/sum(w)).",
+        rich_help_panel=PYTORCH,
+    ),
+]

@@ -1,0 +1,1 @@
+"""The distillation family (``--task distill``): a student scored against a teacher; see ``family.py``."""
