@@ -27,6 +27,7 @@ from ce_cli.cli.options import (
     OUTPUT,
     AlphaOption,
     ByClassOption,
+    BytesOption,
     ClassAxisOption,
     ConventionOption,
     DivergenceOption,
@@ -39,8 +40,11 @@ from ce_cli.cli.options import (
     IgnoreIndexOption,
     LogitColumnsOption,
     LogitsOption,
+    LogprobsFormatOption,
+    LogprobsOption,
     MaxRowsOption,
     NoWarningsOption,
+    OptionalLogitsOption,
     PerSequenceOption,
     PositionalFiles,
     PosWeightOption,
@@ -58,6 +62,7 @@ from ce_cli.cli.options import (
     TemperatureOption,
     TopKOption,
     WeightOption,
+    WordsOption,
     WorstOption,
     top_k_values,
 )
@@ -126,7 +131,7 @@ def _main(
 
 @app.command(epilog=COMPUTE_EXAMPLES, cls=OneValueEach)
 def compute(
-    logits: LogitsOption,
+    logits: OptionalLogitsOption = None,
     targets: TargetsOption = None,
     target_column: TargetColumnOption = None,
     drop_columns: DropColumnsOption = None,
@@ -177,6 +182,10 @@ def compute(
     worst: WorstOption = 0,
     per_sequence: PerSequenceOption = False,
     no_warnings: NoWarningsOption = False,
+    logprobs: LogprobsOption = None,
+    logprobs_format: LogprobsFormatOption = "auto",
+    words: WordsOption = None,
+    num_bytes: BytesOption = None,
     files: PositionalFiles = None,
 ) -> None:
     """Compute per-sample and reduced cross-entropy losses (--task binary: per element, as BCE with logits)."""
@@ -187,6 +196,18 @@ def compute(
     from ce_cli.progress import ProgressBar
 
     with user_errors():
+        if logprobs is not None:
+            from ce_cli.cli.logprobs import compute_logprobs, given_with_logprobs
+
+            compute_logprobs(
+                logprobs, fmt=logprobs_format, words=words, num_bytes=num_bytes, output_format=output_format,
+                quiet=quiet, no_warnings=no_warnings, others=given_with_logprobs(given),
+            )  # fmt: skip
+            return
+        if logits is None:
+            from ce_cli.errors import OptionError
+
+            raise OptionError("Missing option '--logits' (or --logprobs SRC, for per-token log-probabilities)")
         family = family_for(task)
         if quiet and output_format != "table":
             from ce_cli.errors import OptionError

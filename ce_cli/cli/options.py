@@ -358,3 +358,43 @@ SampleWeightOption = Annotated[
         rich_help_panel=PYTORCH,
     ),
 ]
+
+OptionalLogitsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--logits",
+        "-l",
+        metavar="SRC",
+        help="Logits: a .npy/.npz[:key]/.csv/.tsv/.txt file, '-' for stdin, or inline '0.1,0.5;0.2,0.3'.",
+        rich_help_panel=INPUTS,
+    ),
+]
+LOGPROBS = "Log-probabilities (instead of logits)"
+LogprobsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--logprobs",
+        metavar="SRC",
+        help="Per-token log-probabilities of the targets, JSON Lines (OpenAI, vLLM or arrays), one sequence a line.",
+        rich_help_panel=LOGPROBS,
+    ),
+]
+LogprobsFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--logprobs-format",
+        metavar="FORMAT",
+        help="auto, openai-chat, openai-completions, vllm or plain.",
+        rich_help_panel=LOGPROBS,
+    ),
+]
+WordsOption = Annotated[
+    str | None,
+    typer.Option("--words", metavar="SRC", help="Words per sequence, for word perplexity.", rich_help_panel=LOGPROBS),
+]
+BytesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bytes", metavar="SRC", help="UTF-8 bytes per sequence, for byte perplexity.", rich_help_panel=LOGPROBS
+    ),
+]
