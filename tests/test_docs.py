@@ -71,6 +71,9 @@ def test_readme_input_table_has_a_runnable_example_per_form() -> None:
         result = shell(command + " --format json --no-warnings")
         assert result.returncode == 0, (command, result.stderr)
         formula = re.search(r"--formula (\w+)", command)
+        if "--logprobs" in command:  # log-probabilities: no formula, the perplexities
+            assert result.stdout.startswith('{"task": "logprobs"')
+            continue
         assert result.stdout.startswith(f'{{"formula": "{formula[1] if formula else "cross_entropy"}"')
 
 

@@ -184,12 +184,8 @@ def test_reading_stdin_from_a_terminal_is_said(monkeypatch: pytest.MonkeyPatch, 
 @pytest.mark.parametrize(
     ("name", "says"),
     [
-        (
-            "model.pt",
-            "is a PyTorch file (ce-loss never unpickles), which ce-loss does not read; convert it, e.g. np.save",
-        ),
-        ("rows.jsonl", "is JSON Lines, which ce-loss does not read; convert it, e.g. pandas.read_json"),
-        ("table.parquet", "is Parquet, which ce-loss does not read; convert it, e.g. pandas.read_parquet"),
+        ("rows.jsonl", "is JSON Lines, which ce-loss does not read; convert it, e.g. --logprobs x.jsonl"),
+        ("model.pkl", "is a pickle (ce-loss never unpickles), which ce-loss does not read"),
         ("scores.csv.gz", "is compressed (.gz), which ce-loss does not read; decompress it into a pipe: gunzip -c"),
     ],
 )

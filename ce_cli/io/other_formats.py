@@ -12,12 +12,16 @@ from ce_cli.errors import CompressedInputError, InputError
 
 # Formats people have that ce-loss does not read, and the one line that converts each.
 _CONVERSIONS = {
-    ".pt": ("a PyTorch file (ce-loss never unpickles)", "np.save('x.npy', torch.load('x.pt').numpy())"),
-    ".pth": ("a PyTorch file (ce-loss never unpickles)", "np.save('x.npy', torch.load('x.pth').numpy())"),
-    ".safetensors": ("a safetensors file", "np.save('x.npy', safetensors.numpy.load_file('x.safetensors')['key'])"),
-    ".jsonl": ("JSON Lines", "pandas.read_json('x.jsonl', lines=True).to_csv('x.csv', index=False)"),
-    ".ndjson": ("JSON Lines", "pandas.read_json('x.ndjson', lines=True).to_csv('x.csv', index=False)"),
-    ".parquet": ("Parquet", "pandas.read_parquet('x.parquet').to_csv('x.csv', index=False)"),
+    ".jsonl": (
+        "JSON Lines",
+        "--logprobs x.jsonl for per-token log-probabilities; for a table of logits, "
+        "pandas.read_json('x.jsonl', lines=True).to_csv('x.csv', index=False)",
+    ),
+    ".ndjson": (
+        "JSON Lines",
+        "--logprobs x.ndjson for per-token log-probabilities; for a table of logits, "
+        "pandas.read_json('x.ndjson', lines=True).to_csv('x.csv', index=False)",
+    ),
     ".pkl": ("a pickle (ce-loss never unpickles)", "np.save('x.npy', numpy_array) where it was made"),
     ".pickle": ("a pickle (ce-loss never unpickles)", "np.save('x.npy', numpy_array) where it was made"),
 }

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import ColumnChoiceError, InputError, OptionError
-from ce_cli.io import shards, text_stream
+from ce_cli.io import shards, tensor_files, text_stream
 from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode
 from ce_cli.io.dialects import FORMS, decimal_commas, semicolon_separated, table_delimiter
 from ce_cli.io.numpy_files import NPY_MAGIC, NpyFile, NpzMember, open_npy, read_npy, read_npz
@@ -132,7 +132,11 @@ def _load(src: str, role: str, stdin: IO[bytes] | None, reading: _Reading) -> So
             raise InputError(f"{label}: standard input is empty")
         return replace(_from_bytes(data, None, label, "", reading), file="-")
     path, key = _split_npz_key(src)
+    if key is None:
+        path, key = tensor_files.split_key(path)
     if os.path.exists(path):
+        if path.lower().endswith(tensor_files.SUFFIXES):
+            return _tensor_file(path, key, f"{role} file '{path}'")
         return _from_file(path, key, f"{role} file '{path}'", reading)
     if _looks_inline(src):
         return replace(_inline(src, f"inline {role}", reading), file=None)
@@ -163,6 +167,17 @@ def _load(src: str, role: str, stdin: IO[bytes] | None, reading: _Reading) -> So
             ids,
         )
     raise InputError(f"{role} file '{path}' does not exist")
+
+
+def _tensor_file(path: str, key: str | None, label: str) -> SourceArray:
+    """A safetensors, ``.pt`` or Parquet file (:mod:`ce_cli.io.tensor_files`)."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".safetensors":
+        return SourceArray(tensor_files.read_safetensors(path, key, label), label, form="safetensors", file=path)
+    if suffix in (".pt", ".pth"):
+        return SourceArray(tensor_files.read_pt(path, key, label), label, form="pt", file=path)
+    array, names = tensor_files.read_parquet(path, key, label)
+    return SourceArray(array, label, names, form="parquet", file=path)
 
 
 def _released(part: SourceArray) -> SourceArray:
