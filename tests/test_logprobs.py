@@ -138,3 +138,45 @@ def test_the_reader_keeps_each_choice_as_a_sequence() -> None:
     read = read_logprobs(two, "x")
     assert [len(s.logprobs) for s in read.sequences] == [1, 2]
     assert read.sequences[0].num_bytes is None  # no bytes field: byte counts unknown, never guessed
+
+
+# Documents as lm-evaluation-harness logs them with --log_samples (lm_eval/evaluator.py: the task's metric
+# values beside doc_id, doc, target, arguments, resps and filtered_resps).
+ROLLING = [
+    '{"doc_id": 0, "doc": {"page": "a b c"}, "target": "a b c", "arguments": [["a b c"]], "resps": [[-12.5]], '
+    '"filtered_resps": [-12.5], "word_perplexity": [-12.5, 3], "byte_perplexity": [-12.5, 5], '
+    '"bits_per_byte": [-12.5, 5]}',
+    '{"doc_id": 1, "doc": {"page": "d e"}, "target": "d e", "arguments": [["d e"]], "resps": [[-7.0]], '
+    '"filtered_resps": [-7.0], "word_perplexity": [-7.0, 2], "byte_perplexity": [-7.0, 3], "bits_per_byte": [-7.0, 3]}',
+]
+CHOICES = [
+    '{"doc_id": 0, "doc": {}, "target": 1, "arguments": [], "resps": [[[-2.0, false]], [[-1.0, false]]], '
+    '"filtered_resps": [[-2.0, false], [-1.0, false]], "acc": 1.0}',
+    '{"doc_id": 1, "doc": {}, "target": 0, "arguments": [], '
+    '"resps": [[[-0.5, false]], [[-3.0, false]], [[-0.5, false]]], '
+    '"filtered_resps": [[-0.5, false], [-3.0, false], [-0.5, false]], "acc": 1.0}',
+    '{"doc_id": 2, "doc": {}, "target": 2, "arguments": [], '
+    '"resps": [[[-1.0, false]], [[-2.0, false]], [[-4.0, false]]], '
+    '"filtered_resps": [[-1.0, false], [-2.0, false], [-4.0, false]], "acc": 0.0}',
+]
+
+
+def test_an_lm_eval_rolling_task_gives_the_harness_numbers(run: Run, tmp_path: Path) -> None:
+    result = run("compute", "--logprobs", _write(tmp_path, "samples_wikitext.jsonl", *ROLLING), "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["task"], out["n_documents"], out["words"], out["bytes"]) == ("lm-eval-rolling", 2, 5, 8)
+    assert out["word_perplexity"] == pytest.approx(math.exp(19.5 / 5), rel=1e-15)
+    assert out["byte_perplexity"] == pytest.approx(math.exp(19.5 / 8), rel=1e-15)
+    assert out["bits_per_byte"] == pytest.approx(19.5 / 8 / math.log(2), rel=1e-15)
+
+
+def test_an_lm_eval_multiple_choice_task_is_checked_against_its_acc(run: Run, tmp_path: Path) -> None:
+    path = _write(tmp_path, "samples_arc.jsonl", *CHOICES)
+    out = json.loads(run("compute", "--logprobs", path, "-f", "json").stdout)
+    assert (out["accuracy"], out["logged_acc"], out["disagreements"]) == (2 / 3, 2 / 3, 0)  # a tie: the first
+    wrong = _write(tmp_path, "bad.jsonl", *CHOICES[:2], CHOICES[2].replace('"acc": 0.0', '"acc": 1.0'))
+    result = run("compute", "--logprobs", wrong, "-q")
+    assert result.exit_code == 0
+    assert float(result.stdout) == pytest.approx(2 / 3)
+    assert "1 documents' logged acc differs" in result.stderr

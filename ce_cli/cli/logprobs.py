@@ -68,7 +68,11 @@ def compute_logprobs(
                 f"{flag} is not an option with --logprobs: the log-probabilities are of the targets already"
             )
     write = writer_for(WRITERS, output_format)
-    parts = [read_logprobs(text, label, fmt) for label, text in _text(source)]
+    texts = _text(source)
+    if fmt == "lm-eval" or (fmt == "auto" and _first_is_harness(texts)):
+        _harness(texts, output_format, quiet)
+        return
+    parts = [read_logprobs(text, label, fmt) for label, text in texts]
     formats = {part.format for part in parts}
     if len(formats) > 1:
         raise InputError(f"the files of --logprobs '{source}' hold different formats: {', '.join(sorted(formats))}")
@@ -92,3 +96,71 @@ def given_with_logprobs(given: dict[str, Any]) -> dict[str, bool]:
     """The logits-side options given, which ``--logprobs`` refuses."""
     flags = {"logits": "--logits", "targets": "--targets", "target_column": "--target-column", "weight": "--weight"}
     return {flag: given.get(name) is not None for name, flag in flags.items()}
+
+
+def _first_is_harness(texts: list[tuple[str, str]]) -> bool:
+    import json
+
+    from ce_cli.logprobs.harness import is_harness_sample
+
+    for _, text in texts:
+        for line in text.splitlines():
+            if line.strip():
+                try:
+                    return is_harness_sample(json.loads(line))
+                except json.JSONDecodeError:
+                    return False
+    return False
+
+
+def _harness(texts: list[tuple[str, str]], output_format: str, quiet: bool) -> None:
+    """An lm-evaluation-harness samples file: its task's own figures, recomputed from the logged documents."""
+    from ce_cli.logprobs.harness import ChoiceScores, RollingScores, read_harness
+    from ce_cli.render.numbers import format_number, json_number, write_json_line
+
+    found = [read_harness(text, label) for label, text in texts]
+    if all(isinstance(f, RollingScores) for f in found):
+        rolling = RollingScores(
+            [x for f in found for x in f.loglikelihoods],  # type: ignore[union-attr]
+            [x for f in found for x in f.words],  # type: ignore[union-attr]
+            [x for f in found for x in f.num_bytes],  # type: ignore[union-attr]
+        )
+        say(f"read {len(rolling.words)} documents of an lm-evaluation-harness loglikelihood_rolling task")
+        out = {
+            "task": "lm-eval-rolling",
+            "n_documents": len(rolling.words),
+            "words": sum(rolling.words),
+            "bytes": sum(rolling.num_bytes),
+            "word_perplexity": json_number(rolling.word_perplexity),
+            "byte_perplexity": json_number(rolling.byte_perplexity),
+            "bits_per_byte": json_number(rolling.bits_per_byte),
+        }
+        headline = rolling.word_perplexity
+    elif all(isinstance(f, ChoiceScores) for f in found):
+        choices = ChoiceScores(
+            [x for f in found for x in f.choices],  # type: ignore[union-attr]
+            [x for f in found for x in f.gold],  # type: ignore[union-attr]
+            [x for f in found for x in f.logged_acc],  # type: ignore[union-attr]
+        )
+        say(f"read {len(choices.gold)} documents of an lm-evaluation-harness multiple-choice task")
+        if choices.disagreements:
+            say(f"warning: {choices.disagreements} documents' logged acc differs from what their log-likelihoods give")
+        logged = [a for a in choices.logged_acc if a is not None]
+        out = {
+            "task": "lm-eval-multiple-choice",
+            "n_documents": len(choices.gold),
+            "accuracy": json_number(choices.accuracy),
+            "logged_acc": json_number(float(sum(logged) / len(logged))) if logged else None,
+            "disagreements": choices.disagreements,
+        }
+        headline = choices.accuracy
+    else:
+        raise InputError("the --logprobs files mix rolling and multiple-choice lm-evaluation-harness tasks")
+    with results_to_stdout() as stdout:
+        if quiet:
+            stdout.write(format_number(headline) + "\n")
+        elif output_format == "json":
+            write_json_line(out, stdout)
+        else:
+            width = max(len(k) for k in out)
+            stdout.write("".join(f"{k:<{width}}  {v}\n" for k, v in out.items()))

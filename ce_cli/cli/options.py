@@ -384,7 +384,7 @@ LogprobsFormatOption = Annotated[
     typer.Option(
         "--logprobs-format",
         metavar="FORMAT",
-        help="auto, openai-chat, openai-completions, vllm or plain.",
+        help="auto, openai-chat, openai-completions, vllm, plain, or lm-eval (a --log_samples file).",
         rich_help_panel=LOGPROBS,
     ),
 ]

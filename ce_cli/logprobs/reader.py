@@ -23,7 +23,7 @@ from typing import Any
 
 from ce_cli.errors import InputError, OptionError
 
-FORMATS = ("auto", "openai-chat", "openai-completions", "vllm", "plain")
+FORMATS = ("auto", "openai-chat", "openai-completions", "vllm", "plain", "lm-eval")
 SENTINEL = -9999.0
 
 
