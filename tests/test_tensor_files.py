@@ -116,3 +116,28 @@ def test_without_torch_a_pt_file_says_what_to_install(
     result = run("compute", "-l", str(tmp_path / "m.pt"), "-t", "0")
     assert result.exit_code == 1
     assert "reading it needs torch (pip install torch)" in result.stderr
+
+
+def test_a_parquet_list_column_streams_by_row_group(run: Run, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ce_cli.io.tensor_files import ParquetRows
+
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((1000, 4)).astype(np.float32)
+    targets = rng.integers(0, 4, 1000)
+    column = pa.array([row.tolist() for row in logits], type=pa.list_(pa.float32()))
+    pq.write_table(pa.table({"x": column}), tmp_path / "g.parquet", row_group_size=64)
+    rows = ParquetRows(str(tmp_path / "g.parquet"), "x", "g")
+    assert (rows.shape, rows.dtype) == ((1000, 4), np.dtype(np.float32))
+    np.testing.assert_array_equal(rows.leading(60, 200), logits[60:200])  # across three row groups
+    np.testing.assert_array_equal(rows[990:1000], logits[990:])
+    np.save(tmp_path / "t.npy", targets)
+    got = _losses(run, "-l", f"{tmp_path}/g.parquet:x", "-t", str(tmp_path / "t.npy"))
+    np.testing.assert_allclose(got, ce_cli.cross_entropy(logits, targets, reduction="none"), rtol=1e-15)
+    ragged = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"x": [[1.0, 2.0], [1.0]]}), ragged)
+    result = run("compute", "-l", f"{ragged}:x", "-t", "0,0")
+    assert result.exit_code == 1
+    assert "rows of one length are needed" in result.stderr

@@ -23,6 +23,7 @@ from ce_cli.io.numpy_files import NpyFile, NpzMember
 from ce_cli.io.provenance import ReadRecord, SampleNames, record
 from ce_cli.io.shards import Shards
 from ce_cli.io.sources import SourceArray, load
+from ce_cli.io.tensor_files import ParquetRows
 from ce_cli.io.text_stream import TextRows
 
 
@@ -91,7 +92,7 @@ class HeaderWithNumbers:
 
 
 InputNotice = HeaderWithNumbers  # the row index pandas writes is said in the source's read line
-Array = NDArray[Any] | NpyFile | NpzMember | TextRows | Shards
+Array = NDArray[Any] | NpyFile | NpzMember | TextRows | Shards | ParquetRows
 
 
 @dataclass(frozen=True)

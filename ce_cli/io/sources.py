@@ -66,7 +66,7 @@ class SourceArray:
         ids: the id column's cells, one per row (``--id-column``), or ``None``.
     """
 
-    array: NDArray[Any] | NpyFile | NpzMember | TextRows | shards.Shards
+    array: NDArray[Any] | NpyFile | NpzMember | TextRows | shards.Shards | tensor_files.ParquetRows
     label: str
     columns: tuple[str, ...] | None = None
     skipped_index: bool = False

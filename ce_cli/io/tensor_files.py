@@ -7,7 +7,8 @@
   installed; ``a.b`` for nested dicts; a tensor of any dtype (bfloat16 widened to float32, exactly);
   anything but tensors, dicts and lists is refused by name.
 - ``file.parquet[:column]``: with pyarrow (``pip install 'ce-loss[parquet]'``): a list-of-floats column as
-  rows, or every numeric column as a table whose header names them (so ``--target-column`` works).
+  rows, read a row group at a time as the evaluation asks for them (:class:`ParquetRows`), or every
+  numeric column as a table whose header names them (so ``--target-column`` works).
 
 Headers and dtypes are checked before data is read; a missing key lists the keys; a truncated file is an
 error, not a crash.
@@ -114,23 +115,88 @@ def read_pt(path: str, key: str | None, label: str) -> NDArray[Any]:
     return array
 
 
-def read_parquet(path: str, key: str | None, label: str) -> tuple[NDArray[Any], tuple[str, ...] | None]:
-    """A Parquet file's list-of-floats column ``key`` as rows, or all its numeric columns and their names."""
+class ParquetRows:
+    """A Parquet file's list-of-numbers column as ``(N, C)`` rows, read a row group at a time when asked
+    (:class:`ce_cli.layout.LeadingReader`): memory bounded by the row groups a block spans, not by the file."""
+
+    def __init__(self, path: str, column: str, label: str) -> None:
+        import threading
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._file = pq.ParquetFile(path)
+        self._column, self._label = column, label
+        self._lock = threading.Lock()  # one reader of the file at a time: blocks come from worker threads
+        schema = self._file.schema_arrow
+        if column not in schema.names:
+            raise InputError(f"{label} has no column {column!r}; it has {', '.join(schema.names)}")
+        kind = schema.field(column).type
+        if not (pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)):
+            raise InputError(f"{label}: column {column!r} is {kind}, not a list of numbers per row")
+        value = kind.value_type
+        if not (pa.types.is_floating(value) or pa.types.is_integer(value)):
+            raise InputError(f"{label}: column {column!r} holds lists of {value}, not of numbers")
+        meta = self._file.metadata
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.dtype: np.dtype[Any] = np.dtype(np.float32 if pa.types.is_float32(value) else np.float64)
+        width = self._group(0).shape[1] if sizes and sizes[0] else 0
+        self.shape: tuple[int, ...] = (int(meta.num_rows), width)
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    def _group(self, index: int) -> NDArray[Any]:
+        with self._lock:
+            column = self._file.read_row_group(index, columns=[self._column]).column(0).combine_chunks()
+        lengths = np.diff(column.offsets.to_numpy()) if hasattr(column, "offsets") else None
+        if lengths is not None and len(lengths) and not np.all(lengths == lengths[0]):
+            first = int(np.flatnonzero(lengths != lengths[0])[0])
+            raise InputError(f"{self._label}: row {int(self._starts[index]) + first} has {lengths[first]} values, "
+                             f"row {int(self._starts[index])} {lengths[0]}: rows of one length are needed")  # fmt: skip
+        values: NDArray[Any] = column.flatten().to_numpy(zero_copy_only=False).astype(self.dtype, copy=False)
+        return values.reshape(len(column), -1)
+
+    def leading(self, start: int, stop: int) -> NDArray[Any]:
+        """Rows ``start:stop``, from the row groups they span."""
+        first = int(np.searchsorted(self._starts, start, side="right")) - 1
+        last = int(np.searchsorted(self._starts, max(start, stop - 1), side="right")) - 1
+        parts = [self._group(i) for i in range(max(first, 0), min(last, len(self._starts) - 2) + 1)]
+        if not parts:
+            return np.empty((0, self.shape[1]), dtype=self.dtype)
+        block: NDArray[Any] = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        offset = int(self._starts[max(first, 0)])
+        return block[start - offset : stop - offset]
+
+    def __getitem__(self, index: Any) -> NDArray[Any]:
+        if isinstance(index, slice) and index.step in (None, 1):
+            start, stop, _ = index.indices(self.shape[0])
+            return self.leading(start, stop)
+        picked: NDArray[Any] = np.asarray(self)[index]
+        return picked
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
+        whole = self.leading(0, self.shape[0])
+        return whole if dtype is None else whole.astype(dtype)
+
+
+def read_parquet(path: str, key: str | None, label: str) -> tuple[NDArray[Any] | ParquetRows, tuple[str, ...] | None]:
+    """A Parquet file's list-of-numbers column ``key`` as rows read by row group, or all its numeric columns
+    and their names."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
         raise InputError(f"{label} is Parquet; reading it needs pyarrow: pip install 'ce-loss[parquet]'") from None
     try:
-        table = pq.read_table(path, columns=None if key is None else [key])
+        if key is not None:
+            return ParquetRows(path, key, label), None
+        table = pq.read_table(path)
+    except InputError:
+        raise
     except Exception as error:  # pyarrow raises its own kinds for unreadable files
         raise InputError(f"{label} cannot be read as Parquet: {str(error).splitlines()[0]}") from None
-    if key is not None:
-        column = table.column(0)
-        try:
-            rows = column.to_pylist()
-            return np.asarray(rows, dtype=np.float64), None
-        except (ValueError, TypeError):
-            raise InputError(f"{label}: column {key!r} is not a list of numbers per row") from None
     import pyarrow as pa
 
     names = [f.name for f in table.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)]
