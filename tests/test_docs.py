@@ -60,6 +60,14 @@ def test_readme_console_examples(command: str, expected: str) -> None:
     assert result.stdout == expected  # character for character: no line of a table ends in spaces
 
 
+def _pyarrow_imports() -> bool:
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:  # pyarrow's newest wheels refuse the numpy 1.26 the lowest-versions run pins
+        return False
+    return True
+
+
 def test_readme_input_table_has_a_runnable_example_per_form() -> None:
     commands = table_commands()
     everything = " ".join(commands)
@@ -68,6 +76,8 @@ def test_readme_input_table_has_a_runnable_example_per_form() -> None:
     for form in ("--logits - ", '--logits "0.1234,', '--logits "[[', "--target-column "):  # stdin, inline, JSON
         assert form in everything, form
     for command in commands:
+        if ".parquet" in command and not _pyarrow_imports():  # the lowest-versions run: numpy 1.26
+            continue
         result = shell(command + " --format json --no-warnings")
         assert result.returncode == 0, (command, result.stderr)
         formula = re.search(r"--formula (\w+)", command)

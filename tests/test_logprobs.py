@@ -180,3 +180,25 @@ def test_an_lm_eval_multiple_choice_task_is_checked_against_its_acc(run: Run, tm
     assert result.exit_code == 0
     assert float(result.stdout) == pytest.approx(2 / 3)
     assert "1 documents' logged acc differs" in result.stderr
+
+
+def test_two_models_log_probabilities_pool_and_diff(run: Run, tmp_path: Path) -> None:
+    new = _write(tmp_path, "new.jsonl", "[-1.0, -2.0]", "[-0.5]")
+    old = _write(tmp_path, "old.jsonl", "[-1.5, -2.5]", "[-0.25]")
+    out = json.loads(run("diff", "--logprobs", new, "--baseline", old, "-f", "json", "--bootstrap", "500").stdout)
+    d = [-0.5, -0.5, 0.25]  # per token: -lp_new - (-lp_old)
+    assert out["delta"] == pytest.approx(sum(d) / 3, rel=1e-14)
+    assert (out["wins"], out["losses"], out["n_samples"]) == (2, 1, 3)
+    assert (out["accuracy"], out["mcnemar_p"], out["top1_agreement"], out["kl"]) == (None, None, None, None)
+    short = _write(tmp_path, "short.jsonl", "[-1.0]", "[-0.5]")
+    mismatch = run("diff", "--logprobs", new, "--baseline", short)
+    assert mismatch.exit_code == 1
+    assert "sequence 0 has 2 and 1 tokens" in mismatch.stderr
+    parts = [_write(tmp_path, f"p{i}.jsonl", line) for i, line in enumerate(["[-1.0, -2.0]", "[-0.5]"])]
+    results = []
+    for i, part in enumerate(parts):
+        results.append(tmp_path / f"r{i}.json")
+        results[-1].write_text(run("compute", "--logprobs", part, "-f", "json").stdout)
+    pooled = json.loads(run("pool", *map(str, results), "-f", "json").stdout)
+    assert (pooled["task"], pooled["n_tokens"]) == ("logprobs", 3)
+    assert pooled["token_perplexity"] == pytest.approx(math.exp(3.5 / 3), rel=1e-15)

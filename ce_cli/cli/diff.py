@@ -21,9 +21,11 @@ from ce_cli.cli.options import (
     IdColumnOption,
     IgnoreIndexOption,
     LogitColumnsOption,
-    LogitsOption,
+    LogprobsFormatOption,
+    LogprobsOption,
     MaxRowsOption,
     NoWarningsOption,
+    OptionalLogitsOption,
     PositionalFiles,
     PosWeightOption,
     SmoothingOption,
@@ -54,7 +56,6 @@ DIFF_EXAMPLES = "\n\n".join(
 
 
 def diff_command(
-    logits: LogitsOption,
     baseline: Annotated[
         str,
         typer.Option(
@@ -62,10 +63,11 @@ def diff_command(
             "-b",
             metavar="SRC",
             help="The model NEW is compared with: its logits (or probabilities) in any form --logits takes, "
-            "in the same shape.",
+            "in the same shape (with --logprobs: its per-token log-probabilities of the same tokens).",
             rich_help_panel=INPUTS,
         ),
     ],
+    logits: OptionalLogitsOption = None,
     targets: TargetsOption = None,
     target_column: TargetColumnOption = None,
     drop_columns: DropColumnsOption = None,
@@ -129,6 +131,8 @@ def diff_command(
     output_format: TableFormatOption = "table",
     max_rows: MaxRowsOption = 0,
     no_warnings: NoWarningsOption = False,
+    logprobs: LogprobsOption = None,
+    logprobs_format: LogprobsFormatOption = "auto",
     files: PositionalFiles = None,
 ) -> None:
     """Compare two models on the same samples: the difference of mean losses, its interval, and where it comes from."""
@@ -151,6 +155,23 @@ def diff_command(
     with user_errors():
         if not 0.0 < confidence < 1.0:
             raise OptionError(f"--confidence must be in (0, 1), not {confidence}")
+        request_ = DiffRequest(bootstrap, seed, confidence, by_class, worst)
+        if logprobs is not None:  # per-token log-probabilities of both models
+            from ce_cli.cli.logprobs import paired_logprobs
+
+            if logits is not None or targets is not None:
+                raise OptionError(
+                    "--logprobs holds the log-probabilities of the targets: give no --logits or --targets"
+                )
+            new_tokens, old_tokens = paired_logprobs(logprobs, baseline, logprobs_format)
+            tokens = paired_difference(
+                new_tokens, old_tokens, request_, kernel=sums_kernel(), threads=default_threads()
+            )
+            with results_to_stdout() as stdout:
+                writer_for(WRITERS, output_format)(tokens, stdout, RenderOptions(max_rows=max_rows))
+            return
+        if logits is None:
+            raise OptionError("Missing option '--logits' (or --logprobs SRC, for per-token log-probabilities)")
         family = family_for(task)
         write = writer_for(WRITERS, output_format)
         clip = eps_value(eps, formula)
@@ -174,7 +195,7 @@ def diff_command(
         difference = paired_difference(
             new,
             old,
-            DiffRequest(bootstrap, seed, confidence, by_class, worst),
+            request_,
             kl=kl,
             kernel=sums_kernel(),
             threads=default_threads(),

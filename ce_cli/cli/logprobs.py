@@ -87,9 +87,11 @@ def compute_logprobs(
 
             stdout.write(format_number(result.mean_nll) + "\n")
         else:
+            from ce_cli.logprobs.stats import accumulate
             from ce_cli.render import RenderOptions
 
-            write((result, read.format, read.skipped), stdout, RenderOptions())
+            state = accumulate(result).json() if output_format == "json" else None  # what pool merges
+            write((result, read.format, read.skipped), stdout, RenderOptions(state=state))
 
 
 def given_with_logprobs(given: dict[str, Any]) -> dict[str, bool]:
@@ -164,3 +166,41 @@ def _harness(texts: list[tuple[str, str]], output_format: str, quiet: bool) -> N
         else:
             width = max(len(k) for k in out)
             stdout.write("".join(f"{k:<{width}}  {v}\n" for k, v in out.items()))
+
+
+def paired_logprobs(new_source: str, baseline_source: str, fmt: str) -> tuple[Any, Any]:
+    """Both models' per-token losses (``-logprob``) as :class:`~ce_cli.paired.samples.PairedSamples`, for
+    ``diff --logprobs NEW --baseline OLD``: the same sequences with the same numbers of tokens.
+
+    Raises:
+        ShapeError: the files' sequences or tokens differ in number (the message names both).
+    """
+    import numpy as np
+
+    from ce_cli.errors import ShapeError
+    from ce_cli.logprobs.reader import read_logprobs
+    from ce_cli.paired.samples import PairedSamples
+
+    def read(source: str) -> list[list[float]]:
+        return [s.logprobs for label, text in _text(source) for s in read_logprobs(text, label, fmt).sequences]
+
+    new, old = read(new_source), read(baseline_source)
+    counts_new, counts_old = [len(s) for s in new], [len(s) for s in old]
+    if counts_new != counts_old:
+        first = next((i for i, (a, b) in enumerate(zip(counts_new, counts_old, strict=False)) if a != b), None)
+        where = f"sequence {first} has {counts_new[first]} and {counts_old[first]} tokens" if first is not None else ""
+        raise ShapeError(
+            f"--logprobs '{new_source}' has {len(new)} sequences ({sum(counts_new)} tokens) and --baseline "
+            f"'{baseline_source}' {len(old)} ({sum(counts_old)} tokens){'; ' + where if where else ''}: a paired "
+            "comparison needs both models' log-probabilities of the same tokens"
+        )
+
+    def samples(sequences: list[list[float]]) -> PairedSamples:
+        losses = -np.array([v for s in sequences for v in s], dtype=np.float64)
+        n = len(losses)
+        return PairedSamples(
+            losses, np.ones(n), np.ones(n, dtype=bool), None, None, np.zeros(n, dtype=np.int64), np.zeros(0),
+            float(np.sum(losses)) / n if n else float("nan"), (n,), (n,),
+        )  # fmt: skip
+
+    return samples(new), samples(old)

@@ -68,8 +68,13 @@ def pool_command(
             if skip_nonfinite and pooled.non_finite:
                 left = f"{len(pooled.non_finite)} results, {pooled.skipped_samples} samples"
                 say(f"warning: --skip-nonfinite left out {left}")
-        family = family_for(pooled.stats.meta.get("family", ""))
-        out = family.pooled_json(pooled.stats)
+        name = pooled.stats.meta.get("family", "")
+        if name == "logprobs":  # compute --logprobs: log-probabilities, not a --task family
+            from ce_cli.logprobs.stats import pooled_json
+
+            out = pooled_json(pooled.stats)
+        else:
+            out = family_for(name).pooled_json(pooled.stats)
         out |= {"pooled": pooled.count, "not_pooled": list(NOT_POOLED), "state": pooled.stats.json()}
         with results_to_stdout() as stdout:
             if output_format == "json":

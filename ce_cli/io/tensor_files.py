@@ -187,17 +187,25 @@ def read_parquet(path: str, key: str | None, label: str) -> tuple[NDArray[Any] |
     and their names."""
     try:
         import pyarrow.parquet as pq
-    except ImportError:
-        raise InputError(f"{label} is Parquet; reading it needs pyarrow: pip install 'ce-loss[parquet]'") from None
+    except ImportError as error:  # not installed, or installed for another numpy
+        why = "" if isinstance(error, ModuleNotFoundError) else f" (pyarrow failed to import: {error})"
+        raise InputError(f"{label} is Parquet; reading it needs pyarrow: pip install 'ce-loss[parquet]'{why}") from None
+    import pyarrow as pa
+
     try:
         if key is not None:
+            schema = pq.ParquetFile(path).schema_arrow
+            if key in schema.names and (
+                pa.types.is_integer(schema.field(key).type) or pa.types.is_floating(schema.field(key).type)
+            ):
+                column: NDArray[Any] = pq.read_table(path, columns=[key]).column(0).to_numpy()  # one number per row
+                return column, None
             return ParquetRows(path, key, label), None
         table = pq.read_table(path)
     except InputError:
         raise
     except Exception as error:  # pyarrow raises its own kinds for unreadable files
         raise InputError(f"{label} cannot be read as Parquet: {str(error).splitlines()[0]}") from None
-    import pyarrow as pa
 
     names = [f.name for f in table.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)]
     others = [f.name for f in table.schema if f.name not in names]

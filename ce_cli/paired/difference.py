@@ -109,6 +109,7 @@ class Difference:
     top1_agreement: float
     kl: KlSummary | None
     resamples_used: int
+    predictions: bool = True
     by_class: tuple[ClassDelta, ...] = field(default=())
     worst: tuple[Regression, ...] = field(default=())
 
@@ -225,10 +226,21 @@ def paired_difference(
         used = len(ratios)
     else:
         interval, used = (math.nan, math.nan), 0
-    right_new, right_base = new.correct[positions], baseline.correct[positions]
-    only_new = int(np.count_nonzero(right_new & ~right_base))
-    only_base = int(np.count_nonzero(~right_new & right_base))
     share = (lambda count: count / n) if n else (lambda count: math.nan)
+    predictions = all(s.correct is not None and s.predicted is not None for s in (new, baseline))
+    if predictions:
+        assert new.correct is not None
+        assert baseline.correct is not None
+        assert new.predicted is not None
+        assert baseline.predicted is not None
+        right_new, right_base = new.correct[positions], baseline.correct[positions]
+        only_new = int(np.count_nonzero(right_new & ~right_base))
+        only_base = int(np.count_nonzero(~right_new & right_base))
+        accuracy = (share(int(np.count_nonzero(right_new))), share(int(np.count_nonzero(right_base))))
+        mcnemar = mcnemar_exact(only_new, only_base)
+        agreement = share(int(np.count_nonzero(new.predicted[positions] == baseline.predicted[positions])))
+    else:  # per-token log-probabilities: no prediction to be right or wrong
+        accuracy, mcnemar, agreement = (math.nan, math.nan), math.nan, math.nan
     return Difference(
         new=new,
         baseline=baseline,
@@ -242,10 +254,11 @@ def paired_difference(
         wins=int(np.count_nonzero(d < 0.0)),
         ties=int(np.count_nonzero(d == 0.0)),
         losses=int(np.count_nonzero(d > 0.0)),
-        accuracy_new=share(int(np.count_nonzero(right_new))),
-        accuracy_baseline=share(int(np.count_nonzero(right_base))),
-        mcnemar_p=mcnemar_exact(only_new, only_base),
-        top1_agreement=share(int(np.count_nonzero(new.predicted[positions] == baseline.predicted[positions]))),
+        accuracy_new=accuracy[0],
+        accuracy_baseline=accuracy[1],
+        mcnemar_p=mcnemar,
+        top1_agreement=agreement,
+        predictions=predictions,
         kl=_kl_summary(kl),
         resamples_used=used,
         by_class=_by_class(new, baseline, counted) if request.by_class else (),

@@ -19,8 +19,9 @@ class PairedSamples:
         denominator: what each sample adds to the mean's denominator (``w[t]``, 1, or 0 where ignored),
             so that ``mean = sum(losses) / sum(denominator)``.
         counted: whether the sample counts (its target is not the ignore index).
-        correct: whether the model's prediction is right, as ``compute``'s accuracy counts it.
-        predicted: the predicted class (binary: 1 above the threshold, else 0).
+        correct: whether the model's prediction is right, as ``compute``'s accuracy counts it (``None``: no
+            prediction is known, as for per-token log-probabilities).
+        predicted: the predicted class (binary: 1 above the threshold, else 0), or ``None``.
         group: the ``--by-class`` key: the target class, or the label (index of axis 1) for binary.
         targets: the targets as validated, to check that both models were scored on the same ones.
         mean: the model's mean loss exactly as ``compute`` reports it.
@@ -31,8 +32,8 @@ class PairedSamples:
     losses: Float64Array
     denominator: Float64Array
     counted: BoolArray
-    correct: BoolArray
-    predicted: IndexArray
+    correct: BoolArray | None
+    predicted: IndexArray | None
     group: IndexArray
     targets: np.ndarray
     mean: float

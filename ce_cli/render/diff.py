@@ -47,9 +47,11 @@ def diff_json(diff: Difference, options: RenderOptions) -> dict[str, Any]:
         "wins": diff.wins,
         "ties": diff.ties,
         "losses": diff.losses,
-        "accuracy": {"new": json_number(diff.accuracy_new), "baseline": json_number(diff.accuracy_baseline)},
-        "mcnemar_p": json_number(diff.mcnemar_p),
-        "top1_agreement": json_number(diff.top1_agreement),
+        "accuracy": {"new": json_number(diff.accuracy_new), "baseline": json_number(diff.accuracy_baseline)}
+        if diff.predictions
+        else None,
+        "mcnemar_p": json_number(diff.mcnemar_p) if diff.predictions else None,
+        "top1_agreement": json_number(diff.top1_agreement) if diff.predictions else None,
         "kl": None if kl is None else {name: json_number(getattr(kl, name)) for name in ("mean", "p50", "p99", "max")},
         "perplexity": {"new": json_number(diff.perplexity_new), "baseline": json_number(diff.perplexity_baseline)},
         "perplexity_ratio": json_number(diff.perplexity_ratio),
@@ -103,10 +105,8 @@ def verdict(diff: Difference) -> str:
     sure = ""
     if not math.isnan(low) and low <= 0.0 <= high:
         sure = "; the interval holds 0, so the data cannot tell them apart"
-    return (
-        f"{head}{interval}{sure}; {diff.wins} wins, {diff.losses} losses, {diff.ties} ties; "
-        f"McNemar p = {short_number(diff.mcnemar_p)}."
-    )
+    mcnemar = f"; McNemar p = {short_number(diff.mcnemar_p)}" if diff.predictions else ""
+    return f"{head}{interval}{sure}; {diff.wins} wins, {diff.losses} losses, {diff.ties} ties{mcnemar}."
 
 
 def write_table(diff: Difference, stream: TextIO, options: RenderOptions) -> None:
@@ -123,7 +123,8 @@ def write_table(diff: Difference, stream: TextIO, options: RenderOptions) -> Non
     grid.add_row("", "NEW", "BASELINE")
     grid.add_row("mean loss", short_number(diff.new.mean), short_number(diff.baseline.mean))
     grid.add_row("perplexity", short_number(diff.perplexity_new), short_number(diff.perplexity_baseline))
-    grid.add_row("accuracy", short_number(diff.accuracy_new), short_number(diff.accuracy_baseline))
+    if diff.predictions:
+        grid.add_row("accuracy", short_number(diff.accuracy_new), short_number(diff.accuracy_baseline))
     low, high = diff.delta_ci
     rows = [
         ("delta (NEW - BASELINE)", short_number(diff.delta)),
@@ -133,10 +134,13 @@ def write_table(diff: Difference, stream: TextIO, options: RenderOptions) -> Non
         ("paired t-test p", short_number(diff.t_p_value)),
         ("perplexity ratio", short_number(diff.perplexity_ratio)),
         ("wins / ties / losses", f"{diff.wins} / {diff.ties} / {diff.losses}"),
-        ("McNemar p (exact)", short_number(diff.mcnemar_p)),
-        ("top-1 agreement", short_number(diff.top1_agreement)),
         ("samples", str(diff.n_samples)),
     ]
+    if diff.predictions:
+        rows[-1:-1] = [
+            ("McNemar p (exact)", short_number(diff.mcnemar_p)),
+            ("top-1 agreement", short_number(diff.top1_agreement)),
+        ]
     if diff.kl is not None:  # KL(BASELINE || NEW) per sample
         kl = diff.kl
         rows.append(("KL(BASELINE||NEW) mean, p50", f"{short_number(kl.mean)}, {short_number(kl.p50)}"))

@@ -55,7 +55,10 @@ def result_json(result: Result) -> dict[str, Any]:
 
 
 def write_json(result: Result, stream: TextIO, options: RenderOptions) -> None:
-    write_json_line(result_json(result), stream)
+    out = result_json(result)
+    if options.state is not None:
+        out["state"] = options.state
+    write_json_line(out, stream)
 
 
 def write_table(result: Result, stream: TextIO, options: RenderOptions) -> None:
