@@ -1,7 +1,8 @@
 """Write the worked example as safetensors, Parquet and per-token log-probabilities (JSON Lines).
 
 Run from the repository's root: python examples/make_tensor_examples.py (needs safetensors and pyarrow,
-the test extra's). The files it writes are committed; the README's Inputs table reads them.
+the test extra's, and torch for worked.pt). The files it writes are committed; the README's Inputs table
+reads them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def main() -> None:
     ]
     line = {"choices": [{"index": 0, "logprobs": {"content": content}, "finish_reason": "stop"}]}
     (HERE / "worked_logprobs.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    import torch  # last: the other files need no torch
+
+    torch.save({"model": {"logits": torch.from_numpy(LOGITS)}, "labels": torch.from_numpy(TARGETS)}, HERE / "worked.pt")
 
 
 if __name__ == "__main__":
