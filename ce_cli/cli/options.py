@@ -40,16 +40,14 @@ def takes_probabilities() -> list[str]:
     return [spec.name for spec in REGISTRY.values() if spec.expects == "probabilities"]
 
 
-LogitsOption = Annotated[
-    str,
-    typer.Option(
-        "--logits",
-        "-l",
-        metavar="SRC",
-        help="Logits: a .npy/.npz[:key]/.csv/.tsv/.txt file, '-' for stdin, or inline '0.1,0.5;0.2,0.3'.",
-        rich_help_panel=INPUTS,
-    ),
-]
+LOGITS_OPTION = typer.Option(
+    "--logits",
+    "-l",
+    metavar="SRC",
+    help="Logits: a .npy/.npz[:key]/.csv/.tsv/.txt file, '-' for stdin, or inline '0.1,0.5;0.2,0.3'.",
+    rich_help_panel=INPUTS,
+)
+LogitsOption = Annotated[str, LOGITS_OPTION]
 TargetsOption = Annotated[
     str | None,
     typer.Option(
@@ -359,16 +357,7 @@ SampleWeightOption = Annotated[
     ),
 ]
 
-OptionalLogitsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--logits",
-        "-l",
-        metavar="SRC",
-        help="Logits: a .npy/.npz[:key]/.csv/.tsv/.txt file, '-' for stdin, or inline '0.1,0.5;0.2,0.3'.",
-        rich_help_panel=INPUTS,
-    ),
-]
+OptionalLogitsOption = Annotated[str | None, LOGITS_OPTION]  # where --logprobs may stand instead
 LOGPROBS = "Log-probabilities (instead of logits)"
 LogprobsOption = Annotated[
     str | None,

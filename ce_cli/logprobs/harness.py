@@ -13,13 +13,13 @@ Each line is one document as the harness logs it (lm_eval/evaluator.py: ``doc_id
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ce_cli.errors import InputError
+from ce_cli.logprobs.reader import json_lines
 
 
 def is_harness_sample(record: object) -> bool:
@@ -94,14 +94,7 @@ def read_harness(text: str, label: str) -> RollingScores | ChoiceScores:
     gold: list[int] = []
     acc: list[float | None] = []
     kind = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{label}, line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{where} is not JSON ({error.msg})") from None
+    for where, record in json_lines(text, label):
         if not is_harness_sample(record):
             raise InputError(f"{where} is not a document of an lm-evaluation-harness samples file")
         this = "rolling" if "word_perplexity" in record or "bits_per_byte" in record else "choices"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,6 +149,22 @@ READERS: dict[str, Callable[[Any, str], list[Sequence]]] = {
 }
 
 
+def json_lines(text: str, label: str) -> Iterator[tuple[str, Any]]:
+    """``(where, record)`` for each non-blank line of JSON Lines ``text`` (``where``: "LABEL, line N").
+
+    Raises:
+        InputError: a line that is not JSON.
+    """
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{label}, line {number}"
+        try:
+            yield where, json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{where} is not JSON ({error.msg})") from None
+
+
 def read_logprobs(text: str, label: str, fmt: str = "auto") -> LogprobsRead:
     """Every sequence of JSON Lines ``text`` (``label`` names it in messages), in ``fmt`` or as detected.
 
@@ -160,14 +176,7 @@ def read_logprobs(text: str, label: str, fmt: str = "auto") -> LogprobsRead:
         raise OptionError(f"--logprobs-format {fmt!r} is not one of {', '.join(FORMATS)}")
     sequences: list[Sequence] = []
     chosen = "" if fmt == "auto" else fmt
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{label}, line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{where} is not JSON ({error.msg})") from None
+    for where, record in json_lines(text, label):
         found = detect(record)
         if not found:
             raise InputError(
