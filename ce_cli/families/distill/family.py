@@ -94,7 +94,7 @@ class DistillFamily:
     ) -> Any:
         from ce_cli.families.distill.report import build_distill_report
 
-        return build_distill_report(inputs, reduction, progress=progress)
+        return build_distill_report(inputs, reduction, predictions=request.predictions, progress=progress)
 
     def write_quiet(self, result: Any, stream: TextIO) -> None:
         render_distill.write_quiet(result, stream)

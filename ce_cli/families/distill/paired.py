@@ -13,6 +13,8 @@ def paired_samples(report: DistillReport) -> PairedSamples:
     predictions, and right/wrong against the targets (or against the teacher's top class without them)."""
     inputs = report.inputs
     predicted, reference = report.predicted, report.reference
+    assert predicted is not None  # diff asks compute for the predictions
+    assert reference is not None
     return PairedSamples(
         losses=report.losses,
         denominator=report.counted.astype(np.float64),

@@ -33,8 +33,9 @@ class DistillReport:
         hard: the student's cross-entropy at the targets (0 where ignored), or ``None`` without targets.
         losses: ``alpha soft + (1 - alpha) hard`` (``soft`` without targets), 0 where ignored.
         counted: the samples that count.
-        predicted: the student's top class (the first of a tie).
-        reference: the class a prediction is right at: the target, or the teacher's top class without targets.
+        predicted: the student's top class (the first of a tie), or ``None`` when not asked for.
+        reference: the class a prediction is right at: the target, or the teacher's top class without
+            targets; ``None`` when not asked for.
         reduction: the headline value asked for.
         warnings: what a user should know about the data.
     """
@@ -44,8 +45,8 @@ class DistillReport:
     hard: Float64Array | None
     losses: Float64Array
     counted: BoolArray
-    predicted: np.ndarray
-    reference: np.ndarray
+    predicted: np.ndarray | None
+    reference: np.ndarray | None
     reduction: Reduction
     warnings: tuple[DataWarning, ...]
 
@@ -134,14 +135,20 @@ def _teacher_facts(teacher: Any, form: str) -> tuple[int, int, int]:
 
 
 def build_distill_report(
-    inputs: DistillInputs, reduction: Reduction = "mean", *, progress: Callable[[int], None] | None = None
+    inputs: DistillInputs,
+    reduction: Reduction = "mean",
+    *,
+    predictions: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> DistillReport:
-    """Evaluate ``inputs`` block by block into a :class:`DistillReport`."""
+    """Evaluate ``inputs`` block by block into a :class:`DistillReport`; ``predictions`` also finds each
+    sample's predicted and reference class (``diff`` needs them; the losses do not)."""
     count = inputs.num_samples
     soft, losses = np.empty(count), np.empty(count)
     hard = np.empty(count) if inputs.has_targets else None
     counted = np.empty(count, dtype=bool)
-    predicted, reference = np.empty(count, dtype=np.intp), np.empty(count, dtype=np.intp)
+    predicted = np.empty(count, dtype=np.intp) if predictions else None
+    reference = np.empty(count, dtype=np.intp) if predictions else None
     compiled = _native_forward_kl(inputs)
     options = inputs.options
 
@@ -155,12 +162,15 @@ def build_distill_report(
         soft[start:stop], losses[start:stop], counted[start:stop] = block.soft, block.loss, block.counted
         if hard is not None and block.hard is not None:
             hard[start:stop] = block.hard
-        predicted[start:stop] = np.argmax(np.asarray(student), axis=1)
-        if targets is not None:
-            reference[start:stop] = targets
-        else:
-            top = np.argmax(np.asarray(teacher), axis=1)
-            reference[start:stop] = top if indices is None else np.take_along_axis(indices, top[:, None], axis=1)[:, 0]
+        if predicted is not None and reference is not None:
+            predicted[start:stop] = np.argmax(np.asarray(student), axis=1)
+            if targets is not None:
+                reference[start:stop] = targets
+            else:
+                top = np.argmax(np.asarray(teacher), axis=1)
+                reference[start:stop] = (
+                    top if indices is None else np.take_along_axis(indices, top[:, None], axis=1)[:, 0]
+                )
         return _teacher_facts(teacher, options.teacher_form)
 
     facts = list(run_blocks(inputs.student.rows, one_block, progress=progress))
