@@ -202,3 +202,15 @@ def test_two_models_log_probabilities_pool_and_diff(run: Run, tmp_path: Path) ->
     pooled = json.loads(run("pool", *map(str, results), "-f", "json").stdout)
     assert (pooled["task"], pooled["n_tokens"]) == ("logprobs", 3)
     assert pooled["token_perplexity"] == pytest.approx(math.exp(3.5 / 3), rel=1e-15)
+
+
+def test_lm_eval_shards_read_as_one_task(run: Run, tmp_path: Path) -> None:
+    _write(tmp_path, "samples_0.jsonl", ROLLING[0])
+    _write(tmp_path, "samples_1.jsonl", ROLLING[1])
+    out = json.loads(run("compute", "--logprobs", str(tmp_path / "samples_*.jsonl"), "-f", "json").stdout)
+    assert (out["n_documents"], out["words"]) == (2, 5)
+    assert out["word_perplexity"] == pytest.approx(math.exp(19.5 / 5), rel=1e-15)
+    _write(tmp_path, "samples_2.jsonl", CHOICES[0])
+    mixed = run("compute", "--logprobs", str(tmp_path / "samples_*.jsonl"))
+    assert mixed.exit_code == 1
+    assert "is a choices document among rolling documents" in mixed.stderr

@@ -117,47 +117,35 @@ def _first_is_harness(texts: list[tuple[str, str]]) -> bool:
 
 def _harness(texts: list[tuple[str, str]], output_format: str, quiet: bool) -> None:
     """An lm-evaluation-harness samples file: its task's own figures, recomputed from the logged documents."""
-    from ce_cli.logprobs.harness import ChoiceScores, RollingScores, read_harness
+    from ce_cli.logprobs.harness import RollingScores, read_harness
     from ce_cli.render.numbers import format_number, json_number, write_json_line
 
-    found = [read_harness(text, label) for label, text in texts]
-    if all(isinstance(f, RollingScores) for f in found):
-        rolling = RollingScores(
-            [x for f in found for x in f.loglikelihoods],  # type: ignore[union-attr]
-            [x for f in found for x in f.words],  # type: ignore[union-attr]
-            [x for f in found for x in f.num_bytes],  # type: ignore[union-attr]
-        )
-        say(f"read {len(rolling.words)} documents of an lm-evaluation-harness loglikelihood_rolling task")
-        out = {
+    found = read_harness(texts)
+    if isinstance(found, RollingScores):
+        say(f"read {len(found.words)} documents of an lm-evaluation-harness loglikelihood_rolling task")
+        out: dict[str, Any] = {
             "task": "lm-eval-rolling",
-            "n_documents": len(rolling.words),
-            "words": sum(rolling.words),
-            "bytes": sum(rolling.num_bytes),
-            "word_perplexity": json_number(rolling.word_perplexity),
-            "byte_perplexity": json_number(rolling.byte_perplexity),
-            "bits_per_byte": json_number(rolling.bits_per_byte),
+            "n_documents": len(found.words),
+            "words": sum(found.words),
+            "bytes": sum(found.num_bytes),
+            "word_perplexity": json_number(found.word_perplexity),
+            "byte_perplexity": json_number(found.byte_perplexity),
+            "bits_per_byte": json_number(found.bits_per_byte),
         }
-        headline = rolling.word_perplexity
-    elif all(isinstance(f, ChoiceScores) for f in found):
-        choices = ChoiceScores(
-            [x for f in found for x in f.choices],  # type: ignore[union-attr]
-            [x for f in found for x in f.gold],  # type: ignore[union-attr]
-            [x for f in found for x in f.logged_acc],  # type: ignore[union-attr]
-        )
-        say(f"read {len(choices.gold)} documents of an lm-evaluation-harness multiple-choice task")
-        if choices.disagreements:
-            say(f"warning: {choices.disagreements} documents' logged acc differs from what their log-likelihoods give")
-        logged = [a for a in choices.logged_acc if a is not None]
+        headline = found.word_perplexity
+    else:
+        say(f"read {len(found.gold)} documents of an lm-evaluation-harness multiple-choice task")
+        if found.disagreements:
+            say(f"warning: {found.disagreements} documents' logged acc differs from what their log-likelihoods give")
+        logged = [a for a in found.logged_acc if a is not None]
         out = {
             "task": "lm-eval-multiple-choice",
-            "n_documents": len(choices.gold),
-            "accuracy": json_number(choices.accuracy),
+            "n_documents": len(found.gold),
+            "accuracy": json_number(found.accuracy),
             "logged_acc": json_number(float(sum(logged) / len(logged))) if logged else None,
-            "disagreements": choices.disagreements,
+            "disagreements": found.disagreements,
         }
-        headline = choices.accuracy
-    else:
-        raise InputError("the --logprobs files mix rolling and multiple-choice lm-evaluation-harness tasks")
+        headline = found.accuracy
     with results_to_stdout() as stdout:
         if quiet:
             stdout.write(format_number(headline) + "\n")

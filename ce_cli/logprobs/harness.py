@@ -81,11 +81,12 @@ def _pair(value: object, where: str, name: str) -> tuple[float, int]:
     return float(ll), int(count)
 
 
-def read_harness(text: str, label: str) -> RollingScores | ChoiceScores:
-    """Every document of a samples file, as a rolling or a multiple-choice task (by its first document).
+def read_harness(files: list[tuple[str, str]]) -> RollingScores | ChoiceScores:
+    """Every document of samples files (``(label, text)`` each, shards of one task), as a rolling or a
+    multiple-choice task (by the first document).
 
     Raises:
-        InputError: a line that is not JSON or not a document of the task's kind.
+        InputError: a line that is not JSON or not a document of the first one's kind.
     """
     lls: list[float] = []
     words: list[int] = []
@@ -94,13 +95,14 @@ def read_harness(text: str, label: str) -> RollingScores | ChoiceScores:
     gold: list[int] = []
     acc: list[float | None] = []
     kind = ""
-    for where, record in json_lines(text, label):
+    records = ((where, record) for label, text in files for where, record in json_lines(text, label))
+    for where, record in records:
         if not is_harness_sample(record):
             raise InputError(f"{where} is not a document of an lm-evaluation-harness samples file")
         this = "rolling" if "word_perplexity" in record or "bits_per_byte" in record else "choices"
         kind = kind or this
         if this != kind:
-            raise InputError(f"{where} is a {this} document in a file of {kind} documents")
+            raise InputError(f"{where} is a {this} document among {kind} documents")
         if kind == "rolling":
             ll, w = _pair(record.get("word_perplexity"), where, "word_perplexity")
             _, b = _pair(record.get("byte_perplexity", record.get("bits_per_byte")), where, "byte_perplexity")
@@ -125,5 +127,5 @@ def read_harness(text: str, label: str) -> RollingScores | ChoiceScores:
     if kind == "rolling":
         return RollingScores(lls, words, sizes)
     if not choices:
-        raise InputError(f"{label} holds no document")
+        raise InputError(f"{', '.join(label for label, _ in files)} holds no document")
     return ChoiceScores(choices, gold, acc)
