@@ -69,6 +69,12 @@ from ce_cli.cli.options import (
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
 from ce_cli.cli.usage import OneLineUsageErrors, OneValueEach, show_flags_without_a_type
 from ce_cli.families import family_for
+from ce_cli.families.distill.defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_DIVERGENCE,
+    DEFAULT_TEACHER_FORM,
+    DEFAULT_TEMPERATURE,
+)
 from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 from ce_cli.families.softmax.losses import reduction_named
 from ce_cli.formulas import REFERENCE
@@ -145,10 +151,10 @@ def compute(
     task: TaskOption = "multiclass",
     teacher: TeacherOption = None,
     teacher_indices: TeacherIndicesOption = None,
-    temperature: TemperatureOption = 1.0,
-    alpha: AlphaOption = 1.0,
-    divergence: DivergenceOption = "forward_kl",
-    teacher_form: TeacherFormOption = "logits",
+    temperature: TemperatureOption = DEFAULT_TEMPERATURE,
+    alpha: AlphaOption = DEFAULT_ALPHA,
+    divergence: DivergenceOption = DEFAULT_DIVERGENCE,
+    teacher_form: TeacherFormOption = DEFAULT_TEACHER_FORM,
     sparse_teacher: SparseTeacherOption = None,
     convention: ConventionOption = "pytorch",
     sample_weight: SampleWeightOption = None,
@@ -275,10 +281,10 @@ def compare(
     task: TaskOption = "multiclass",
     teacher: TeacherOption = None,
     teacher_indices: TeacherIndicesOption = None,
-    temperature: TemperatureOption = 1.0,
-    alpha: AlphaOption = 1.0,
-    divergence: DivergenceOption = "forward_kl",
-    teacher_form: TeacherFormOption = "logits",
+    temperature: TemperatureOption = DEFAULT_TEMPERATURE,
+    alpha: AlphaOption = DEFAULT_ALPHA,
+    divergence: DivergenceOption = DEFAULT_DIVERGENCE,
+    teacher_form: TeacherFormOption = DEFAULT_TEACHER_FORM,
     sparse_teacher: SparseTeacherOption = None,
     convention: ConventionOption = "pytorch",
     conventions: Annotated[
@@ -335,10 +341,10 @@ def explain(
     task: TaskOption = "multiclass",
     teacher: TeacherOption = None,
     teacher_indices: TeacherIndicesOption = None,
-    temperature: TemperatureOption = 1.0,
-    alpha: AlphaOption = 1.0,
-    divergence: DivergenceOption = "forward_kl",
-    teacher_form: TeacherFormOption = "logits",
+    temperature: TemperatureOption = DEFAULT_TEMPERATURE,
+    alpha: AlphaOption = DEFAULT_ALPHA,
+    divergence: DivergenceOption = DEFAULT_DIVERGENCE,
+    teacher_form: TeacherFormOption = DEFAULT_TEACHER_FORM,
     sparse_teacher: SparseTeacherOption = None,
     convention: ConventionOption = "pytorch",
     formula: FormulaOption = REFERENCE,

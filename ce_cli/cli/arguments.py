@@ -14,6 +14,12 @@ from ce_cli.cli.options import takes_probabilities
 from ce_cli.cli.streams import stdin_bytes
 from ce_cli.errors import OptionError, TargetError
 from ce_cli.families import Family
+from ce_cli.families.distill.defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_DIVERGENCE,
+    DEFAULT_TEACHER_FORM,
+    DEFAULT_TEMPERATURE,
+)
 from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 from ce_cli.io.columns import HeaderMode, line_of_row
 from ce_cli.io.inputs import InputSpec, SourcesRead, read_sources
@@ -150,10 +156,10 @@ def load(spec: InputSpec, family: Family, *, silenced: bool = False) -> tuple[An
             "weight": spec.weight is not None,
             "teacher": spec.teacher is not None,
             "teacher_indices": spec.teacher_indices is not None,
-            "temperature": spec.temperature != 1.0,
-            "alpha": spec.alpha != 1.0,
-            "divergence": spec.divergence != "forward_kl",
-            "teacher_form": spec.teacher_form != "logits",
+            "temperature": spec.temperature != DEFAULT_TEMPERATURE,
+            "alpha": spec.alpha != DEFAULT_ALPHA,
+            "divergence": spec.divergence != DEFAULT_DIVERGENCE,
+            "teacher_form": spec.teacher_form != DEFAULT_TEACHER_FORM,
             "sparse_teacher": spec.sparse_teacher is not None,
         },
     )
@@ -213,10 +219,10 @@ def input_spec(given: Mapping[str, Any]) -> InputSpec:
         task=given["task"],
         teacher=given.get("teacher"),
         teacher_indices=given.get("teacher_indices"),
-        temperature=given.get("temperature", 1.0),
-        alpha=given.get("alpha", 1.0),
-        divergence=given.get("divergence", "forward_kl"),
-        teacher_form=given.get("teacher_form", "logits"),
+        temperature=given.get("temperature", DEFAULT_TEMPERATURE),
+        alpha=given.get("alpha", DEFAULT_ALPHA),
+        divergence=given.get("divergence", DEFAULT_DIVERGENCE),
+        teacher_form=given.get("teacher_form", DEFAULT_TEACHER_FORM),
         sparse_teacher=given.get("sparse_teacher"),
     )
 

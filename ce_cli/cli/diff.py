@@ -40,6 +40,12 @@ from ce_cli.cli.options import (
     TemperatureOption,
     WeightOption,
 )
+from ce_cli.families.distill.defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_DIVERGENCE,
+    DEFAULT_TEACHER_FORM,
+    DEFAULT_TEMPERATURE,
+)
 from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 from ce_cli.formulas import REFERENCE
 from ce_cli.paired.difference import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED
@@ -81,10 +87,10 @@ def diff_command(
     task: TaskOption = "multiclass",
     teacher: TeacherOption = None,
     teacher_indices: TeacherIndicesOption = None,
-    temperature: TemperatureOption = 1.0,
-    alpha: AlphaOption = 1.0,
-    divergence: DivergenceOption = "forward_kl",
-    teacher_form: TeacherFormOption = "logits",
+    temperature: TemperatureOption = DEFAULT_TEMPERATURE,
+    alpha: AlphaOption = DEFAULT_ALPHA,
+    divergence: DivergenceOption = DEFAULT_DIVERGENCE,
+    teacher_form: TeacherFormOption = DEFAULT_TEACHER_FORM,
     sparse_teacher: SparseTeacherOption = None,
     formula: FormulaOption = REFERENCE,
     eps: EpsOption = None,

@@ -16,6 +16,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import CellError, InputError, OptionError, ShapeError, TargetError
+from ce_cli.families.distill.defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_DIVERGENCE,
+    DEFAULT_TEACHER_FORM,
+    DEFAULT_TEMPERATURE,
+)
 from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 from ce_cli.io.columns import ColumnChoice, HeaderMode, target_position
 from ce_cli.io.fit_checks import pair_numbered_rows, refuse_stray_column, whole_numbers
@@ -71,10 +77,10 @@ class InputSpec:
     task: str = "multiclass"
     teacher: str | None = None
     teacher_indices: str | None = None
-    temperature: float = 1.0
-    alpha: float = 1.0
-    divergence: str = "forward_kl"
-    teacher_form: str = "logits"
+    temperature: float = DEFAULT_TEMPERATURE
+    alpha: float = DEFAULT_ALPHA
+    divergence: str = DEFAULT_DIVERGENCE
+    teacher_form: str = DEFAULT_TEACHER_FORM
     sparse_teacher: str | None = None
 
     @property

@@ -20,6 +20,12 @@ import numpy as np
 
 from ce_cli.array_types import BoolArray, Float64Array
 from ce_cli.errors import OptionError, ShapeError, TargetError
+from ce_cli.families.distill.defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_DIVERGENCE,
+    DEFAULT_TEACHER_FORM,
+    DEFAULT_TEMPERATURE,
+)
 from ce_cli.families.distill.divergences import (
     DIVERGENCES,
     TEACHER_FORMS,
@@ -39,10 +45,10 @@ SPARSE_CONVENTIONS: tuple[Sparse, ...] = ("renormalize", "rest")
 class DistillOptions:
     """The distillation's options (see the module docstring); :meth:`checked` refuses what cannot be honoured."""
 
-    temperature: float = 1.0
-    alpha: float = 1.0
-    divergence: Divergence = "forward_kl"
-    teacher_form: TeacherForm = "logits"
+    temperature: float = DEFAULT_TEMPERATURE
+    alpha: float = DEFAULT_ALPHA
+    divergence: Divergence = DEFAULT_DIVERGENCE
+    teacher_form: TeacherForm = DEFAULT_TEACHER_FORM
     ignore_index: int = -100
     sparse: Sparse | None = None
 
