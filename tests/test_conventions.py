@@ -148,3 +148,11 @@ def test_explain_shows_one_sample_under_a_convention(run: Run) -> None:
     out = json.loads(result.stdout)
     assert out["convention"] == "fairseq"
     assert any("V - 1" in note for note in out["notes"])
+
+
+@pytest.mark.parametrize("args", [["--convention", "sklearn"], ["--convention", "keras", "--formula", "naive"]])
+def test_logits_where_a_framework_takes_probabilities_are_refused(run: Run, args: list[str]) -> None:
+    result = run("compute", "-l", "[[2.0,-1.0,0.5],[0.1,3.0,-2.0]]", "-t", "0,1", *args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "outside [0, 1]; for logits use --formula cross_entropy" in result.stderr

@@ -68,6 +68,8 @@ def evaluate_convention(
     logits = formula != "naive"
     if formula not in ("cross_entropy", "naive"):
         raise OptionError(f"--convention {convention} takes --formula cross_entropy (logits) or naive (probabilities)")
+    if not logits or convention == "sklearn":  # the framework takes probabilities
+        _refuse_non_probabilities(convention, inputs.rows if task == "multiclass" else inputs.values)
     if task == "binary":
         return _binary(
             convention,
@@ -78,6 +80,26 @@ def evaluate_convention(
             smoothing=binary_smoothing,
         )
     return _softmax(convention, inputs, logits=logits, reduction=reduction, sample_weight=sample_weight)
+
+
+def _refuse_non_probabilities(convention: str, rows: Any) -> None:
+    """The framework's probabilities must be probabilities: logits would be clipped into a confident,
+    meaningless number (scikit-learn refuses them too).
+
+    Raises:
+        InputError: a value outside [0, 1].
+    """
+    from ce_cli.errors import InputError
+
+    values = np.asarray(rows[:], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        outside = int(np.count_nonzero(~((values >= 0.0) & (values <= 1.0))))
+    if outside:
+        raise InputError(
+            f"--convention {convention} here takes probabilities, and {outside} values are outside [0, 1]; "
+            "for logits use --formula cross_entropy"
+            + (" (scikit-learn's log_loss takes probabilities only)" if convention == "sklearn" else "")
+        )
 
 
 def _softmax(
