@@ -156,3 +156,16 @@ def test_logits_where_a_framework_takes_probabilities_are_refused(run: Run, args
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "outside [0, 1]; for logits use --formula cross_entropy" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["-o", "losses.npy"], ["--worst", "2"], ["--by-class"]])
+def test_options_whose_output_a_convention_does_not_write_are_refused(
+    run: Run, tmp_path: Path, args: list[str]
+) -> None:
+    if args[0] == "-o":
+        args = ["-o", str(tmp_path / args[1])]
+    result = run("compute", "-l", "[[0.2,0.5,0.3],[0.1,0.1,0.8]]", "-t", "1,2", "--convention", "keras", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "is not an option with --convention" in result.stderr
+    assert not (tmp_path / "losses.npy").exists()

@@ -241,6 +241,16 @@ def compute(
         chosen = formula_spec(formula)
         if convention != "pytorch" or sample_weight is not None:
             from ce_cli.cli.conventions import compute_with_convention
+            from ce_cli.errors import OptionError
+
+            shown_apart = {
+                "--output": output is not None,
+                **{f"--{k.replace('_', '-')}": v for k, v in summary_given(request).items()},
+            }
+            for flag in (flag for flag, present in shown_apart.items() if present):  # nothing they ask for is written
+                raise OptionError(
+                    f"{flag} is not an option with --convention or --sample-weight, which give the framework's number"
+                )
 
             compute_with_convention(
                 family, spec, convention=convention, formula=formula, reduction=reduction,
