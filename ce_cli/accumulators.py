@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ce_cli.errors import InputError
+
+if TYPE_CHECKING:
+    from ce_cli.calibration.sums import BinSums
 
 SCALE = 1074  # every finite float64 is an integer multiple of 2**-1074
 _HALF = 26  # mantissas are summed in two halves of < 2**27, exact in float64 for up to 2**26 values
@@ -156,6 +159,7 @@ class LossStats:
         numerator, denominator: the mean's, as the family defines them.
         top_k: for each K, the counted samples whose target ranks at most K; ``None`` if not asked for.
         classes: per class (label), its sums; ``None`` if not asked for.
+        calibration: the calibration's per-bin sums (uniform bins); ``None`` if not asked for.
     """
 
     meta: dict[str, Any]
@@ -167,6 +171,7 @@ class LossStats:
     denominator: ExactSum = field(default_factory=ExactSum)
     top_k: dict[int, int] | None = None
     classes: dict[int, ClassSums] | None = None
+    calibration: BinSums | None = None
 
     def merge(self, other: LossStats) -> LossStats:
         """Both results' statistics as one (associative, exact).
@@ -183,6 +188,9 @@ class LossStats:
             raise MergeError("top-k", _keys(self.top_k), _keys(other.top_k))
         if (self.classes is None) != (other.classes is None):
             raise MergeError("per-class sums", self.classes is not None, other.classes is not None)
+        if (self.calibration is None) != (other.calibration is None):
+            asked = ("--calibration", "no --calibration")
+            raise MergeError("calibration options", *(asked[c is None] for c in (self.calibration, other.calibration)))
         top_k = None
         if self.top_k is not None and other.top_k is not None:
             top_k = {k: self.top_k[k] + other.top_k[k] for k in self.top_k}
@@ -201,6 +209,9 @@ class LossStats:
             self.denominator.merge(other.denominator),
             top_k,
             classes,
+            None
+            if self.calibration is None or other.calibration is None
+            else self.calibration.merge(other.calibration),
         )
 
     @property
@@ -242,6 +253,8 @@ class LossStats:
                 "hits": [s.hits for _, s in ordered],
                 "positives": [s.positives for _, s in ordered],
             }
+        if self.calibration is not None:
+            out["calibration"] = self.calibration.json()
         return out
 
     @classmethod
@@ -272,9 +285,20 @@ class LossStats:
                 ExactSum.from_json(value["denominator"]),
                 top_k,
                 classes,
+                None if "calibration" not in value else _bin_sums(value["calibration"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise InputError("its state is not one compute -f json writes") from None
+
+
+def _merged_bins(mine: BinSums | None, theirs: BinSums | None) -> BinSums | None:
+    return None if mine is None or theirs is None else mine.merge(theirs)
+
+
+def _bin_sums(value: Any) -> BinSums:
+    from ce_cli.calibration.sums import BinSums
+
+    return BinSums.from_json(value)
 
 
 def _keys(top_k: dict[int, int] | None) -> list[int] | None:

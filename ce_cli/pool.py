@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ce_cli.accumulators import LossStats, MergeError
 from ce_cli.errors import InputError
 
-NOT_POOLED = ("losses", "quantiles", "worst", "ranks", "per_sequence", "ids")
+NOT_POOLED = ("losses", "quantiles", "worst", "ranks", "per_sequence", "ids", "temperature", "ece_ci")
 
 
 class PoolMismatchError(InputError):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from ce_cli.accumulators import ExactSum, LossStats
+from ce_cli.errors import OptionError
 from ce_cli.families import REGISTRY, register
 from ce_cli.families.protocol import Family
 from ce_cli.paired import PairedSamples
@@ -120,6 +121,12 @@ class ToyFamily:
 
     def divergence(self, new: Any, baseline: Any, progress: Callable[[int], None] | None) -> None:
         return None
+
+    def confidences(self, inputs: Any, formula: Any, temperature: float = 1.0) -> Any:
+        raise OptionError("the toy family has no calibration")
+
+    def temperature_blocks(self, inputs: Any, formula: Any) -> Any:
+        raise OptionError("the toy family has no temperature")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -49,6 +49,9 @@ from ce_cli.families.distill.defaults import (
 from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 from ce_cli.formulas import REFERENCE
 from ce_cli.paired.difference import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from ce_cli.paired.difference import Difference
 
 STATISTICS = "Statistics"
 DIFF_EXAMPLES = "\n\n".join(
@@ -136,6 +139,16 @@ def diff_command(
     ] = 0,
     output_format: TableFormatOption = "table",
     max_rows: MaxRowsOption = 0,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="Draw the histogram of per-sample differences, with 0 and delta's interval, into FILE "
+            "(.png, .svg, .pdf; needs ce-loss[plot]).",
+            rich_help_panel=STATISTICS,
+        ),
+    ] = None,
     no_warnings: NoWarningsOption = False,
     logprobs: LogprobsOption = None,
     logprobs_format: LogprobsFormatOption = "auto",
@@ -162,6 +175,10 @@ def diff_command(
         if not 0.0 < confidence < 1.0:
             raise OptionError(f"--confidence must be in (0, 1), not {confidence}")
         request_ = DiffRequest(bootstrap, seed, confidence, by_class, worst)
+        if plot is not None:
+            from ce_cli.render.plots import check_plot_path
+
+            check_plot_path(plot)
         if logprobs is not None:  # per-token log-probabilities of both models
             from ce_cli.cli.logprobs import paired_logprobs
 
@@ -175,6 +192,7 @@ def diff_command(
             )
             with results_to_stdout() as stdout:
                 writer_for(WRITERS, output_format)(tokens, stdout, RenderOptions(max_rows=max_rows))
+            _draw(plot, tokens)
             return
         if logits is None:
             raise OptionError("Missing option '--logits' (or --logprobs SRC, for per-token log-probabilities)")
@@ -210,6 +228,17 @@ def diff_command(
         found = (*new_report.warnings, *base_report.warnings)
         with warnings_last(result_warnings(read, found), no_warnings), results_to_stdout() as stdout:
             write(difference, stdout, options)
+        _draw(plot, difference)
+
+
+def _draw(plot: str | None, difference: Difference) -> None:
+    if plot is not None:
+        from ce_cli.render.plots import difference_histogram
+
+        difference_histogram(
+            difference.differences(), difference.delta, difference.delta_ci, plot,
+            confidence=difference.request.confidence,
+        )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -97,7 +97,10 @@ def compute_logprobs(
 def given_with_logprobs(given: dict[str, Any]) -> dict[str, bool]:
     """The logits-side options given, which ``--logprobs`` refuses."""
     flags = {"logits": "--logits", "targets": "--targets", "target_column": "--target-column", "weight": "--weight"}
-    return {flag: given.get(name) is not None for name, flag in flags.items()}
+    out = {flag: given.get(name) is not None for name, flag in flags.items()}
+    for name, flag in (("calibration", "--calibration"), ("fit_temperature", "--fit-temperature"), ("plot", "--plot")):
+        out[flag] = bool(given.get(name))  # they need a prediction per sample, which log-probabilities do not hold
+    return out
 
 
 def _first_is_harness(texts: list[tuple[str, str]]) -> bool:

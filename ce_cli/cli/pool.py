@@ -75,6 +75,11 @@ def pool_command(
             out = pooled_json(pooled.stats)
         else:
             out = family_for(name).pooled_json(pooled.stats)
+        if pooled.stats.calibration is not None:  # compute --calibration's bin sums, merged
+            from ce_cli.calibration.metrics import Calibration
+            from ce_cli.render.calibration import calibration_json
+
+            out["calibration"] = calibration_json(Calibration(pooled.stats.calibration))
         out |= {"pooled": pooled.count, "not_pooled": list(NOT_POOLED), "state": pooled.stats.json()}
         with results_to_stdout() as stdout:
             if output_format == "json":

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TextIO
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
-    from ce_cli.array_types import Float64Array
+    from ce_cli.array_types import Float64Array, IndexArray
+    from ce_cli.calibration.sums import Confidences
+    from ce_cli.calibration.temperature import Blocks
     from ce_cli.data_warnings import DataWarning
     from ce_cli.families.softmax.losses import Reduction
     from ce_cli.families.softmax.report import SummaryRequest
@@ -126,4 +128,23 @@ class Family(Protocol):
 
     def divergence(self, new: Any, baseline: Any, progress: Callable[[int], None] | None) -> Float64Array | None:
         """Per-sample ``KL(p_baseline || p_new)`` of two validated inputs, or ``None`` where the family has none."""
+        ...
+
+    def confidences(
+        self, inputs: Any, formula: FormulaSpec, temperature: float = 1.0
+    ) -> tuple[Confidences, IndexArray]:
+        """Each counted sample's confidence, whether it was right, and its Brier term, with its flat position
+        (``compute --calibration``; ``temperature`` divides the logits first).
+
+        Raises:
+            OptionError: the family (or these inputs) has no calibration.
+        """
+        ...
+
+    def temperature_blocks(self, inputs: Any, formula: FormulaSpec) -> Blocks:
+        """The counted samples' logits and targets a block at a time, for ``--fit-temperature``.
+
+        Raises:
+            OptionError: the family (or these inputs) has no temperature to fit.
+        """
         ...

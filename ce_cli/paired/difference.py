@@ -113,6 +113,12 @@ class Difference:
     by_class: tuple[ClassDelta, ...] = field(default=())
     worst: tuple[Regression, ...] = field(default=())
 
+    def differences(self) -> Float64Array:
+        """``d_i = loss_new_i - loss_baseline_i`` over the counted samples, in order."""
+        counted = self.new.counted & self.baseline.counted
+        d: Float64Array = self.new.losses[counted] - self.baseline.losses[counted]
+        return d
+
     @property
     def perplexity_new(self) -> float:
         return _exp(self.new.mean)

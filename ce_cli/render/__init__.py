@@ -35,12 +35,14 @@ class RenderOptions:
         read: what was read from each source, for the JSON ``read`` key.
         state: the result's mergeable statistics (:class:`ce_cli.accumulators.LossStats`), for the JSON
             ``state`` key that ``ce-loss pool`` merges; ``None``: not written.
+        extra: further JSON keys (``compute --calibration``'s ``calibration`` and ``temperature``).
     """
 
     max_rows: int = DEFAULT_MAX_ROWS
     names: SampleNames | None = None
     read: tuple[ReadRecord, ...] = ()
     state: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
 
     @property
     def index_header(self) -> str:
@@ -74,6 +76,8 @@ class RenderOptions:
             out["ids"] = self.names.json(rows) if lists else None
         if self.state is not None:
             out["state"] = self.state
+        if self.extra:
+            out.update(self.extra)
         return out
 
 

@@ -15,7 +15,7 @@ def write_table(pooled: dict[str, Any], stream: TextIO) -> None:
     summary.add_column(style="bold")
     summary.add_column(justify="right", no_wrap=True)
     for key, value in pooled.items():
-        if key in ("by_class", "per_label", "state", "not_pooled", "top_k_accuracy"):
+        if key in ("by_class", "per_label", "state", "not_pooled", "top_k_accuracy", "calibration"):
             continue
         summary.add_row(key, str(value))
     for k, value in pooled.get("top_k_accuracy", {}).items():
@@ -30,4 +30,11 @@ def write_table(pooled: dict[str, Any], stream: TextIO) -> None:
         for row in rows:
             table.add_row(*(str(v) for v in row.values()))
         console.print(table)
+    if "calibration" in pooled:
+        calibration = pooled["calibration"]
+        console.print(
+            f"calibration ({calibration['n_samples']} samples, {calibration['n_bins']} {calibration['binning']} bins): "
+            f"ECE {calibration['ece']}, RMSCE {calibration['rmsce']}, MCE {calibration['mce']}, "
+            f"Brier {calibration['brier']}"
+        )
     console.print(f"not pooled (they need every loss, not sums): {', '.join(pooled['not_pooled'])}")

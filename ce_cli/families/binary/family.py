@@ -16,7 +16,9 @@ from ce_cli.render import compare as render_compare
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
-    from ce_cli.array_types import Float64Array
+    from ce_cli.array_types import Float64Array, IndexArray
+    from ce_cli.calibration.sums import Confidences
+    from ce_cli.calibration.temperature import Blocks
     from ce_cli.data_warnings import DataWarning
     from ce_cli.families.binary.inputs import BinaryInputs
     from ce_cli.families.softmax.losses import Reduction
@@ -97,6 +99,18 @@ class BinaryFamily:
         self, new: BinaryInputs, baseline: BinaryInputs, progress: Callable[[int], None] | None
     ) -> Float64Array | None:
         return None  # one sigmoid per element: the loss difference is the comparison
+
+    def confidences(
+        self, inputs: BinaryInputs, formula: FormulaSpec, temperature: float = 1.0
+    ) -> tuple[Confidences, IndexArray]:
+        from ce_cli.families.binary.calibration import confidences
+
+        return confidences(inputs, probabilities=formula.binary == "probabilities")
+
+    def temperature_blocks(self, inputs: BinaryInputs, formula: FormulaSpec) -> Blocks:
+        from ce_cli.errors import OptionError
+
+        raise OptionError("--fit-temperature fits a softmax's temperature; --task binary has none")
 
 
 FAMILY = BinaryFamily()

@@ -16,7 +16,9 @@ from ce_cli.families.distill import render as render_distill
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
-    from ce_cli.array_types import Float64Array
+    from ce_cli.array_types import Float64Array, IndexArray
+    from ce_cli.calibration.sums import Confidences
+    from ce_cli.calibration.temperature import Blocks
     from ce_cli.data_warnings import DataWarning
     from ce_cli.families.distill.inputs import DistillInputs
     from ce_cli.families.softmax.losses import Reduction
@@ -128,6 +130,18 @@ class DistillFamily:
         self, new: DistillInputs, baseline: DistillInputs, progress: Callable[[int], None] | None
     ) -> Float64Array | None:
         return None  # two students: their losses against one teacher are the comparison
+
+    def confidences(
+        self, inputs: DistillInputs, formula: FormulaSpec, temperature: float = 1.0
+    ) -> tuple[Confidences, IndexArray]:
+        from ce_cli.errors import OptionError
+
+        raise OptionError("--calibration scores a classifier: use --task multiclass (or binary), not distill")
+
+    def temperature_blocks(self, inputs: DistillInputs, formula: FormulaSpec) -> Blocks:
+        from ce_cli.errors import OptionError
+
+        raise OptionError("--fit-temperature fits a classifier's temperature: use --task multiclass, not distill")
 
 
 FAMILY = DistillFamily()

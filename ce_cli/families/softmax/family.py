@@ -18,7 +18,9 @@ from ce_cli.render import compare as render_compare
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
-    from ce_cli.array_types import Float64Array
+    from ce_cli.array_types import Float64Array, IndexArray
+    from ce_cli.calibration.sums import Confidences
+    from ce_cli.calibration.temperature import Blocks
     from ce_cli.data_warnings import DataWarning
     from ce_cli.families.softmax.inputs import ValidatedInputs
     from ce_cli.families.softmax.losses import Reduction
@@ -113,6 +115,25 @@ class SoftmaxFamily:
         from ce_cli.paired.kl import kl_per_sample
 
         return kl_per_sample(new.rows, baseline.rows, progress=progress)
+
+    def confidences(
+        self, inputs: ValidatedInputs, formula: FormulaSpec, temperature: float = 1.0
+    ) -> tuple[Confidences, IndexArray]:
+        from ce_cli.families.softmax.calibration import confidences
+
+        return confidences(inputs, probabilities=formula.expects == "probabilities", temperature=temperature)
+
+    def temperature_blocks(self, inputs: ValidatedInputs, formula: FormulaSpec) -> Blocks:
+        from ce_cli.errors import OptionError
+        from ce_cli.families.softmax.calibration import logit_blocks
+
+        if formula.expects != "logits":
+            raise OptionError(f"--fit-temperature scales logits, and --formula {formula.name} takes probabilities")
+        if inputs.weight is not None or inputs.label_smoothing:
+            raise OptionError(
+                "--fit-temperature fits the plain NLL (Guo et al. 2017): give no --weight or --label-smoothing"
+            )
+        return lambda: logit_blocks(inputs)
 
 
 FAMILY = SoftmaxFamily()
