@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -16,6 +17,9 @@ from typer.testing import CliRunner, Result
 
 from ce_cli.cli import app
 from ce_cli.formulas import REGISTRY
+
+with contextlib.suppress(ImportError):  # Typer reads TERMINAL_WIDTH once, when its help module is first imported:
+    import typer.rich_utils  # noqa: F401  # import it before any test sets it
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "examples"

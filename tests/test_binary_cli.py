@@ -102,12 +102,13 @@ def test_the_multi_label_table_shows_samples_and_labels(run: Run) -> None:
     result = run("compute", "--task", "binary", "-l", "[[0.3,-1.2,2],[1,1,-3]]", "-t", "[[1,0,1],[0,1,0]]")
     assert result.exit_code == 0
     out = result.stdout
-    assert "positive labels" in out
+    assert "n positive labels" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
     assert re.search(r"^elements\s+6$", out, flags=re.MULTILINE)
     assert re.search(r"^positives \(target >= 0\.5\)\s+3$", out, flags=re.MULTILINE)
     assert re.search(r"^accuracy \(logit > 0\)\s+83\.33%$", out, flags=re.MULTILINE)
-    assert re.search(r"^label 0\s+1 positives, mean \d\.\d{6}, accuracy 50\.00%$", out, flags=re.MULTILINE)
-    assert re.search(r"^label 2\s+1 positives, mean \d\.\d{6}, accuracy 100\.00%$", out, flags=re.MULTILINE)
+    assert re.search(r"^label 0: 1 positives, mean \d\.\d{6}, accuracy 50\.00%$", out, flags=re.MULTILINE)
+    assert re.search(r"^label 2: 1 positives, mean \d\.\d{6}, accuracy 100\.00%$", out, flags=re.MULTILINE)
 
 
 def test_compare_puts_the_three_binary_formulas_side_by_side(run: Run) -> None:

@@ -159,7 +159,9 @@ def test_r_write_csv(tmp_path: Path, run: Run) -> None:
     (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
     result = run("compute", "-l", str(tmp_path / "r.csv"), "--target-column", "label", "-q")
     assert_close(float(result.stdout), MEAN, rtol=1e-14)
-    assert 'header "",V1,V2,V3,V4,label): first column (unnamed' in result.stderr
+    assert 'header "",V1,V2,V3,V4,label): logits V1' in result.stderr  # -q: the row index, nothing wrong, unsaid
+    table = run("compute", "-l", str(tmp_path / "r.csv"), "--target-column", "label", "--max-rows", "0")
+    assert 'header "",V1,V2,V3,V4,label): first column (unnamed' in table.stderr
 
 
 def test_excel_utf8_csv_with_byte_order_mark_and_crlf(tmp_path: Path, run: Run) -> None:

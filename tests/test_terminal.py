@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -48,7 +49,7 @@ def test_help_at_80_columns_has_short_flags_no_bool_metavar_and_whole_choices(co
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_each_command_help_ends_with_examples_and_groups_options(command: str) -> None:
-    out = at_width(100, command, "--help").stdout
+    out = at_width(100, command, "--help-all" if command == "compute" else "--help").stdout
     assert out.rstrip().split("Examples:")[-1].count(f"$ ce-loss {command}") >= 2
     for panel in ("Inputs", "PyTorch options", "Output"):
         assert f"─ {panel} " in out
@@ -110,12 +111,13 @@ def test_completion_offers_options() -> None:
 # --- widths and pipes ---------------------------------------------------------------------------------------
 
 
-def test_a_pipe_gets_tables_of_their_own_width_without_trailing_spaces() -> None:
+def test_a_pipe_without_columns_gets_80_columns_without_trailing_spaces() -> None:
     result = CliRunner().invoke(app, ["compare", "-l", LLM_LIKE, "-t", "3,4,0"], env={"COLUMNS": None})
     assert result.exit_code == 0
+    assert result.stderr == ""
     lines = result.stdout.splitlines()
     assert all(line == line.rstrip() for line in lines)
-    assert max(len(line) for line in lines) > 80  # the verdicts on one line each: the content's width
+    assert max(len(line) for line in lines) <= 80  # as ls, git and Rich lay out text for a pipe
     assert "…" not in result.stdout
 
 
@@ -124,12 +126,16 @@ def test_numbers_are_never_cut_at_80_columns(command: tuple[str, ...]) -> None:
     result = at_width(80, *command, "-l", LLM_LIKE, "-t", "3,4,0")
     assert result.exit_code == 0
     assert "…" not in result.stdout
-    assert all(line == line.rstrip() for line in result.stdout.splitlines())
-    wide = at_width(400, *command, "-l", LLM_LIKE, "-t", "3,4,0").stdout
-    numbers = set(re.findall(r"-?\d+\.\d+(?:e-?\d+)?", wide))
-    assert numbers <= set(re.findall(r"-?\d+\.\d+(?:e-?\d+)?", result.stdout))  # every number, whole
-    if max(len(line) for line in result.stdout.splitlines()) > 80:
-        assert "ce-loss: note: a table needs" in result.stderr  # printed whole, and said so
+    lines = result.stdout.splitlines()
+    assert all(line == line.rstrip() for line in lines)
+    assert max(len(line) for line in lines) <= 80  # the teaching tables fit, with no note on stderr
+    assert "a table needs" not in result.stderr
+    for line, following in itertools.pairwise(lines):  # no number broken over two lines
+        assert not (re.search(r"\d$", line) and re.match(r"^[\d.]", following)), (line, following)
+    if command[0] == "compute":  # the loss table keeps every digit the wide one has
+        wide = at_width(400, *command, "-l", LLM_LIKE, "-t", "3,4,0").stdout
+        numbers = set(re.findall(r"-?\d+\.\d+(?:e-?\d+)?", wide))
+        assert numbers <= set(re.findall(r"-?\d+\.\d+(?:e-?\d+)?", result.stdout))
 
 
 def test_the_summary_keeps_the_full_mean_at_30_columns() -> None:
@@ -277,13 +283,11 @@ def test_ctrl_c_says_interrupted_exits_130_and_leaves_no_output(tmp_path: Path) 
 
 def test_quick_start_puts_the_venv_first_and_explains_the_first_run() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    before = readme.split("## Quick start", 1)[0]
-    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    _, block, after = section.split("```", 2)
-    assert "python3 -m venv .venv" in before.split("\n\n")[-2]  # the paragraph right before the section
-    assert "examples/worked_logits.csv" in block
-    assert "warning" in after
-    assert "1.114242487152951" in after
+    section = readme.split("## Install and Quick start", 1)[1].split("\n## ", 1)[0]
+    before, block, after = section.split("```", 2)
+    assert "python3 -m venv .venv" in before  # the virtual environment comes first
+    assert "examples/overconfident.npy" in block
+    assert "2.2942186740434614" in after
 
 
 def test_one_number_format_per_column(run: Run) -> None:

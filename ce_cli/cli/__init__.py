@@ -55,8 +55,9 @@ from ce_cli.cli.options import (
     TemperatureOption,
     WeightOption,
 )
+from ce_cli.cli.short_help import short_help
 from ce_cli.cli.streams import CLOSED_PIPE, quiet_closed_pipe, results_to_stdout
-from ce_cli.cli.usage import OneLineUsageErrors, OneValueEach, show_flags_without_a_type
+from ce_cli.cli.usage import OneLineUsageErrors, show_flags_without_a_type
 from ce_cli.families import family_for
 from ce_cli.families.distill.defaults import (
     DEFAULT_ALPHA,
@@ -90,10 +91,12 @@ compute.register(app)  # first: the commands are listed in the order they are ad
 COMPARE_EXAMPLES = examples(
     "ce-loss compare --logits logits.npy --targets targets.npy",
     "ce-loss compare --logits probs.csv --targets labels.csv --format json",
+    "ce-loss compare -l scores.npy -t labels.npy --task binary --conventions",
 )
 EXPLAIN_EXAMPLES = examples(
     "ce-loss explain --logits logits.npy --targets targets.npy --sample 3",
     "ce-loss explain --logits 0.1234,0.5555,0.3211 --targets 0",
+    "ce-loss explain -l lm.npy -t tokens.npy --class-axis -1 --sample 0,5",
 )
 
 
@@ -118,7 +121,7 @@ def _main(
     """Cross-entropy losses as PyTorch computes them, checkable from the shell."""
 
 
-@app.command(epilog=COMPARE_EXAMPLES, cls=OneValueEach)
+@app.command(epilog=COMPARE_EXAMPLES, cls=short_help())
 def compare(
     logits: LogitsOption,
     targets: TargetsOption = None,
@@ -178,7 +181,7 @@ def compare(
             write(comparison, stdout, options)
 
 
-@app.command(epilog=EXPLAIN_EXAMPLES, cls=OneValueEach)
+@app.command(epilog=EXPLAIN_EXAMPLES, cls=short_help())
 def explain(
     logits: LogitsOption,
     targets: TargetsOption = None,

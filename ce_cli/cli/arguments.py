@@ -55,10 +55,11 @@ def say_when_reading_a_terminal(spec: InputSpec) -> None:
         say(f"reading {reading} from stdin (a terminal): type the rows, then Ctrl-D")
 
 
-def say_what_was_read(read: SourcesRead, silenced: bool) -> None:
-    """One line on stderr per source where what was taken from it could matter (see :func:`read_line`)."""
+def say_what_was_read(read: SourcesRead, silenced: bool, quiet: bool = False) -> None:
+    """One line on stderr per source where what was taken from it could matter (see :func:`read_line`;
+    ``quiet``: without the notes about nothing wrong)."""
     if not silenced:
-        for line in (read_line(r) for r in read.records if r.informative):
+        for line in (read_line(r, quiet=quiet) for r in read.records if r.informative):
             say(line)
 
 
@@ -139,7 +140,7 @@ def summary_given(request: SummaryRequest) -> dict[str, bool]:
     }
 
 
-def load(spec: InputSpec, family: Family, *, silenced: bool = False) -> tuple[Any, SourcesRead]:
+def load(spec: InputSpec, family: Family, *, silenced: bool = False, quiet: bool = False) -> tuple[Any, SourcesRead]:
     """Read the inputs (``-`` reads this process's stdin) and validate them as ``family`` does, after refusing
     the options it does not take; say on stderr what was read."""
     if spec.targets is not None and spec.target_column is not None:
@@ -171,7 +172,7 @@ def load(spec: InputSpec, family: Family, *, silenced: bool = False) -> tuple[An
         inputs = family.validate(read, spec)
     except TargetError as error:
         raise with_line(error, read) from None
-    say_what_was_read(read, silenced)
+    say_what_was_read(read, silenced, quiet)
     return inputs, read
 
 

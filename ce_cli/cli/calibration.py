@@ -21,7 +21,7 @@ CalibrationOption = Annotated[
     bool,
     typer.Option(
         "--calibration",
-        help="Is the confidence honest? ECE, RMSCE, MCE, Brier and the reliability table (torchmetrics' bins).",
+        help="Is the confidence honest? ECE, Brier and the reliability table.",
         rich_help_panel=CALIBRATION,
     ),
 ]
@@ -62,8 +62,8 @@ PlotOption = Annotated[
     typer.Option(
         "--plot",
         metavar="FILE",
-        help="Draw the result into FILE (.png, .svg, .pdf; needs ce-loss[plot]): the reliability diagram "
-        "with --calibration, the loss per class with --by-class, else the histogram of losses.",
+        help="Draw into FILE (.png, .svg, .pdf; needs matplotlib): the reliability diagram, the loss per "
+        "class (--by-class) or the histogram of losses.",
         rich_help_panel=CALIBRATION,
     ),
 ]

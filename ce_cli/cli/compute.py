@@ -64,8 +64,8 @@ from ce_cli.cli.options import (
     WorstOption,
     top_k_values,
 )
+from ce_cli.cli.short_help import HelpAllOption
 from ce_cli.cli.streams import results_to_stdout
-from ce_cli.cli.usage import OneValueEach
 from ce_cli.families import family_for
 from ce_cli.families.distill.defaults import (
     DEFAULT_ALPHA,
@@ -88,8 +88,9 @@ COMPUTE_EXAMPLES = "\n\n".join(
                 "ce-loss compute --logits logits.npy --targets targets.npy",
                 "ce-loss compute --logits scores.csv --target-column label",
                 "ce-loss compute -l probs.csv -t labels.csv --formula naive --eps auto",
-                "loss=$(ce-loss compute -l logits.npy -t targets.npy -q)",
-                "ce-loss compute -l logits.npy -t targets.npy --calibration --plot reliability.png",
+                "loss=$(ce-loss compute -l 'shards/x-*.npy' -t 'shards/t-*.npy' -q)",
+                "ce-loss compute -l lm.npy -t tokens.npy --class-axis -1 --per-sequence",
+                "ce-loss compute -l scores.npy -t labels.npy --task binary --calibration",
             )
         ),
     ]
@@ -128,7 +129,7 @@ def compute(
         typer.Option(
             "--quiet",
             "-q",
-            help="Print only the headline value (--reduction none: one loss per line).",
+            help="Print only the headline value (--reduction none: a loss per line).",
             rich_help_panel=OUTPUT,
         ),
     ] = False,
@@ -139,7 +140,7 @@ def compute(
             "--output",
             "-o",
             metavar="PATH",
-            help="Also write per-sample losses to PATH (.npy, .csv, .tsv).",
+            help="Also write the per-sample losses to PATH (.npy, .csv, .tsv).",
             rich_help_panel=OUTPUT,
         ),
     ] = None,
@@ -159,6 +160,7 @@ def compute(
     logprobs_format: LogprobsFormatOption = "auto",
     words: WordsOption = None,
     num_bytes: BytesOption = None,
+    help_all: HelpAllOption = False,
     files: PositionalFiles = None,
 ) -> None:
     """Compute per-sample and reduced cross-entropy losses (--task binary: per element, as BCE with logits)."""
@@ -235,7 +237,7 @@ def compute(
                 sample_weight=sample_weight, output_format=output_format, quiet=quiet, no_warnings=no_warnings,
             )  # fmt: skip
             return
-        inputs, read = load(spec, family, silenced=no_warnings)
+        inputs, read = load(spec, family, silenced=no_warnings, quiet=quiet)
         outcome = calibrate(family, inputs, chosen, calibrating) if calibrating.asked else None  # may refuse
         with ProgressBar(family.size(inputs), sys.stderr, enabled=not quiet) as bar:
             report = family.compute(
@@ -268,6 +270,11 @@ def compute(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``compute`` to the command line."""
+    """Add ``compute`` to the command line (``--help``: the options below; ``--help-all``: every one)."""
+    from ce_cli.cli.short_help import short_help
 
-    app.command(name="compute", epilog=COMPUTE_EXAMPLES, cls=OneValueEach)(compute)
+    shown = short_help(
+        "help_all", "logits", "targets", "target_column", "task", "formula", "output_format", "quiet", "output",
+        "by_class", "calibration", "plot",
+    )  # fmt: skip
+    app.command(name="compute", epilog=COMPUTE_EXAMPLES, cls=shown)(compute)

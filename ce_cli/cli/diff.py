@@ -40,6 +40,7 @@ from ce_cli.cli.options import (
     TemperatureOption,
     WeightOption,
 )
+from ce_cli.cli.short_help import HelpAllOption
 from ce_cli.families.distill.defaults import (
     DEFAULT_ALPHA,
     DEFAULT_DIVERGENCE,
@@ -60,6 +61,7 @@ DIFF_EXAMPLES = "\n\n".join(
         "  $ ce-loss diff --logits new.npy --baseline old.npy --targets targets.npy",
         "  $ ce-loss diff -l new.csv --baseline old.csv --target-column label -f json",
         "  $ ce-loss diff -l new.npy --baseline old.npy -t targets.npy --worst 10 --by-class",
+        "  $ ce-loss diff -l 'new/part-*.npy' -b 'old/part-*.npy' -t 'targets/part-*.npy' --plot d.png",
     ]
 )
 
@@ -145,13 +147,14 @@ def diff_command(
             "--plot",
             metavar="FILE",
             help="Draw the histogram of per-sample differences, with 0 and delta's interval, into FILE "
-            "(.png, .svg, .pdf; needs ce-loss[plot]).",
+            "(.png, .svg, .pdf; needs matplotlib).",
             rich_help_panel=STATISTICS,
         ),
     ] = None,
     no_warnings: NoWarningsOption = False,
     logprobs: LogprobsOption = None,
     logprobs_format: LogprobsFormatOption = "auto",
+    help_all: HelpAllOption = False,
     files: PositionalFiles = None,
 ) -> None:
     """Compare two models on the same samples: the difference of mean losses, its interval, and where it comes from."""
@@ -243,6 +246,10 @@ def _draw(plot: str | None, difference: Difference) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``diff`` to the command line."""
-    from ce_cli.cli.usage import OneValueEach
+    from ce_cli.cli.short_help import short_help
 
-    app.command(name="diff", epilog=DIFF_EXAMPLES, cls=OneValueEach)(diff_command)
+    shown = short_help(
+        "help_all", "logits", "baseline", "targets", "target_column", "task", "bootstrap", "seed", "confidence",
+        "by_class", "worst", "output_format", "plot",
+    )  # fmt: skip
+    app.command(name="diff", epilog=DIFF_EXAMPLES, cls=shown)(diff_command)

@@ -52,6 +52,7 @@ def say(line: str) -> None:
 def user_errors() -> Iterator[None]:
     """Turn the project's errors into one line on stderr and their exit status; so too running out of
     memory (an input larger than this machine can hold whole), which is no bug."""
+    EXPLAINED.clear()  # a run explains each note once (in-process runs, as tests make, start afresh)
     try:
         yield
     except CeLossError as error:
@@ -235,8 +236,13 @@ def _columns(names: tuple[str, ...]) -> str:
     return f"{spelled[0]},{spelled[1]},...,{spelled[-1]} ({len(spelled)} columns)"
 
 
-def read_line(record: ReadRecord) -> str:
-    """What was taken from one source, in one line: its form and size, its header, each column's role."""
+EXPLAINED: set[str] = set()  # the notes this run has explained already: later sources name them in brief
+
+
+def read_line(record: ReadRecord, *, quiet: bool = False) -> str:
+    """What was taken from one source, in one line: its form and size, its header, each column's role
+    (a note explained for an earlier source of the run is named in brief, and with ``quiet`` (-q) a note
+    about nothing wrong, pandas' row index read as one, not at all)."""
     rows = f"{record.shape[0]} rows" if record.shape else "one value"
     facts = [record.form, rows]
     if record.header is not None:
@@ -245,8 +251,14 @@ def read_line(record: ReadRecord) -> str:
         else:
             facts.append(f"header {_columns(record.header)}")
     roles = []
-    if record.index is not None:
-        roles.append("first column (unnamed, as pandas and R write the row index) read as the row index")
+    if record.index is not None and not quiet:
+        brief = "pandas index" in EXPLAINED
+        EXPLAINED.add("pandas index")
+        roles.append(
+            "first column read as the row index"
+            if brief
+            else "first column (unnamed, as pandas and R write the row index) read as the row index"
+        )
     if record.logits is not None and record.role == "logits":
         roles.append(f"logits {_columns(record.logits)}")
     if record.targets is not None and record.role == "logits":

@@ -44,7 +44,8 @@ LOGITS_OPTION = typer.Option(
     "--logits",
     "-l",
     metavar="SRC",
-    help="Logits: a .npy/.npz[:key]/.csv/.tsv/.txt file, '-' for stdin, or inline '0.1,0.5;0.2,0.3'.",
+    help="Logits: a file (.npy .npz .csv .tsv .txt .safetensors .parquet .pt), a quoted glob of shards, "
+    "'-' (stdin) or inline '0.1,0.5;0.2,0.3'.",
     rich_help_panel=INPUTS,
 )
 LogitsOption = Annotated[str, LOGITS_OPTION]
@@ -54,7 +55,7 @@ TargetsOption = Annotated[
         "--targets",
         "-t",
         metavar="SRC",
-        help="Targets: class indices (or probabilities of the logits' shape), in any SRC form.",
+        help="Targets: class indices (or probabilities), in any SRC form.",
         rich_help_panel=INPUTS,
     ),
 ]
@@ -63,7 +64,7 @@ TargetColumnOption = Annotated[
     typer.Option(
         "--target-column",
         metavar="NAME|INDEX",
-        help="Take the targets from this column of the logits table instead of --targets.",
+        help="Take the targets from this column of the logits table.",
         rich_help_panel=INPUTS,
     ),
 ]
@@ -159,7 +160,13 @@ NoWarningsOption = Annotated[
 ]
 TableFormatOption = Annotated[
     TableFormat,
-    typer.Option("--format", "-f", help="table (for people), json, csv or tsv (for scripts).", rich_help_panel=OUTPUT),
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="table (for people), json, csv or tsv (for scripts).",
+        rich_help_panel=OUTPUT,
+    ),
 ]
 MaxRowsOption = Annotated[
     int,
@@ -182,12 +189,11 @@ TaskOption = Annotated[
     str,
     typer.Option(
         "--task",
-        metavar="<" + "|".join(task_names()) + ">",  # as Typer spells the choices of the other options
+        metavar="TASK",
         callback=known_task,
         help=(
-            "multiclass: one softmax over C classes per sample (cross_entropy). binary: every element its own "
-            "sigmoid problem (binary_cross_entropy_with_logits), which covers binary classifiers (N,), "
-            "multi-label (N, L) and masks."
+            "multiclass (a softmax per sample), binary (a sigmoid per element: binary, multi-label, masks) "
+            "or distill (a student against a teacher)."
         ),
         rich_help_panel=FORMULA,
     ),
@@ -206,7 +212,7 @@ ByClassOption = Annotated[
     bool,
     typer.Option(
         "--by-class",
-        help="A row per class (per label with --task binary): count, mean loss, share of the loss, accuracy.",
+        help="A row per class (label, for --task binary): count, mean loss, share of the loss, accuracy.",
         rich_help_panel=SUMMARY,
     ),
 ]

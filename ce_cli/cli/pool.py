@@ -92,4 +92,6 @@ def pool_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``pool`` to the command line."""
-    app.command(name="pool", epilog=POOL_EXAMPLES)(pool_command)
+    from ce_cli.cli.short_help import short_help
+
+    app.command(name="pool", epilog=POOL_EXAMPLES, cls=short_help())(pool_command)

@@ -23,9 +23,11 @@ from ce_cli.render.numbers import (
     short_number,
     write_json_line,
 )
-from ce_cli.render.tables import add_sample_rows, make_console, shown
+from ce_cli.render.tables import add_sample_rows, fits, make_console, shown
 
 if TYPE_CHECKING:  # imported by compare itself: not at start-up
+    from rich.table import Table
+
     from ce_cli.comparison import Comparison
 
 
@@ -91,20 +93,25 @@ def write_tsv(comparison: Comparison, stream: TextIO, options: RenderOptions) ->
     _write_delimited(comparison, stream, "\t", options)
 
 
-def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
-    """Per-sample losses of every formula with differences, then means, sums and a verdict per formula."""
+def _sample_table(comparison: Comparison, options: RenderOptions, differences: bool) -> Table:
+    """Per-sample losses of every formula; with ``differences``, each differing formula's ``|loss - reference|``."""
     from rich.table import Table
 
-    columns = _columns(comparison)
+    maxima = comparison.max_abs_diff
+    columns = {
+        key: column
+        for key, column in _columns(comparison).items()
+        if not key.startswith("diff_") or (differences and maxima.get(key.removeprefix("diff_"), 0.0) != 0.0)
+    }
     targets = comparison.target_class.reshape(-1)
     n = targets.size
-    title = f"every formula per sample (diff = |loss - {REFERENCE} loss|)"
+    shown_diff = any(key.startswith("diff_") for key in columns)
+    title = f"every formula per sample (diff = |loss - {REFERENCE} loss|)" if shown_diff else "every formula per sample"
     table = Table(title=title, title_justify="left")
     table.add_column(options.index_header, justify="right", no_wrap=True)
     table.add_column("target", justify="right", no_wrap=True)
     for header, _ in columns.values():
         table.add_column(header, justify="right", no_wrap=True)
-
     positions = shown(n, options.max_rows)
     spell = [column_format(values.reshape(-1)[positions]) for _, values in columns.values()]
 
@@ -114,20 +121,51 @@ def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) 
         table.add_row(index, _target(targets[position]), *cells)
 
     add_sample_rows(table, n, options.max_rows, add)
+    return table
 
+
+def copied_loop_line(comparison: Comparison) -> str | None:
+    """The often-copied loop's number: it adds ``-log q[t]`` once per class of each sample, so it prints
+    ``C x naive`` (after dividing by N); naive's sum is the same number only where ``N = C``."""
+    if isinstance(comparison.inputs, BinaryInputs) or "naive" not in comparison.results:
+        return None
+    classes = int(comparison.inputs.num_classes)
+    naive = comparison.results["naive"]
+    loop = classes * naive.mean
+    line = (
+        f"the often-copied loop adds -log q[t] once per class, then divides by N: it prints C · naive = "
+        f"{classes} · {short_number(naive.mean)} = {short_number(loop)}"
+    )
+    counted = int(np.count_nonzero(comparison.inputs.counted))
+    if counted == classes:
+        line += f"; naive's sum is the same number here only because N = C = {classes}"
+    return line
+
+
+def write_table(comparison: Comparison, stream: TextIO, options: RenderOptions) -> None:
+    """Per-sample losses of every formula with the differences that are not 0 (all of them where the width
+    allows), then means and sums, each formula's verdict under them, and the often-copied loop's number."""
+    from rich.table import Table
+
+    console = make_console(stream)
+    table = _sample_table(comparison, options, differences=True)
+    if not fits(console, table):
+        table = _sample_table(comparison, options, differences=False)  # the summary's verdicts say by how much
     summary = Table(title="over all samples", title_justify="left")
     summary.add_column("formula")
     summary.add_column("mean", justify="right", no_wrap=True)
     summary.add_column("sum", justify="right", no_wrap=True)
-    summary.add_column(f"verdict against {REFERENCE}")
-    verdicts = comparison.verdicts()
     for name, result in comparison.results.items():
-        summary.add_row(name, format_number(result.mean), format_number(result.sum), verdicts[name])
-
-    console = make_console(stream)
+        summary.add_row(name, format_number(result.mean), format_number(result.sum))
+    n = comparison.target_class.size
     if n and options.max_rows > 0:
         console.print(table)
     console.print(summary)
+    for name, verdict in comparison.verdicts().items():
+        console.print(f"{name}: {verdict}" if name == REFERENCE else f"{name} against {REFERENCE}: {verdict}")
+    loop = copied_loop_line(comparison)
+    if loop is not None:
+        console.print(loop)
 
 
 WRITERS: Mapping[str, Writer[Comparison]] = {

@@ -178,7 +178,7 @@ def write_table(diff: Difference, stream: TextIO, options: RenderOptions) -> Non
                 short_number(row.d),
             )
         console.print(table)
-    console.print(verdict(diff), soft_wrap=True, highlight=False)
+    console.print(verdict(diff), highlight=False)
 
 
 def _delimited(delimiter: str) -> Writer[Difference]:

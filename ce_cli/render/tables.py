@@ -30,7 +30,7 @@ def add_sample_rows(table: Table, n: int, max_rows: int, add: Callable[[int], No
             add(position)
 
 
-CONTENT_WIDTH = 10_000  # a pipe without COLUMNS: wide enough that every table takes its own width
+PIPE_WIDTH = 80  # a pipe without COLUMNS: as ls, git and Rich lay out text for a pipe
 
 
 class _WithoutTrailingSpaces:
@@ -61,11 +61,11 @@ NARROWEST = 40  # the narrowest layout: a sentence or a number is never broken i
 
 
 def pipe_width() -> int:
-    """The width of a table written to a pipe or file: ``COLUMNS`` where set, else its content's."""
+    """The width of a table written to a pipe or file: ``COLUMNS`` where set, else 80."""
     import os
 
     columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) > 0 else CONTENT_WIDTH
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
 
 
 def _fitting_console_class() -> type[Console]:
@@ -122,6 +122,12 @@ def _fitting_console_class() -> type[Console]:
             return sum(widths) + extra
 
     return FittingConsole
+
+
+def fits(console: Console, table: Table) -> bool:
+    """Whether ``table`` fits ``console``'s width with every number whole."""
+    measure = getattr(console, "_unbroken_width", None)
+    return measure is None or int(measure(table)) <= console.width
 
 
 def shown(n: int, max_rows: int) -> list[int]:

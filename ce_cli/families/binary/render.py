@@ -126,7 +126,7 @@ def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) ->
     one = per_sample.shape[1] == 1
     table = Table()
     table.add_column(options.index_header, justify="right", no_wrap=True)
-    table.add_column("target" if one else "positive labels", justify="right", no_wrap=True)
+    table.add_column("target" if one else "n positive labels", justify="right", no_wrap=True)
     table.add_column("loss" if one else "mean loss over labels", justify="right", no_wrap=True)
 
     positions = shown(samples, options.max_rows)
@@ -145,6 +145,9 @@ def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) ->
     summary.add_column(justify="right", no_wrap=True)
     summary.add_row("elements", str(report.inputs.num_elements))
     summary.add_row("positives (target >= 0.5)", str(report.inputs.positives))
+    for name, given in (("pos_weight", report.inputs.pos_weight), ("weight", report.inputs.weight)):
+        if given is not None:  # applied: say so, as the values read
+            summary.add_row(name, _echo(np.asarray(given).reshape(samples, -1)))
     if report.clip is not None:
         summary.add_row("probabilities clipped to", f"[{report.clip:.6g}, 1 - {report.clip:.6g}]")
     summary.add_row("mean", format_number(report.mean))
@@ -153,17 +156,30 @@ def write_table(report: BinaryReport, stream: TextIO, options: RenderOptions) ->
     threshold = "logit > 0" if report.threshold == 0.0 else "p > 0.5"
     summary.add_row(f"accuracy ({threshold})", "-" if math.isnan(accuracy) else f"{accuracy:.2%}")
     labels = report.per_label(single=report.by_label)
+    lines = []
     for label in sorted(labels, key=_by_share) if report.by_label else labels:
         share = "" if not report.by_label else f", {label.loss_share:.2%} of the loss"
-        summary.add_row(
-            f"label {label.label}",
-            f"{label.positives} positives, mean {short_number(label.mean_loss)}{share}, accuracy {label.accuracy:.2%}",
+        lines.append(
+            f"label {label.label}: {label.positives} positives, mean {short_number(label.mean_loss)}{share}, "
+            f"accuracy {label.accuracy:.2%}"
         )
     console = make_console(stream)
     if samples and options.max_rows > 0:
         console.print(f"{report.formula.name}, binary: loss per sample")
         console.print(table)
     console.print(summary)
+    for line in lines:  # under the summary, so that its columns stay narrow
+        console.print(line)
+
+
+def _echo(values: np.ndarray) -> str:
+    """The weights as given: one value, one per label (the first row's), or their range per element."""
+    if np.all(values == values.flat[0]):
+        return f"{float(values.flat[0]):.6g} for every element"
+    if np.all(values == values[:1]):
+        shown = ", ".join(f"{float(v):.6g}" for v in values[0][:8]) + (", ..." if values.shape[1] > 8 else "")
+        return f"per label: {shown}"
+    return f"per element, {float(np.min(values)):.6g} to {float(np.max(values)):.6g}"
 
 
 WRITERS: Mapping[str, Writer[BinaryReport]] = {

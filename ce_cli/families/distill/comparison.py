@@ -147,7 +147,6 @@ def write_table(comparison: DistillComparison, stream: TextIO, options: RenderOp
         f"PyTorch kl_div(log_softmax(s/T), softmax(t/T)) * T^2: reduction='batchmean' "
         f"{short_number(comparison.kl_div_batchmean)} (the KD loss), reduction='mean' "
         f"{short_number(comparison.kl_div_mean)} (divides by classes too: the classic mistake)",
-        soft_wrap=True,
         highlight=False,
     )
 

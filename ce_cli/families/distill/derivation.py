@@ -136,26 +136,36 @@ def write_json(d: DistillDerivation, stream: TextIO, options: RenderOptions) -> 
 def write_table(d: DistillDerivation, stream: TextIO, options: RenderOptions) -> None:
     from rich.table import Table
 
-    from ce_cli.render.tables import make_console
+    from ce_cli.render.tables import fits, make_console
 
     o = d.inputs.options
     t = o.temperature
     term = {"forward_kl": "p_t log(p_t/p_s)", "reverse_kl": "p_s log(p_s/p_t)", "js": "JS term"}[o.divergence]
-    table = Table(title=f"sample {d.flat}: softened at T = {t:g}", title_justify="left")
-    for name in ("class", "student", "teacher", "p_s", "p_t", term, "d loss/d s"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for c in range(len(d.p_student)):
-        marker = " <- target" if d.target == c else ""
-        table.add_row(
-            f"{c}{marker}",
-            short_number(d.student[c]),
-            short_number(d.teacher[c]),
-            short_number(d.p_student[c]),
-            short_number(d.p_teacher[c]),
-            short_number(d.terms[c]),
-            short_number(d.gradient[c]),
-        )
+
+    def build(header: str, edge: bool) -> Table:
+        marked = "" if d.target is None else " (◀ marks the target)"
+        title = f"sample {d.flat}: softened at T = {t:g}{marked}"
+        table = Table(title=title, title_justify="left", show_edge=edge, pad_edge=edge)
+        for name in ("class", "student", "teacher", "p_s", "p_t", header, "dloss/ds"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for c in range(len(d.p_student)):
+            marker = " ◀" if d.target == c else ""
+            table.add_row(
+                f"{c}{marker}",
+                short_number(d.student[c]),
+                short_number(d.teacher[c]),
+                short_number(d.p_student[c]),
+                short_number(d.p_teacher[c]),
+                short_number(d.terms[c]),
+                short_number(d.gradient[c]),
+            )
+        return table
+
     console = make_console(stream)
+    table = build(term, edge=True)
+    if not fits(console, table):  # a narrower layout: no outer edge, the term's column named apart
+        table = build("term", edge=False)
+        table.caption = f"term = {term}"
     console.print(table)
     lines = [
         f"{o.divergence} = {short_number(d.divergence)}",
@@ -169,7 +179,7 @@ def write_table(d: DistillDerivation, stream: TextIO, options: RenderOptions) ->
     else:
         lines.append(f"loss = soft = {short_number(d.loss)} (no targets)")
     for line in lines:
-        console.print(line, soft_wrap=True, highlight=False)
+        console.print(line, highlight=False)
 
 
 WRITERS: dict[str, Writer[DistillDerivation]] = {"table": write_table, "json": write_json}

@@ -20,7 +20,10 @@ from ce_cli.render.numbers import (
     significant_column_format,
     write_json_line,
 )
-from ce_cli.render.tables import make_console
+from ce_cli.render.tables import fits, make_console
+
+# the per-class working's (significant digits, outer edge): the first whose table fits the width is printed
+LAYOUTS = ((10, True), (7, True), (7, False), (5, False))
 
 if TYPE_CHECKING:  # imported by the commands that need them: not at start-up
     from rich.table import Table
@@ -100,7 +103,7 @@ def _steps(d: Derivation) -> list[tuple[str, str]]:
 
 
 def _formulas_table(d: Derivation) -> Table:
-    """Every formula's loss for this sample, with its verdict against the reference."""
+    """Every formula's loss for this sample (their verdicts follow the table, one line each)."""
     from rich.table import Table
 
     table = Table(title="every formula on this sample", title_justify="left")
@@ -108,10 +111,31 @@ def _formulas_table(d: Derivation) -> Table:
     if d.target is not None:
         table.add_column("-log p[t]")
     table.add_column("loss", justify="right", no_wrap=True)
-    table.add_column(f"verdict against {REFERENCE}")
     for name, loss in d.formulas.items():
         expression = [REGISTRY[name].per_sample] if d.target is not None else []
-        table.add_row(name, *expression, _n(loss), d.verdicts[name])
+        table.add_row(name, *expression, _n(loss))
+    return table
+
+
+def _class_table(d: Derivation, title: str, shown: list[int], digits: int, edge: bool) -> Table:
+    """The per-class working, each column in ``digits`` significant digits (``edge``: the box's outer edge)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_edge=edge)
+    headers = ["class", "x", "x - m", "exp(x - m)", "softmax p", "log p", "d loss/dx"]
+    if d.target_distribution is not None:
+        headers.insert(1, "t")
+    if d.weight is not None:
+        headers.insert(1, "w")
+    for header in headers:
+        table.add_column(header, justify="right", no_wrap=True)
+    columns = [v for v in (d.weight, d.target_distribution) if v is not None]
+    columns += [d.logits, d.shifted, d.exp_shifted, d.softmax, d.log_softmax, d.gradient]
+    spell = [significant_column_format(np.asarray(v)[list(shown)], digits) for v in columns]  # a format per column
+    for c in shown:
+        row = [f"{c} ◀" if c == d.target else str(c)]
+        row += [fmt(v[c]) for fmt, v in zip(spell, columns, strict=True)]
+        table.add_row(*row)
     return table
 
 
@@ -126,24 +150,13 @@ def write_text(d: Derivation, stream: TextIO, options: RenderOptions) -> None:
 
     shown = d.shown_classes(max(1, options.max_rows))
     elided = classes - len(shown)
-    title = "per class (◀ marks the target)"
+    title = "per class (◀ marks the target; x: the logits, m = max x, p = softmax(x))"
     if elided:
         title = f"per class (◀ marks the target): the target and the largest logits, {elided} classes not shown"
-    table = Table(title=title, title_justify="left")
-    headers = ["class", "x (logits)", "x - m", "exp(x - m)", "softmax p", "log_softmax", "d loss/dx"]
-    if d.target_distribution is not None:
-        headers.insert(1, "t")
-    if d.weight is not None:
-        headers.insert(1, "w")
-    for header in headers:
-        table.add_column(header, justify="right", no_wrap=True)
-    columns = [v for v in (d.weight, d.target_distribution) if v is not None]
-    columns += [d.logits, d.shifted, d.exp_shifted, d.softmax, d.log_softmax, d.gradient]
-    spell = [significant_column_format(np.asarray(v)[list(shown)]) for v in columns]  # one format per column
-    for c in shown:
-        row = [f"{c} ◀" if c == d.target else str(c)]
-        row += [fmt(v[c]) for fmt, v in zip(spell, columns, strict=True)]
-        table.add_row(*row)
+    for digits, edge in LAYOUTS:  # ten significant digits where they fit, fewer on a narrower terminal
+        table = _class_table(d, title, list(shown), digits, edge)
+        if fits(console, table):
+            break
     console.print(table)
 
     steps = Table(title="steps", title_justify="left", show_header=False)
@@ -155,6 +168,14 @@ def write_text(d: Derivation, stream: TextIO, options: RenderOptions) -> None:
 
     if not d.ignored:
         console.print(_formulas_table(d))
+        for name, verdict in d.verdicts.items():
+            console.print(f"{name}: {verdict}" if name == REFERENCE else f"{name} against {REFERENCE}: {verdict}")
+        naive = d.formulas.get("naive")
+        if d.target is not None and naive is not None:
+            console.print(
+                f"the often-copied loop adds -log q[t] once per class: C · naive = {classes} · {_n(naive)} = "
+                f"{_n(classes * naive)} for this sample"
+            )
     if d.target is not None and d.nll is not None:
         console.print(
             f"the model's probability of the target is softmax(x)[t] = {_n(d.softmax[d.target])}, "
