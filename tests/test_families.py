@@ -119,7 +119,7 @@ class ToyFamily:
             np.zeros(n), float(result.losses.mean()), (n,), (n,),
         )  # fmt: skip
 
-    def divergence(self, new: Any, baseline: Any, progress: Callable[[int], None] | None) -> None:
+    def divergence(self, new: Any, baseline: Any, progress: Callable[[int], None] | None, results: Any = None) -> None:
         return None
 
     def confidences(self, inputs: Any, formula: Any, temperature: float = 1.0) -> Any:

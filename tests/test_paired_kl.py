@@ -12,9 +12,45 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import ce_cli.native as native
+from ce_cli.families.softmax.inputs import validate_inputs
+from ce_cli.families.softmax.losses import evaluate
+from ce_cli.formulas import formula_spec
 from ce_cli.paired.kl import kl_per_sample, kl_rows
 
 KERNELS = ["numpy", *(f"native-{v}" for v in native.runnable_variants())]
+
+
+def row_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each row's maximum and log-sum-exp as ``compute`` keeps them for ``diff`` (``None`` without the kernel)."""
+    inputs = validate_inputs(x, np.zeros(len(x), dtype=np.int64))
+    return evaluate(inputs, formula_spec("cross_entropy"), row_stats=True).row_stats
+
+
+def kl_of(new: np.ndarray, base: np.ndarray, reuse: bool) -> np.ndarray:
+    """``kl_per_sample``, with (``reuse``) or without the rows' statistics from ``compute``."""
+    if not reuse:
+        return kl_per_sample(new, base)
+    stats = (row_stats(new), row_stats(base))
+    known = None if stats[0] is None or stats[1] is None else (stats[0], stats[1])
+    return kl_per_sample(new, base, known=known)
+
+
+@pytest.fixture(params=[False, True], ids=["two_exps", "row_stats_reused"])
+def reuse(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+def test_row_stats_come_from_the_kernel_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = np.random.default_rng(1).standard_normal((5, 4))
+    monkeypatch.setenv(native.ENVIRONMENT, "numpy")
+    assert row_stats(x) is None  # the numpy path keeps none: the KL then takes two exps per class
+    if native.runnable_variants():
+        monkeypatch.setenv(native.ENVIRONMENT, "native")
+        stats = row_stats(x)
+        assert stats is not None
+        np.testing.assert_array_equal(stats[0], x.max(axis=1))
+        lse = np.log(np.sum(np.exp(x - x.max(axis=1, keepdims=True)), axis=1))
+        np.testing.assert_allclose(stats[1], lse, rtol=1e-15)
 
 
 def mp_kl(base: list[float], new: list[float]) -> float:
@@ -47,48 +83,49 @@ rows = st.integers(1, 40).flatmap(
 )
 
 
+@pytest.mark.parametrize("reused", [False, True])
 @pytest.mark.parametrize("kernel_name", KERNELS)
 @settings(max_examples=40, deadline=None)
 @given(data=rows)
-def test_kl_matches_mpmath(kernel_name: str, data: tuple[np.ndarray, np.ndarray, type]) -> None:
+def test_kl_matches_mpmath(kernel_name: str, reused: bool, data: tuple[np.ndarray, np.ndarray, type]) -> None:
     base, step, dtype = data
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(native.ENVIRONMENT, kernel_name)
-        _check_against_mpmath(base, step, dtype)
+        _check_against_mpmath(base, step, dtype, reused)
 
 
-def _check_against_mpmath(base: np.ndarray, step: np.ndarray, dtype: type) -> None:
+def _check_against_mpmath(base: np.ndarray, step: np.ndarray, dtype: type, reused: bool) -> None:
     base = base.astype(dtype)
     new = (base + step).astype(dtype)
-    got = kl_per_sample(new, base)
+    got = kl_of(new, base, reused)
     for i in range(3):
         exact = mp_kl(base[i].astype(np.float64).tolist(), new[i].astype(np.float64).tolist())
         assert got[i] == pytest.approx(exact, rel=1e-10, abs=1e-13), i
 
 
-def test_the_same_model_has_no_divergence(kernel: str) -> None:
+def test_the_same_model_has_no_divergence(kernel: str, reuse: bool) -> None:
     x = np.random.default_rng(0).standard_normal((50, 1000)).astype(np.float32) * 5
-    assert np.all(kl_per_sample(x, x) == 0.0)
+    assert np.all(kl_of(x, x, reuse) == 0.0)
 
 
-def test_edges(kernel: str) -> None:
+def test_edges(kernel: str, reuse: bool) -> None:
     inf = math.inf
     base = np.array([[0.0, -inf, 1.0], [0.0, 1.0, 2.0], [0.0, 1.0, np.nan], [-inf, -inf, -inf], [inf, 0.0, 0.0]])
     new = np.array([[0.0, 3.0, 1.0], [0.0, -inf, 2.0], [0.0, 1.0, 2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    got = kl_per_sample(new, base)
+    got = kl_of(new, base, reuse)
     assert got[0] == pytest.approx(mp_kl([0.0, -inf, 1.0], [0.0, 3.0, 1.0]), rel=1e-12)  # p_b = 0 adds nothing
     assert got[1] == inf  # the baseline's mass where NEW has none
     assert np.isnan(got[2:]).all()  # NaN, no distribution, an infinite logit
-    far = kl_per_sample(np.array([[0.0, -inf]]), np.array([[0.0, -800.0]]))
+    far = kl_of(np.array([[0.0, -inf]]), np.array([[0.0, -800.0]]), reuse)
     assert far[0] == inf  # mass below exp's range, but mass: NEW gives none
     np.testing.assert_array_equal(np.isnan(kl_rows(base, new)), np.isnan(got))
 
 
-def test_the_compiled_kernel_agrees_with_numpy(kernel: str) -> None:
+def test_the_compiled_kernel_agrees_with_numpy(kernel: str, reuse: bool) -> None:
     rng = np.random.default_rng(4)
     base = rng.standard_normal((300, 257)).astype(np.float32)
     new = base + np.float32(0.05) * rng.standard_normal((300, 257)).astype(np.float32)
-    np.testing.assert_allclose(kl_per_sample(new, base), kl_rows(base, new), rtol=1e-11)
+    np.testing.assert_allclose(kl_of(new, base, reuse), kl_rows(base, new), rtol=1e-11)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +136,7 @@ def test_the_compiled_kernel_agrees_with_numpy(kernel: str) -> None:
         ([0.0, 60.0, 1.0], [0.0, 55.0, 1.0]),
     ],
 )
-def test_confident_rows_keep_their_kl(kernel: str, base: list[float], new: list[float]) -> None:
+def test_confident_rows_keep_their_kl(kernel: str, reuse: bool, base: list[float], new: list[float]) -> None:
     """KL far below 1e-16 of its terms (both models sure of one class): no cancellation loses it."""
-    got = kl_per_sample(np.array([new]), np.array([base]))
+    got = kl_of(np.array([new]), np.array([base]), reuse)
     assert got[0] == pytest.approx(mp_kl(base, new), rel=1e-12)

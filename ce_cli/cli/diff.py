@@ -204,7 +204,7 @@ def diff_command(
         clip = eps_value(eps, formula)
         spec = input_spec(given)
         chosen = formula_spec(formula)
-        request = SummaryRequest(predictions=True)
+        request = SummaryRequest(predictions=True, row_stats=True)  # the KL reuses each row's log-sum-exp
         models = []
         for name, source in (("NEW", logits), ("BASELINE", baseline)):
             inputs, read = load(replace(spec, logits=source), family, silenced=no_warnings)
@@ -217,7 +217,7 @@ def diff_command(
         kl = None
         if chosen.expects == "logits":  # a KL between softmax distributions needs logits
             with ProgressBar(family.size(new_inputs), sys.stderr, enabled=output_format == "table") as bar:
-                every = family.divergence(new_inputs, base_inputs, bar.update)
+                every = family.divergence(new_inputs, base_inputs, bar.update, (new_report, base_report))
             kl = None if every is None else every[new.counted & old.counted]
         difference = paired_difference(
             new,

@@ -126,8 +126,11 @@ class Family(Protocol):
         """One model's per-sample values of a ``compute`` result, for ``diff`` (predictions asked for)."""
         ...
 
-    def divergence(self, new: Any, baseline: Any, progress: Callable[[int], None] | None) -> Float64Array | None:
-        """Per-sample ``KL(p_baseline || p_new)`` of two validated inputs, or ``None`` where the family has none."""
+    def divergence(
+        self, new: Any, baseline: Any, progress: Callable[[int], None] | None, results: tuple[Any, Any] | None = None
+    ) -> Float64Array | None:
+        """Per-sample ``KL(p_baseline || p_new)`` of two validated inputs, or ``None`` where the family has none
+        (``results``: both ``compute`` results, ``(new, baseline)``, whose per-row statistics it may reuse)."""
         ...
 
     def confidences(

@@ -42,7 +42,7 @@ typedef struct {
 
 typedef struct {
     int (*index_losses)(const CeRows *, const int64_t *, int64_t, const double *, double *, double *,
-                        unsigned char *, double *, int64_t *, int64_t *, CeIndexStats *);
+                        unsigned char *, double *, double *, int64_t *, int64_t *, CeIndexStats *);
     int (*softmax_rows)(const CeRows *, const int64_t *, double *, double *, double *, int64_t *, int64_t *);
     int (*row_sums)(const CeRows *, const double *, const double *, const CeRows *, const double *, int, double,
                     double, double *, double *);
@@ -51,6 +51,8 @@ typedef struct {
     void (*poisson_sums)(const uint32_t *, const uint32_t *, const double *, const double *, Py_ssize_t, int64_t,
                          Py_ssize_t, double *, double *);
     int (*kl_rows)(const CeRows *, const CeRows *, double, double *);
+    int (*kl_known)(const CeRows *, const CeRows *, const double *, const double *, const double *, const double *,
+                    double *);
 } CeKernels;
 
 /* floor(2^32 P(X <= k)) for X ~ Poisson(1), k = 0..11, as ce_cli/paired/bootstrap.py has them. */

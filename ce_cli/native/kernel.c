@@ -146,9 +146,9 @@ static PyObject *softmax_rows(PyObject *self, PyObject *args) {
 static PyObject *index_losses(PyObject *self, PyObject *args) {
     int variant;
     long long ignore_index;
-    PyObject *x, *t, *weight, *losses, *log_prob, *is_max, *m, *am, *rk;
-    if (!PyArg_ParseTuple(args, "iOOLOOOOOOO", &variant, &x, &t, &ignore_index, &weight, &losses, &log_prob, &is_max,
-                          &m, &am, &rk))
+    PyObject *x, *t, *weight, *losses, *log_prob, *is_max, *m, *am, *rk, *ls = Py_None;
+    if (!PyArg_ParseTuple(args, "iOOLOOOOOOO|O", &variant, &x, &t, &ignore_index, &weight, &losses, &log_prob, &is_max,
+                          &m, &am, &rk, &ls))
         return NULL;
     const CeKernels *k = kernels_for(variant);
     if (!k) return NULL;
@@ -156,12 +156,13 @@ static PyObject *index_losses(PyObject *self, PyObject *args) {
     memset(views, 0, sizeof views);
     CeRows rows;
     if (rows_from(x, &views[0], &rows, 0) < 0) return NULL;
-    void *targets, *w, *out, *lp, *top, *maximum, *argmax, *rank;
+    void *targets, *w, *out, *lp, *top, *maximum, *argmax, *rank, *lse;
     Py_ssize_t n = rows.count;
     if (flat_from(t, &views[1], n, 8, 0, &targets) < 0 || flat_from(weight, &views[2], rows.classes, 8, 0, &w) < 0 ||
         flat_from(losses, &views[3], n, 8, 1, &out) < 0 || flat_from(log_prob, &views[4], n, 8, 1, &lp) < 0 ||
         flat_from(is_max, &views[5], n, 1, 1, &top) < 0 || flat_from(m, &views[6], n, 8, 1, &maximum) < 0 ||
-        flat_from(am, &views[7], n, 8, 1, &argmax) < 0 || flat_from(rk, &views[8], n, 8, 1, &rank) < 0) {
+        flat_from(am, &views[7], n, 8, 1, &argmax) < 0 || flat_from(rk, &views[8], n, 8, 1, &rank) < 0 ||
+        flat_from(ls, &views[9], n, 8, 1, &lse) < 0) {
         release(views, 10);
         return NULL;
     }
@@ -174,7 +175,7 @@ static PyObject *index_losses(PyObject *self, PyObject *args) {
     CeIndexStats stats;
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = k->index_losses(&rows, given, (int64_t)ignore_index, w, out, lp, top, maximum, argmax, rank, &stats);
+    status = k->index_losses(&rows, given, (int64_t)ignore_index, w, out, lp, top, maximum, lse, argmax, rank, &stats);
     Py_END_ALLOW_THREADS
     int64_t refused = stats.outside >= 0 ? given[stats.outside] : 0;
     release(views, 10);
@@ -325,6 +326,40 @@ static PyObject *kl_rows(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *kl_known(PyObject *self, PyObject *args) {
+    int variant;
+    PyObject *base, *new_rows, *mb, *lb, *mx, *lx, *out;
+    if (!PyArg_ParseTuple(args, "iOOOOOOO", &variant, &base, &new_rows, &mb, &lb, &mx, &lx, &out)) return NULL;
+    const CeKernels *k = kernels_for(variant);
+    if (!k) return NULL;
+    Py_buffer views[7];
+    memset(views, 0, sizeof views);
+    CeRows b, x;
+    if (rows_from(base, &views[0], &b, 0) < 0) return NULL;
+    if (rows_from(new_rows, &views[1], &x, 0) < 0) {
+        release(views, 7);
+        return NULL;
+    }
+    void *max_b, *lse_b, *max_x, *lse_x, *result;
+    Py_ssize_t n = b.count;
+    if (b.count != x.count || b.classes != x.classes || flat_from(mb, &views[2], n, 8, 0, &max_b) < 0 ||
+        flat_from(lb, &views[3], n, 8, 0, &lse_b) < 0 || flat_from(mx, &views[4], n, 8, 0, &max_x) < 0 ||
+        flat_from(lx, &views[5], n, 8, 0, &lse_x) < 0 || flat_from(out, &views[6], n, 8, 1, &result) < 0 ||
+        !max_b || !lse_b || !max_x || !lse_x || !result) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "kl_known: expected two (M, C) row sets and (M,) maxima, lse and out");
+        release(views, 7);
+        return NULL;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = k->kl_known(&b, &x, max_b, lse_b, max_x, lse_x, result);
+    Py_END_ALLOW_THREADS
+    release(views, 7);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 static PyObject *poisson_sums(PyObject *self, PyObject *args) {
     int variant;
     long long first;
@@ -410,7 +445,7 @@ static PyMethodDef methods[] = {
     {"softmax_rows", softmax_rows, METH_VARARGS,
      "softmax_rows(variant, x, targets, maximum, target_z, lse_z, argmax, ranks): fill the per-row outputs."},
     {"index_losses", index_losses, METH_VARARGS,
-     "index_losses(variant, x, targets, ignore_index, weight, losses, log_prob, is_max, maximum, argmax, ranks) "
+     "index_losses(variant, x, targets, ignore_index, weight, losses, log_prob, is_max, maximum, argmax, ranks[, lse]) "
      "-> (denominator, lowest maximum, highest maximum, non-finite losses): the losses of index targets without "
      "label smoothing."},
     {"row_sums", row_sums, METH_VARARGS,
@@ -423,6 +458,9 @@ static PyMethodDef methods[] = {
     {"kl_rows", kl_rows, METH_VARARGS,
      "kl_rows(variant, base, new, temperature, out): KL(softmax(base / T) || softmax(new / T)) per row into out "
      "(ce_cli/paired/kl.py)."},
+    {"kl_known", kl_known, METH_VARARGS,
+     "kl_known(variant, base, new, max_base, lse_base, max_new, lse_new, out): KL(softmax(base) || softmax(new)) per "
+     "row from each row's maximum and log-sum-exp (index_losses' maximum and lse), one exp per class."},
     {"poisson_sums", poisson_sums, METH_VARARGS,
      "poisson_sums(variant, lo, hi, a, w, first, num, den): add the Poisson bootstrap's sums of resamples "
      "first .. first + len(num) - 1 into num and den (ce_cli/paired/bootstrap.py)."},

@@ -321,8 +321,8 @@ static int CE_V(softmax_rows)(const CeRows *rows, const int64_t *targets, double
  * sum w[t] over the rows that count. A piece of rows at a time, so that its per-row results are
  * still in cache when the losses are made; what the row checks need is gathered on the way. */
 static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t ignore_index, const double *weights,
-                              double *loss, double *log_p, unsigned char *at_top, double *maximum, int64_t *argmax,
-                              int64_t *rank, CeIndexStats *stats) {
+                              double *loss, double *log_p, unsigned char *at_top, double *maximum, double *lse,
+                              int64_t *argmax, int64_t *rank, CeIndexStats *stats) {
     int64_t c[PIECE]; /* the class each row is read at */
     double low[LANES], high[LANES], nan[LANES];
     for (int k = 0; k < LANES; k++) low[k] = CE_INF, high[k] = -CE_INF, nan[k] = 0.0;
@@ -355,6 +355,9 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
         if (CE_V(softmax_rows)(&piece, c, m, lp, out, argmax ? argmax + first : NULL, rank ? rank + first : NULL) < 0)
             return -1;
         int64_t counted_rows = 0, bad = 0; /* integer sums: the loops vectorise */
+        if (lse) { /* each row's log Σ exp(x - m), kept where asked (ce-loss diff's KL reads it) */
+            for (Py_ssize_t i = 0; i < count; i++) lse[first + i] = out[i];
+        }
         for (Py_ssize_t i = 0; i < count; i++) {
             double target_z = lp[i];
             lp[i] = target_z - out[i];
@@ -638,6 +641,47 @@ static int CE_V(kl_rows)(const CeRows *base, const CeRows *new_rows, double temp
     return 0;
 }
 
+/* Per row i: KL(softmax(b_i) || softmax(x_i)) from each row's maximum and lse = log Σ_j exp(z_j) (as
+ * index_losses gives them), with one exp per class: with z = b - mb, w = x - mx and e = exp(z) 2^512,
+ * KL = Σ_c e_c (z_c - w_c) / Σ_c e_c + (lse_x - lse_b), where a class with p_b = 0 adds nothing and mass
+ * where p_x = 0 makes it infinite; NaN where a maximum or an lse is not finite (a row holding NaN, +inf,
+ * or only -inf), as kl_rows. Rounding below 0 is reported as 0. */
+static int CE_V(kl_known)(const CeRows *base, const CeRows *new_rows, const double *mb, const double *lb,
+                          const double *mx, const double *lx, double *out) {
+    Py_ssize_t c = base->classes;
+    double *scratch = malloc(sizeof(double) * (size_t)(3 * c + 1));
+    if (!scratch) return -1;
+    double *b = scratch, *x = scratch + c, *e = scratch + 2 * c;
+    for (Py_ssize_t i = 0; i < base->count; i++) {
+        double m_b = mb[i], m_x = mx[i];
+        if (!(m_b - m_b == 0.0) || !(m_x - m_x == 0.0) || !(lb[i] - lb[i] == 0.0) || !(lx[i] - lx[i] == 0.0)) {
+            out[i] = CE_NAN;
+            continue;
+        }
+        ce_load(base->data + i * base->row_stride, base->class_stride, base->format, c, b);
+        ce_load(new_rows->data + i * new_rows->row_stride, new_rows->class_stride, new_rows->format, c, x);
+        for (Py_ssize_t j = 0; j < c; j++) {
+            b[j] -= m_b;
+            x[j] -= m_x;
+        }
+        CE_V(exp_array)(b, e, c); /* exp(z_b) 2^512 */
+        double cross[LANES], total[LANES];
+        for (int k = 0; k < LANES; k++) cross[k] = total[k] = 0.0;
+        for (Py_ssize_t j = 0; j < c; j += LANES) {
+            int width = c - j < LANES ? (int)(c - j) : LANES;
+            for (int k = 0; k < width; k++) {
+                double zb = b[j + k], zx = x[j + k], ek = e[j + k];
+                cross[k] += zb == -CE_INF ? 0.0 : zx == -CE_INF ? CE_INF : ek * (zb - zx);
+                total[k] += ek;
+            }
+        }
+        double kl = CE_V(total)(cross) / CE_V(total)(total) + (lx[i] - lb[i]); /* the 2^512 cancels */
+        out[i] = kl < 0.0 ? 0.0 : kl;
+    }
+    free(scratch);
+    return 0;
+}
+
 /* The Poisson bootstrap's sums, as ce_cli/paired/bootstrap.py computes them with numpy: for the samples
  * i in order and resamples first .. first + count - 1, the weight c of (i, b) is the number of
  * ce_poisson_thresholds that u = mix32((lo[i] + (first + b) 0x9E3779B9) ^ hi[i]) reaches, and
@@ -685,5 +729,5 @@ static void CE_V(poisson_sums)(const uint32_t *lo, const uint32_t *hi, const dou
 }
 
 static const CeKernels CE_V(kernels) = {
-    CE_V(index_losses), CE_V(softmax_rows), CE_V(row_sums), CE_V(binary), CE_V(map), CE_V(poisson_sums), CE_V(kl_rows),
+    CE_V(index_losses), CE_V(softmax_rows), CE_V(row_sums), CE_V(binary), CE_V(map), CE_V(poisson_sums), CE_V(kl_rows), CE_V(kl_known),
 };

@@ -45,20 +45,44 @@ def kl_rows(baseline: Any, new: Any) -> Float64Array:
     return np.maximum(kl, 0.0)  # NaN stays NaN
 
 
-def kl_per_sample(new_rows: Any, baseline_rows: Any, *, progress: Callable[[int], None] | None = None) -> Float64Array:
+RowStats = tuple[Float64Array, Float64Array]
+"""Each row's maximum and ``log Σ_j exp(x_j - max)``, ``(M,)`` each, as the compiled ``index_losses`` keeps them."""
+
+
+def kl_per_sample(
+    new_rows: Any,
+    baseline_rows: Any,
+    *,
+    progress: Callable[[int], None] | None = None,
+    known: tuple[RowStats, RowStats] | None = None,
+) -> Float64Array:
     """``KL(p_baseline || p_new)`` of every row of two ``(M, C)`` row sets (files are read block by block), by
-    the compiled kernel where it is active (:func:`ce_cli.native.active`), else by :func:`kl_rows`."""
+    the compiled kernel where it is active (:func:`ce_cli.native.active`), else by :func:`kl_rows`.
+
+    ``known``: each model's :data:`RowStats` ``(new, baseline)``, from ``compute``: the compiled kernel then
+    needs one exp per class, not two, since ``KL = Σ_c p_b,c (z_b,c - z_x,c) + (lse_x - lse_b)`` with the
+    max-shifted ``z`` (the same sums as :func:`kl_rows`, the log of ``S_x / S_b`` from the known ``lse``).
+    """
     from ce_cli.native import active
 
     out = np.empty(new_rows.shape[0])
     kernel = active()
     native = kernel.native and kernel.module is not None and hasattr(kernel.module, "kl_rows")
+    reuse = known is not None and native and hasattr(kernel.module, "kl_known")
 
     def one_block(start: int, stop: int) -> None:
         base, new = np.asarray(baseline_rows[start:stop]), np.asarray(new_rows[start:stop])
         if native and base.dtype.kind == new.dtype.kind == "f" and base.dtype.itemsize >= 2:
             assert kernel.module is not None
-            kernel.module.kl_rows(kernel.index, base, new, 1.0, out[start:stop])  # the same formula, compiled
+            if reuse:
+                assert known is not None
+                (max_new, lse_new), (max_base, lse_base) = known
+                part = slice(start, stop)
+                kernel.module.kl_known(
+                    kernel.index, base, new, max_base[part], lse_base[part], max_new[part], lse_new[part], out[part]
+                )
+            else:
+                kernel.module.kl_rows(kernel.index, base, new, 1.0, out[start:stop])  # the same formula, compiled
         else:
             out[start:stop] = kl_rows(base, new)
 

@@ -96,7 +96,11 @@ class BinaryFamily:
         return paired_samples(result)
 
     def divergence(
-        self, new: BinaryInputs, baseline: BinaryInputs, progress: Callable[[int], None] | None
+        self,
+        new: BinaryInputs,
+        baseline: BinaryInputs,
+        progress: Callable[[int], None] | None,
+        results: tuple[Any, Any] | None = None,
     ) -> Float64Array | None:
         return None  # one sigmoid per element: the loss difference is the comparison
 

@@ -127,7 +127,11 @@ class DistillFamily:
         return paired_samples(result)
 
     def divergence(
-        self, new: DistillInputs, baseline: DistillInputs, progress: Callable[[int], None] | None
+        self,
+        new: DistillInputs,
+        baseline: DistillInputs,
+        progress: Callable[[int], None] | None,
+        results: tuple[Any, Any] | None = None,
     ) -> Float64Array | None:
         return None  # two students: their losses against one teacher are the comparison
 

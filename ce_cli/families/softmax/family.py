@@ -110,11 +110,19 @@ class SoftmaxFamily:
         return paired_samples(result)
 
     def divergence(
-        self, new: ValidatedInputs, baseline: ValidatedInputs, progress: Callable[[int], None] | None
+        self,
+        new: ValidatedInputs,
+        baseline: ValidatedInputs,
+        progress: Callable[[int], None] | None,
+        results: tuple[Any, Any] | None = None,
     ) -> Float64Array | None:
         from ce_cli.paired.kl import kl_per_sample
 
-        return kl_per_sample(new.rows, baseline.rows, progress=progress)
+        known = None
+        if results is not None:
+            stats = (results[0].losses.row_stats, results[1].losses.row_stats)
+            known = None if stats[0] is None or stats[1] is None else (stats[0], stats[1])
+        return kl_per_sample(new.rows, baseline.rows, progress=progress, known=known)
 
     def confidences(
         self, inputs: ValidatedInputs, formula: FormulaSpec, temperature: float = 1.0

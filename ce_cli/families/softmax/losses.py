@@ -64,6 +64,8 @@ class Losses:
         checks: what the rows showed, for the warnings about the data.
         ranks: 1 + the number of classes whose logit is strictly greater than the
             target's (``target_class``'s), or ``None`` when not asked for.
+        row_stats: each row's maximum and ``log Σ_j exp(x_j - max)``, ``(M,)`` each, where asked for
+            and the compiled kernel made them (``ce-loss diff``'s KL reads them), else ``None``.
     """
 
     per_sample: Float64Array
@@ -74,6 +76,7 @@ class Losses:
     predicted: IndexArray | None
     checks: RowChecks
     ranks: IndexArray | None = None
+    row_stats: tuple[Float64Array, Float64Array] | None = None
 
     @property
     def target_log_prob(self) -> Float64Array:
@@ -193,6 +196,7 @@ def evaluate(
     clip: float | None = None,
     ranks: bool = False,
     progress: Callable[[int], None] | None = None,
+    row_stats: bool = False,
 ) -> Losses:
     """Per-sample losses of ``inputs`` under ``formula``, evaluated block by block on every core.
 
@@ -205,6 +209,8 @@ def evaluate(
         clip: clip probabilities into ``[clip, 1 - clip]`` (a formula that takes probabilities only).
         ranks: also find each target's rank among its row's logits.
         progress: called with the number of rows done, as blocks finish.
+        row_stats: also keep each row's maximum and log-sum-exp (:attr:`Losses.row_stats`) where the
+            compiled kernel evaluates (elsewhere they are not kept, and ``None``).
 
     Returns:
         :class:`Losses` whose per-sample arrays have ``inputs.sample_shape``.
@@ -214,7 +220,9 @@ def evaluate(
     fused = formula.binary != "probabilities" and not needs_all_classes(inputs)
     if kernel.native and fused and reads_dtype(inputs.rows.dtype):  # every block has the rows' dtype
         # the kernel refuses a target out of range itself, before it reads any row at its target
-        return _native_index_losses(kernel, inputs, predictions=predictions, ranks=ranks, progress=progress)
+        return _native_index_losses(
+            kernel, inputs, predictions=predictions, ranks=ranks, progress=progress, row_stats=row_stats
+        )
     check_target_range(inputs)
 
     def one_block(start: int, stop: int) -> Losses:
@@ -267,6 +275,7 @@ def _native_index_losses(
     predictions: bool,
     ranks: bool,
     progress: Callable[[int], None] | None,
+    row_stats: bool = False,
 ) -> Losses:
     """:func:`evaluate` for index targets without label smoothing, by the compiled kernel alone.
 
@@ -284,6 +293,7 @@ def _native_index_losses(
     predicted = np.empty(count, dtype=np.int64) if predictions else None
     rank = np.empty(count, dtype=np.int64) if ranks else None
     targets = np.ascontiguousarray(inputs.targets, dtype=np.int64)
+    kept = (np.empty(count), np.empty(count)) if row_stats else None  # each row's maximum and log-sum-exp
     weight = None if inputs.weight is None else np.ascontiguousarray(inputs.weight, dtype=np.float64)
     assert kernel.module is not None
     module = kernel.module
@@ -291,7 +301,7 @@ def _native_index_losses(
     def one_block(start: int, stop: int) -> tuple[float, RowChecks]:
         part = slice(start, stop)
         x = inputs.rows[start:stop]
-        maximum = np.empty(stop - start)  # per block: only the row checks read it
+        maximum = np.empty(stop - start) if kept is None else kept[0][part]  # else only the row checks read it
         try:
             denominator, lowest, highest, non_finite = module.index_losses(
                 kernel.index,
@@ -305,6 +315,7 @@ def _native_index_losses(
                 maximum,
                 None if predicted is None else predicted[part],
                 None if rank is None else rank[part],
+                None if kept is None else kept[1][part],
             )
         except IndexError:  # a target out of range (inputs not made by validate_inputs): named by its whole row
             check_target_range(inputs)
@@ -325,4 +336,5 @@ def _native_index_losses(
         predicted=None if predicted is None else predicted.astype(np.intp, copy=False).reshape(shape),
         checks=sum((c for _, c in totals), NO_ROWS),
         ranks=None if rank is None else rank.astype(np.intp, copy=False).reshape(shape),
+        row_stats=kept,
     )

@@ -41,6 +41,8 @@ class SummaryRequest:
         per_sequence: a row per sequence (index of the first sample axis).
         predictions: each sample's predicted class, for the per-sample outputs that show it (tables,
             CSV) and ``by_class``; without it a run of many samples keeps one array less.
+        row_stats: each row's maximum and log-sum-exp, kept where the compiled kernel makes them
+            (``ce-loss diff`` computes its KL from them, with one exp per class instead of two).
     """
 
     by_class: bool = False
@@ -48,6 +50,7 @@ class SummaryRequest:
     worst: int = 0
     per_sequence: bool = False
     predictions: bool = True
+    row_stats: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,9 @@ def build_report(
     clip = probability_clip(eps, formula, inputs.rows.dtype)
     ranks = bool(request.top_k)
     predictions = request.predictions or request.by_class
-    losses = evaluate(inputs, formula, predictions=predictions, clip=clip, ranks=ranks, progress=progress)
+    losses = evaluate(
+        inputs, formula, predictions=predictions, clip=clip, ranks=ranks, progress=progress, row_stats=request.row_stats
+    )
     return Report(
         inputs=inputs,
         formula=formula,
