@@ -21,12 +21,22 @@ from ce_cli.paired.native import sums_kernel
 VARIANTS = native.runnable_variants()
 
 
-def test_thresholds_are_the_poisson_cdf_in_32_bits() -> None:
+def test_thresholds_are_the_poisson_cdf_in_16_bits() -> None:
     mpmath.mp.dps = 50
-    cdf = mpmath.mpf(0)
-    for k, threshold in enumerate(POISSON_THRESHOLDS.tolist()):
+    cdf, expected = mpmath.mpf(0), []
+    for k in range(20):
         cdf += mpmath.exp(-1) / mpmath.factorial(k)
-        assert threshold == int(mpmath.floor(cdf * 2**32))
+        if int(mpmath.nint(cdf * 2**16)) < 2**16:
+            expected.append(int(mpmath.nint(cdf * 2**16)))
+    assert POISSON_THRESHOLDS.tolist() == expected  # every threshold below 2^16, and no other
+
+
+def test_each_draw_gives_two_resamples_their_weights() -> None:
+    """Resamples 2j and 2j + 1 read the low and the high 16 bits of one hash, the same whatever the split."""
+    lo, hi = sample_keys(3, np.arange(50, dtype=np.int64))
+    whole = poisson_weights(lo, hi, 0, 40)
+    for first, count in ((1, 5), (7, 1), (8, 1), (13, 20), (0, 39)):
+        np.testing.assert_array_equal(poisson_weights(lo, hi, first, count), whole[:, first : first + count])
 
 
 def test_weights_follow_poisson_one() -> None:
@@ -37,7 +47,8 @@ def test_weights_follow_poisson_one() -> None:
         expected = math.exp(-1) / math.factorial(k)
         observed = np.count_nonzero(weights == k) / n
         assert abs(observed - expected) < 5 * math.sqrt(expected * (1 - expected) / n), k
-    assert weights.max() <= 12
+    assert weights.max() <= 8
+    assert abs(weights.mean() - 1.0) < 5 * math.sqrt(1.0 / n)
     # neighbouring samples and resamples are uncorrelated
     grid = poisson_weights(lo, hi, 0, 250).astype(np.float64)
     assert abs(np.corrcoef(grid[:-1].reshape(-1), grid[1:].reshape(-1))[0, 1]) < 0.01
@@ -79,10 +90,11 @@ def test_the_compiled_sums_draw_the_same_weights(variant: str, monkeypatch: pyte
     kernel = sums_kernel()
     assert kernel is not None
     a, w, index = _data()
-    ours = resample_sums(a, w, index, resamples=257, seed=9, kernel=kernel, threads=2)
-    reference = resample_sums(a, w, index, resamples=257, seed=9)
-    np.testing.assert_array_equal(ours.denominator, reference.denominator)  # the same integer weights
-    np.testing.assert_allclose(ours.numerator, reference.numerator, rtol=1e-12, atol=1e-11)
+    for resamples, threads in ((257, 2), (257, 3), (1, 1), (2, 1), (10, 4)):  # odd splits: pairs cut in two
+        ours = resample_sums(a, w, index, resamples=resamples, seed=9, kernel=kernel, threads=threads)
+        reference = resample_sums(a, w, index, resamples=resamples, seed=9)
+        np.testing.assert_array_equal(ours.denominator, reference.denominator)  # the same integer weights
+        np.testing.assert_allclose(ours.numerator, reference.numerator, rtol=1e-12, atol=1e-11)
 
 
 def test_without_a_compiled_kernel_numpy_sums(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -682,48 +682,106 @@ static int CE_V(kl_known)(const CeRows *base, const CeRows *new_rows, const doub
     return 0;
 }
 
-/* The Poisson bootstrap's sums, as ce_cli/paired/bootstrap.py computes them with numpy: for the samples
- * i in order and resamples first .. first + count - 1, the weight c of (i, b) is the number of
- * ce_poisson_thresholds that u = mix32((lo[i] + (first + b) 0x9E3779B9) ^ hi[i]) reaches, and
- * num[b] += c a[i], den[b] += c w[i]. Four samples are added per pass over the resamples (their
- * weighted sum first, then into num[b]), so that the sums are loaded and stored a quarter as often;
- * the loop over the resamples is plain vector code. */
-static inline int32_t CE_V(poisson_weight)(uint32_t key, uint32_t other, uint32_t step) {
+/* The Poisson bootstrap's sums, as ce_cli/paired/bootstrap.py computes them with numpy: resamples 2j and
+ * 2j + 1 share the draw u = mix32((lo[i] + j 0x9E3779B9) ^ hi[i]), the low 16 bits resample 2j's and the
+ * high 16 bits resample 2j + 1's; a weight c is the number of ce_poisson_thresholds its 16 bits reach, and
+ * num[b] += c a[i], den[b] += c w[i] for resamples first .. first + count - 1. Whole pairs take one hash
+ * for two weights, four samples are added per pass over the pairs (their weighted sum first, then into
+ * the sums), and the loops over the pairs are plain vector code. */
+static inline uint32_t CE_V(poisson_draw)(uint32_t key, uint32_t other, uint32_t step) {
     uint32_t x = (key + step) ^ other;
     x ^= x >> 16;
     x *= 0x7FEB352Du;
     x ^= x >> 15;
     x *= 0x846CA68Bu;
-    x ^= x >> 16;
+    return x ^ (x >> 16);
+}
+
+static inline int32_t CE_V(poisson_count)(uint32_t v) {
     int32_t c = 0;
-    for (int k = 0; k < 12; k++) c += x >= ce_poisson_thresholds[k];
+    for (int k = 0; k < 8; k++) c += v >= ce_poisson_thresholds[k];
     return c;
+}
+
+/* One sample's weight for the single resample b (global index), the pair's half it falls in. */
+static inline double CE_V(poisson_one)(uint32_t lo, uint32_t hi, int64_t b) {
+    uint32_t u = CE_V(poisson_draw)(lo, hi, (uint32_t)((uint64_t)(b >> 1) * 0x9E3779B9u));
+    return (double)CE_V(poisson_count)((b & 1) ? u >> 16 : u & 0xFFFFu);
 }
 
 static void CE_V(poisson_sums)(const uint32_t *lo, const uint32_t *hi, const double *a, const double *w, Py_ssize_t n,
                                int64_t first, Py_ssize_t count, double *restrict num, double *restrict den) {
-    const uint32_t start = (uint32_t)((uint64_t)first * 0x9E3779B9u);
+    if (count <= 0) return;
+    int64_t stop = first + count, begin = first + (first & 1); /* whole pairs: [begin, end) */
+    int64_t end = stop - ((stop - begin) & 1);
+    if (end < begin) end = begin;
+    Py_ssize_t pairs = (Py_ssize_t)((end - begin) / 2);
+    /* the pairs' sums, even and odd resamples apart (contiguous, so that the loops vectorise), interleaved
+     * into num and den at the end */
+    double *scratch = pairs ? calloc((size_t)(4 * pairs), sizeof(double)) : NULL;
+    if (pairs && !scratch) pairs = 0; /* no memory: every resample below, one draw each */
+    double *restrict ne = scratch, *restrict no = scratch + pairs, *restrict de = scratch + 2 * pairs,
+                     *restrict dd = scratch + 3 * pairs;
+    const uint32_t start = (uint32_t)((uint64_t)(begin >> 1) * 0x9E3779B9u);
+    for (Py_ssize_t i = 0; i < n; i++) { /* the resamples outside whole pairs: a draw each */
+        if (first & 1) {
+            double c = CE_V(poisson_one)(lo[i], hi[i], first);
+            num[0] += c * a[i];
+            den[0] += c * w[i];
+        }
+        if (end < stop && end >= begin) {
+            double c = CE_V(poisson_one)(lo[i], hi[i], end);
+            num[end - first] += c * a[i];
+            den[end - first] += c * w[i];
+        }
+    }
     Py_ssize_t i = 0;
     for (; i + 4 <= n; i += 4) {
         const uint32_t k0 = lo[i] + start, k1 = lo[i + 1] + start, k2 = lo[i + 2] + start, k3 = lo[i + 3] + start;
         const uint32_t h0 = hi[i], h1 = hi[i + 1], h2 = hi[i + 2], h3 = hi[i + 3];
         const double a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3];
         const double w0 = w[i], w1 = w[i + 1], w2 = w[i + 2], w3 = w[i + 3];
-        for (Py_ssize_t b = 0; b < count; b++) {
-            const uint32_t step = (uint32_t)b * 0x9E3779B9u;
-            double c0 = (double)CE_V(poisson_weight)(k0, h0, step), c1 = (double)CE_V(poisson_weight)(k1, h1, step);
-            double c2 = (double)CE_V(poisson_weight)(k2, h2, step), c3 = (double)CE_V(poisson_weight)(k3, h3, step);
-            num[b] += (c0 * a0 + c1 * a1) + (c2 * a2 + c3 * a3);
-            den[b] += (c0 * w0 + c1 * w1) + (c2 * w2 + c3 * w3);
+        for (Py_ssize_t j = 0; j < pairs; j++) {
+            const uint32_t step = (uint32_t)j * 0x9E3779B9u;
+            uint32_t u0 = CE_V(poisson_draw)(k0, h0, step), u1 = CE_V(poisson_draw)(k1, h1, step);
+            uint32_t u2 = CE_V(poisson_draw)(k2, h2, step), u3 = CE_V(poisson_draw)(k3, h3, step);
+            double l0 = (double)CE_V(poisson_count)(u0 & 0xFFFFu), l1 = (double)CE_V(poisson_count)(u1 & 0xFFFFu);
+            double l2 = (double)CE_V(poisson_count)(u2 & 0xFFFFu), l3 = (double)CE_V(poisson_count)(u3 & 0xFFFFu);
+            double g0 = (double)CE_V(poisson_count)(u0 >> 16), g1 = (double)CE_V(poisson_count)(u1 >> 16);
+            double g2 = (double)CE_V(poisson_count)(u2 >> 16), g3 = (double)CE_V(poisson_count)(u3 >> 16);
+            ne[j] += (l0 * a0 + l1 * a1) + (l2 * a2 + l3 * a3);
+            de[j] += (l0 * w0 + l1 * w1) + (l2 * w2 + l3 * w3);
+            no[j] += (g0 * a0 + g1 * a1) + (g2 * a2 + g3 * a3);
+            dd[j] += (g0 * w0 + g1 * w1) + (g2 * w2 + g3 * w3);
         }
     }
     for (; i < n; i++) {
         const uint32_t key = lo[i] + start, other = hi[i];
         const double ai = a[i], wi = w[i];
-        for (Py_ssize_t b = 0; b < count; b++) {
-            double c = (double)CE_V(poisson_weight)(key, other, (uint32_t)b * 0x9E3779B9u);
-            num[b] += c * ai;
-            den[b] += c * wi;
+        for (Py_ssize_t j = 0; j < pairs; j++) {
+            uint32_t u = CE_V(poisson_draw)(key, other, (uint32_t)j * 0x9E3779B9u);
+            double l = (double)CE_V(poisson_count)(u & 0xFFFFu), g = (double)CE_V(poisson_count)(u >> 16);
+            ne[j] += l * ai;
+            de[j] += l * wi;
+            no[j] += g * ai;
+            dd[j] += g * wi;
+        }
+    }
+    double *pn = num + (begin - first), *pd = den + (begin - first);
+    for (Py_ssize_t j = 0; j < pairs; j++) {
+        pn[2 * j] += ne[j];
+        pn[2 * j + 1] += no[j];
+        pd[2 * j] += de[j];
+        pd[2 * j + 1] += dd[j];
+    }
+    if (scratch) free(scratch);
+    if ((Py_ssize_t)((end - begin) / 2) != pairs) { /* out of memory above: the pairs one draw at a time */
+        for (int64_t b = begin; b < end; b++) {
+            for (Py_ssize_t k = 0; k < n; k++) {
+                double c = CE_V(poisson_one)(lo[k], hi[k], b);
+                num[b - first] += c * a[k];
+                den[b - first] += c * w[k];
+            }
         }
     }
 }
