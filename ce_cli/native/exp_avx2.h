@@ -150,4 +150,39 @@ static inline void ce_map_exp256(Py_ssize_t n, const double *in, double *out) {
     for (; j < n; j++) out[j] = ce_exp_scaled(in[j]);
 }
 
+/* As CE_KL_CROSS512 (exp512.h): the sums of e (zb - zx) and of e over two rows, four lanes at a time in
+ * two pairs of accumulators, the last (n mod 4) classes by the scalar function. */
+#define CE_KL_CROSS256(NAME, T, LOAD)                                                                       \
+    static inline void NAME(const T *b, const T *x, Py_ssize_t n, double mb, double mx, double *cross,     \
+                            double *total) {                                                               \
+        const __m256d sb = _mm256_set1_pd(mb), sx = _mm256_set1_pd(mx), ninf = _mm256_set1_pd(-CE_INF);    \
+        const __m256d pinf = _mm256_set1_pd(CE_INF), zero = _mm256_setzero_pd();                            \
+        __m256d c[2] = {zero, zero}, t[2] = {zero, zero};                                                  \
+        Py_ssize_t j = 0;                                                                                  \
+        for (int lane = 0; j + 4 <= n; j += 4, lane ^= 1) {                                                \
+            __m256d vb = LOAD(b + j), vx = LOAD(x + j);                                                    \
+            __m256d zb = _mm256_sub_pd(vb, sb), zx = _mm256_sub_pd(vx, sx);                                \
+            __m256d e = ce_exp256(zb);                                                                     \
+            __m256d term = _mm256_mul_pd(e, _mm256_sub_pd(zb, zx));                                        \
+            __m256d no_mass = _mm256_cmp_pd(vb, ninf, _CMP_EQ_OQ), lost = _mm256_cmp_pd(vx, ninf, _CMP_EQ_OQ); \
+            term = _mm256_blendv_pd(_mm256_blendv_pd(term, pinf, lost), zero, no_mass);                    \
+            c[lane] = _mm256_add_pd(c[lane], term);                                                        \
+            t[lane] = _mm256_add_pd(t[lane], e);                                                           \
+        }                                                                                                  \
+        double lanes_c[4], lanes_t[4];                                                                     \
+        _mm256_storeu_pd(lanes_c, _mm256_add_pd(c[0], c[1]));                                              \
+        _mm256_storeu_pd(lanes_t, _mm256_add_pd(t[0], t[1]));                                              \
+        double sc = (lanes_c[0] + lanes_c[1]) + (lanes_c[2] + lanes_c[3]);                                 \
+        double st = (lanes_t[0] + lanes_t[1]) + (lanes_t[2] + lanes_t[3]);                                 \
+        for (; j < n; j++) {                                                                               \
+            double zb = (double)b[j] - mb, zx = (double)x[j] - mx, e = ce_exp_scaled(zb);                  \
+            sc += (double)b[j] == -CE_INF ? 0.0 : (double)x[j] == -CE_INF ? CE_INF : e * (zb - zx);         \
+            st += e;                                                                                       \
+        }                                                                                                  \
+        *cross = sc;                                                                                       \
+        *total = st;                                                                                       \
+    }
+CE_KL_CROSS256(ce_kl_cross256_f64, double, ce_load4_f64)
+CE_KL_CROSS256(ce_kl_cross256_f32, float, ce_load4_f32)
+
 #endif

@@ -649,6 +649,40 @@ static int CE_V(kl_rows)(const CeRows *base, const CeRows *new_rows, double temp
 static int CE_V(kl_known)(const CeRows *base, const CeRows *new_rows, const double *mb, const double *lb,
                           const double *mx, const double *lx, double *out) {
     Py_ssize_t c = base->classes;
+#if defined(CE_EXP512) || defined(CE_EXP256)
+    /* rows of adjacent classes in one dtype: one vector pass over both, nothing copied */
+    int same = base->format == new_rows->format && (base->format == CE_F32 || base->format == CE_F64);
+    Py_ssize_t item = base->format == CE_F32 ? (Py_ssize_t)sizeof(float) : (Py_ssize_t)sizeof(double);
+    if (same && base->class_stride == item && new_rows->class_stride == item) {
+        for (Py_ssize_t i = 0; i < base->count; i++) {
+            double m_b = mb[i], m_x = mx[i], cross, total;
+            if (!(m_b - m_b == 0.0) || !(m_x - m_x == 0.0) || !(lb[i] - lb[i] == 0.0) || !(lx[i] - lx[i] == 0.0)) {
+                out[i] = CE_NAN;
+                continue;
+            }
+            const char *rb = base->data + i * base->row_stride, *rx = new_rows->data + i * new_rows->row_stride;
+#if defined(CE_EXP512)
+#define CE_KL_CROSS_F32 ce_kl_cross512_f32
+#define CE_KL_CROSS_F64 ce_kl_cross512_f64
+#else
+#define CE_KL_CROSS_F32 ce_kl_cross256_f32
+#define CE_KL_CROSS_F64 ce_kl_cross256_f64
+#endif
+            if (base->format == CE_F32) {
+                CE_KL_CROSS_F32((const float *)(const void *)rb, (const float *)(const void *)rx, c, m_b, m_x, &cross,
+                                &total);
+            } else {
+                CE_KL_CROSS_F64((const double *)(const void *)rb, (const double *)(const void *)rx, c, m_b, m_x,
+                                &cross, &total);
+            }
+#undef CE_KL_CROSS_F32
+#undef CE_KL_CROSS_F64
+            double kl = cross / total + (lx[i] - lb[i]);
+            out[i] = kl < 0.0 ? 0.0 : kl;
+        }
+        return 0;
+    }
+#endif
     double *scratch = malloc(sizeof(double) * (size_t)(3 * c + 1));
     if (!scratch) return -1;
     double *b = scratch, *x = scratch + c, *e = scratch + 2 * c;
