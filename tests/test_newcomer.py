@@ -89,3 +89,12 @@ def test_every_family_teaches_within_80_columns() -> None:
          *labels, "--by-class", "--worst", "3"],
     ):  # fmt: skip
         at_80(*args)  # every line within 80 columns, and no note that a table did not fit
+
+
+def test_the_quantiles_keep_each_number_beside_its_name_at_80_columns() -> None:
+    args = ["-l", str(EXAMPLES / "overconfident.npy"), "-t", str(EXAMPLES / "overconfident_labels.npy")]
+    out = at_80("compute", *args, "--max-rows", "0").stdout.splitlines()
+    first = next(i for i, line in enumerate(out) if line.startswith("loss quantiles: "))
+    assert out[first].endswith("p90 5.620303")
+    assert out[first + 1].lstrip().startswith("p99 ")  # the rest on a line of its own, aligned
+    assert "max 12.500660" in out[first + 1]
