@@ -109,3 +109,11 @@ def test_an_unknown_suffix_or_a_missing_matplotlib_is_refused(
 
 def test_the_committed_reliability_diagram_is_a_picture() -> None:
     _png_is_a_picture(Path(__file__).parent.parent / "examples" / "reliability.png")
+
+
+def test_a_picture_that_cannot_be_written_is_one_line(run: Run, model: list[str], tmp_path: Path) -> None:
+    result = run("compute", *model, "--plot", str(tmp_path / "no-such-folder" / "h.png"), "-q")
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("ce-loss: error: the picture ")
+    assert "cannot be written" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

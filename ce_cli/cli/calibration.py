@@ -157,3 +157,24 @@ def draw_compute_plot(
     else:
         samples = family.paired(report)
         plots.loss_histogram(samples.losses[samples.counted], path)
+
+
+def check_plot_path(path: str) -> None:
+    """Refuse, before anything is computed, a file type ce-loss does not draw or a missing matplotlib.
+
+    Raises:
+        OptionError: the suffix is not .png, .svg or .pdf, or matplotlib is not installed.
+    """
+    from pathlib import Path
+
+    from ce_cli.errors import OptionError
+    from ce_cli.render import plots
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in plots.SUFFIXES:
+        raise OptionError(f"--plot draws {', '.join(plots.SUFFIXES)} files, not '{path}'")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as error:
+        why = "" if isinstance(error, ModuleNotFoundError) else f" (matplotlib failed to import: {error})"
+        raise OptionError(f"--plot needs matplotlib: pip install 'ce-loss[plot]'{why}") from None

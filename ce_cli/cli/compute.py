@@ -206,7 +206,7 @@ def compute(
         calibrating = CalibrationRequest(calibration, bins, binning, fit_temperature, bootstrap, seed)
         check_calibration(calibrating, output_format=output_format, quiet=quiet)
         if plot is not None:
-            from ce_cli.render.plots import check_plot_path
+            from ce_cli.cli.calibration import check_plot_path
 
             check_plot_path(plot)
         if output is not None:

@@ -179,7 +179,7 @@ def diff_command(
             raise OptionError(f"--confidence must be in (0, 1), not {confidence}")
         request_ = DiffRequest(bootstrap, seed, confidence, by_class, worst)
         if plot is not None:
-            from ce_cli.render.plots import check_plot_path
+            from ce_cli.cli.calibration import check_plot_path
 
             check_plot_path(plot)
         if logprobs is not None:  # per-token log-probabilities of both models

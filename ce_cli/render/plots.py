@@ -1,4 +1,4 @@
-"""Pictures of a result (``--plot FILE``): .png, .svg or .pdf, drawn by matplotlib (``pip install 'ce-loss[plot]'``).
+"""Pictures of a result: .png, .svg or .pdf, drawn by matplotlib (``pip install 'ce-loss[plot]'``).
 
 Each figure is readable in black and white (black edges, hatching, grey fills, no meaning carried by colour
 alone), labels its axes with their units, and is the same for the same input: a fixed style (matplotlib's
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ce_cli.array_types import Float64Array
-from ce_cli.errors import OptionError, OutputError
+from ce_cli.errors import OutputError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -37,22 +37,6 @@ METADATA: Mapping[str, Mapping[str, Any]] = {
     ".svg": {"Date": None, "Creator": None},
     ".pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
 }
-
-
-def check_plot_path(path: str) -> None:
-    """Refuse, before anything is computed, a file type ce-loss does not draw or a missing matplotlib.
-
-    Raises:
-        OptionError: the suffix is not .png, .svg or .pdf, or matplotlib is not installed.
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise OptionError(f"--plot draws {', '.join(SUFFIXES)} files, not '{path}'")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as error:
-        why = "" if isinstance(error, ModuleNotFoundError) else f" (matplotlib failed to import: {error})"
-        raise OptionError(f"--plot needs matplotlib: pip install 'ce-loss[plot]'{why}") from None
 
 
 @contextmanager
@@ -76,7 +60,7 @@ def _save(draw: Callable[[Figure], None], path: str) -> None:
         try:
             figure.savefig(path, format=suffix[1:], metadata=dict(METADATA[suffix]))
         except OSError as error:
-            raise OutputError(f"--plot '{path}' cannot be written: {error.strerror or error}") from None
+            raise OutputError(f"the picture '{path}' cannot be written: {error.strerror or error}") from None
 
 
 def reliability_diagram(calibration: Calibration, path: str) -> None:
