@@ -20,6 +20,7 @@ from ce_cli.families.distill.defaults import (
     DEFAULT_TEACHER_FORM,
     DEFAULT_TEMPERATURE,
 )
+from ce_cli.families.protocol import OPTIONS
 from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 from ce_cli.io.columns import HeaderMode, line_of_row
 from ce_cli.io.inputs import InputSpec, SourcesRead, read_sources
@@ -63,25 +64,7 @@ def say_what_was_read(read: SourcesRead, silenced: bool, quiet: bool = False) ->
             say(line)
 
 
-FLAGS = {
-    "weight": "--weight",
-    "pos_weight": "--pos-weight",
-    "ignore_index": "--ignore-index",
-    "label_smoothing": "--label-smoothing",
-    "class_axis": "--class-axis",
-    "by_class": "--by-class",
-    "top_k": "--top-k",
-    "worst": "--worst",
-    "per_sequence": "--per-sequence",
-    "teacher": "--teacher",
-    "teacher_indices": "--teacher-indices",
-    "temperature": "--temperature",
-    "alpha": "--alpha",
-    "divergence": "--divergence",
-    "teacher_form": "--teacher-form",
-    "sparse_teacher": "--sparse-teacher",
-}
-FLAGS_DISTILL = FLAGS
+FLAGS = {name: "--" + name.replace("_", "-") for name in OPTIONS}  # each option a family may refuse, as typed
 # Why a family does not take an option, where a sentence says more than "is not an option of --task T".
 WHY_NOT = {
     (
@@ -103,7 +86,7 @@ WHY_NOT = {
     ),
     ("binary", "class_axis"): "--class-axis is not an option of --task binary, where every element is its own problem",
     **{
-        (task, option): f"{FLAGS_DISTILL[option]} goes with --task distill (a student scored against a teacher)"
+        (task, option): f"{FLAGS[option]} goes with --task distill (a student scored against a teacher)"
         for task in ("multiclass", "binary")
         for option in (
             "teacher",

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ce_cli.array_types import Float64Array, IndexArray
-from ce_cli.blocks import run_blocks
+from ce_cli.blocks import chunks, rows_per_chunk, run_blocks
 from ce_cli.calibration.sums import Confidences
 from ce_cli.errors import OptionError
 from ce_cli.families.softmax.inputs import ValidatedInputs
@@ -70,8 +70,7 @@ def logit_blocks(inputs: ValidatedInputs) -> Iterator[tuple[Float64Array, IndexA
     check_index_targets(inputs, "--fit-temperature")
     targets = np.asarray(inputs.targets).reshape(-1)
     counted = inputs.counted.reshape(-1)
-    step = max(1, (1 << 22) // max(1, inputs.num_classes))
-    for start in range(0, inputs.num_samples, step):
-        keep = counted[start : start + step]
-        rows = np.asarray(inputs.rows[start : start + step], dtype=np.float64)[keep]
-        yield rows, targets[start : start + step][keep].astype(np.intp)
+    for start, stop in chunks(inputs.num_samples, rows_per_chunk(inputs.num_classes)):
+        keep = counted[start:stop]
+        rows = np.asarray(inputs.rows[start:stop], dtype=np.float64)[keep]
+        yield rows, targets[start:stop][keep].astype(np.intp)

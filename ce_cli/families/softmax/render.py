@@ -198,7 +198,7 @@ def write_table(report: Report, stream: TextIO, options: RenderOptions) -> None:
         console.print(sequences)
         console.print(sentence)
     console.print(summary)
-    for line in [*distribution_lines(report), denominator_sentence(report)]:
+    for line in [*distribution_lines(report, console.width), denominator_sentence(report)]:
         console.print(line)
 
 

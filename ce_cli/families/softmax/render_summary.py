@@ -108,18 +108,16 @@ def add_summary_rows(grid: Table, report: Report) -> None:
         grid.add_row(f"top-{k} accuracy", "-" if math.isnan(accuracy) else f"{accuracy:.2%}")
 
 
-NARROW = 80  # the width a quantile line keeps within (a pipe's, and the narrowest common terminal)
-
-
-def distribution_lines(report: Report) -> list[str]:
-    """The loss quantiles over the counted samples, and a histogram between their min and max."""
+def distribution_lines(report: Report, width: int) -> list[str]:
+    """The loss quantiles over the counted samples (on two aligned lines where one would pass ``width``, so
+    that no number is parted from its name), and a histogram between their min and max."""
     values = summary.counted_losses(report)
     if values.size == 0:
         return []
     found = summary.quantiles(values)
     pairs = [f"{k} {short_number(v)}" for k, v in found.items()]
     lines = ["loss quantiles: " + "  ".join(pairs)]
-    if len(lines[0]) > NARROW:  # two lines, each number beside its name, rather than a wrap between them
+    if len(lines[0]) > width:
         lines = ["loss quantiles: " + "  ".join(pairs[:3]), " " * len("loss quantiles: ") + "  ".join(pairs[3:])]
     drawn = summary.histogram(values)
     if drawn:
