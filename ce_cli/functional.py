@@ -122,6 +122,7 @@ def cross_entropy(
     """
     chosen = reduction_named(reduction)
     spec = formula_spec(formula)
+    by_pytorch = convention == "pytorch" and sample_weight is None
     inputs = validate_inputs(
         logits,
         targets,
@@ -129,8 +130,9 @@ def cross_entropy(
         ignore_index=ignore_index,
         label_smoothing=label_smoothing,
         class_axis=class_axis,
+        check_range=not by_pytorch,  # PyTorch's own loss: evaluate checks the range in the kernel's pass
     )
-    if convention != "pytorch" or sample_weight is not None:
+    if not by_pytorch:
         return _by_convention(convention, "multiclass", inputs, formula, chosen, sample_weight)
     clip = probability_clip(eps, spec, inputs.rows.dtype)
     return evaluate(inputs, spec, clip=clip).reduce(chosen)
@@ -255,8 +257,10 @@ def binary_cross_entropy_with_logits(
         0.220095
     """
     spec = formula_spec(formula)
-    inputs = validate_binary(input, target, weight=weight, pos_weight=pos_weight)
-    if convention != "pytorch" or sample_weight is not None:
+    by_pytorch = convention == "pytorch" and sample_weight is None
+    # PyTorch's own formula: the targets' range is checked in the kernel's pass over them
+    inputs = validate_binary(input, target, weight=weight, pos_weight=pos_weight, check_range=not by_pytorch)
+    if not by_pytorch:
         return _by_convention(convention, "binary", inputs, formula, reduction, sample_weight, label_smoothing)
     if label_smoothing:
         raise OptionError("PyTorch's binary cross-entropy has no label smoothing (Keras and TF v1 do: convention=)")

@@ -150,24 +150,26 @@ def binary_elements(
     clip: float | None,
     losses: Float64Array,
     correct: NDArray[np.bool_],
-) -> tuple[int, bool, int]:
+    check_targets: bool = False,
+) -> tuple[int, bool, int, int]:
     """Weighted per-element losses of the binary family into ``losses``, the predictions' hits into ``correct``.
 
     As :func:`ce_cli.families.binary.report.binary_block` computes them with numpy; infinite logits
     take PyTorch's arrangement (:func:`ce_cli.families.binary.forms.logits_losses`) here.
 
     Returns:
-        ``(outside, all_in_unit, non_finite)``: the first probability outside [0, 1] (-1: none;
-        the losses are then not filled), whether every ``x`` is in [0, 1], and the elements whose
-        ``x`` and loss are both non-finite.
+        ``(outside, all_in_unit, non_finite, bad_targets)``: the first probability outside [0, 1] (-1: none;
+        the losses are then not filled), whether every ``x`` is in [0, 1], the elements whose
+        ``x`` and loss are both non-finite, and the targets outside [0, 1] (or NaN; counted with
+        ``check_targets``, else 0).
     """
     assert kernel.module is not None
     low, high = (-np.inf, np.inf) if clip is None else (clip, 1.0 - clip)
-    special, not_in_unit, non_finite = kernel.module.binary(
-        kernel.index, int(probabilities), x, t, pos_weight, weight, low, high, losses, correct
+    special, not_in_unit, non_finite, bad_targets = kernel.module.binary(
+        kernel.index, int(probabilities), x, t, pos_weight, weight, low, high, losses, correct, check_targets
     )
     if probabilities:
-        return int(special), not_in_unit == 0, int(non_finite)
+        return int(special), not_in_unit == 0, int(non_finite), int(bad_targets)
     if special:  # infinite logits
         where = np.flatnonzero(np.isinf(x))
         patched = logits_losses(
@@ -176,4 +178,4 @@ def binary_elements(
         losses[where] = patched if weight is None else patched * weight[where]
         with np.errstate(invalid="ignore"):
             non_finite = np.count_nonzero(~np.isfinite(x) & ~np.isfinite(losses))
-    return -1, not_in_unit == 0, int(non_finite)
+    return -1, not_in_unit == 0, int(non_finite), int(bad_targets)

@@ -27,11 +27,13 @@ typedef struct {
     double *out;
     unsigned char *correct;
     int probabilities;
+    int check_targets; /* count the targets outside [0, 1] (CeBinaryStats.bad_targets); else 0 */
 } CeBinary;
 
 typedef struct {
     Py_ssize_t special; /* logits: how many are infinite; probabilities: the first outside [0, 1], or -1 */
     int64_t not_in_unit, non_finite;
+    int64_t bad_targets; /* targets outside [0, 1], or NaN */
 } CeBinaryStats;
 
 typedef struct {

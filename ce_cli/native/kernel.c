@@ -234,7 +234,9 @@ static PyObject *binary(PyObject *self, PyObject *args) {
     int variant, probabilities;
     double low, high;
     PyObject *x, *t, *pw, *w, *out, *ok;
-    if (!PyArg_ParseTuple(args, "iiOOOOddOO", &variant, &probabilities, &x, &t, &pw, &w, &low, &high, &out, &ok))
+    int check_targets = 0;
+    if (!PyArg_ParseTuple(args, "iiOOOOddOO|p", &variant, &probabilities, &x, &t, &pw, &w, &low, &high, &out, &ok,
+                          &check_targets))
         return NULL;
     const CeKernels *k = kernels_for(variant);
     if (!k) return NULL;
@@ -262,13 +264,14 @@ static PyObject *binary(PyObject *self, PyObject *args) {
         return NULL;
     }
     CeBinary job = {&rows, &targets, pw == Py_None ? NULL : &pos_weights, w == Py_None ? NULL : &weights, low, high,
-                    losses, correct, probabilities};
+                    losses, correct, probabilities, check_targets};
     CeBinaryStats stats;
     Py_BEGIN_ALLOW_THREADS
     k->binary(&job, &stats);
     Py_END_ALLOW_THREADS
     release(views, 6);
-    return Py_BuildValue("nLL", stats.special, (long long)stats.not_in_unit, (long long)stats.non_finite);
+    return Py_BuildValue("nLLL", stats.special, (long long)stats.not_in_unit, (long long)stats.non_finite,
+                         (long long)stats.bad_targets);
 }
 
 static PyObject *map_function(PyObject *self, PyObject *args) {
@@ -283,8 +286,8 @@ static PyObject *map_function(PyObject *self, PyObject *args) {
     Py_ssize_t n = views[0].len / 8;
     void *result;
     if (views[0].itemsize != 8 || strcmp(views[0].format, "d") != 0 || flat_from(out, &views[1], n, 8, 1, &result) < 0 ||
-        which < 0 || which > 4) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "map: expected contiguous float64 arrays, which in 0..4");
+        which < 0 || which > 5) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "map: expected contiguous float64 arrays, which in 0..5");
         release(views, 2);
         return NULL;
     }
@@ -451,9 +454,11 @@ static PyMethodDef methods[] = {
     {"row_sums", row_sums, METH_VARARGS,
      "row_sums(variant, x, maximum, lse_z, coefficients, weight, mode, low, high, term_sum, coefficient_sum)."},
     {"binary", binary, METH_VARARGS,
-     "binary(variant, probabilities, x, t, pos_weight, weight, low, high, out, correct) -> (special, not_in_unit, "
-     "non_finite): special is the number of infinite logits, or the first probability outside [0, 1] (-1: none)."},
-    {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2), log1p on [0, 1] (3) or exp(x) 2^512 (4) "
+     "binary(variant, probabilities, x, t, pos_weight, weight, low, high, out, correct, check_targets=False) -> "
+     "(special, not_in_unit, non_finite, bad_targets): special is the number of infinite logits, or the first "
+     "probability outside [0, 1] (-1: none); bad_targets the targets outside [0, 1] or NaN (0 unless "
+     "check_targets)."},
+    {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2), log1p on [0, 1] (3), exp(x) 2^512 (4) or log1p on [0, 2^1000] (5) "
      "elementwise."},
     {"kl_rows", kl_rows, METH_VARARGS,
      "kl_rows(variant, base, new, temperature, out): KL(softmax(base / T) || softmax(new / T)) per row into out "

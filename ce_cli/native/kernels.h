@@ -18,6 +18,13 @@
  */
 
 #define LANES 64
+/* log1p on [0, 1] with one division where AVX-512 makes that faster (vmath.h) */
+#undef CE_LOG1P_UNIT
+#if defined(CE_EXP512)
+#define CE_LOG1P_UNIT ce_log1p_unit
+#else
+#define CE_LOG1P_UNIT ce_log1p_unit_two_divisions
+#endif
 #define PREFETCH_BYTES (1 << 16) /* rows up to this size have the next one fetched while they are worked */
 
 /* sum(lanes), halving: a fixed order, vectorised. */
@@ -90,7 +97,7 @@ static void CE_V(exp_array)(const double *in, double *out, Py_ssize_t n) {
         if (m - m == 0.0) {                                                                                \
             Py_ssize_t zeros;                                                                              \
             double s = CE_V(row_sum_exp_##SUFFIX)(v, n, m, &zeros);                                        \
-            lse = ce_log1p(s * 0x1p-512 + (double)(zeros - 1)); /* every maximum's term but one is 1 */    \
+            lse = ce_log1p_nonneg(s * 0x1p-512 + (double)(zeros - 1)); /* every maximum's term but one is 1 */\
         }                                                                                                  \
         *maximum = m;                                                                                      \
         *target_z = key - m;                                                                               \
@@ -209,7 +216,7 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
 #endif
     }
     for (Py_ssize_t i = 0; i < count; i++) {
-        double l = ce_log1p(sum[i] * 0x1p-512 + (zeros[i] - 1.0));
+        double l = ce_log1p_nonneg(sum[i] * 0x1p-512 + (zeros[i] - 1.0));
         lse_z[first + i] = m[i] - m[i] == 0.0 ? l : CE_NAN;
         maximum[first + i] = m[i];
         target_z[first + i] = key[i] - m[i];
@@ -253,7 +260,7 @@ static void CE_V(pairs_f32)(const float *x, Py_ssize_t n, const int64_t *targets
         double *restrict l_out = lse_z + first;
         for (Py_ssize_t i = 0; i < count; i++) {
             double m = m_out[i];
-            double l = ce_log1p_unit(e[i] * 0x1p-512);
+            double l = CE_LOG1P_UNIT(e[i] * 0x1p-512);
             l_out[i] = m - m == 0.0 ? l : CE_NAN;
         }
         if (argmax) {
@@ -320,9 +327,111 @@ static int CE_V(softmax_rows)(const CeRows *rows, const int64_t *targets, double
  * with t taken as class 0 where ignored (as the numpy path does), and the mean's denominator
  * sum w[t] over the rows that count. A piece of rows at a time, so that its per-row results are
  * still in cache when the losses are made; what the row checks need is gathered on the way. */
+/* index_losses for rows of two float32 classes side by side (a two-class head), without ranks: the
+ * same results as the general path in three loops a piece, not eight (a row's max, its target's z
+ * and the exponent; exp; the log1p, the loss and the counts). lse_z = log1p(exp(lo - hi)). */
+static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *given, int64_t ignore_index,
+                                  const double *weights, double *loss, double *log_p, unsigned char *at_top,
+                                  double *maximum, double *lse, int64_t *argmax, CeIndexStats *stats) {
+    double z[PIECE], e[PIECE], tz[PIECE];
+    double low[LANES], high[LANES], nan[LANES];
+    for (int k = 0; k < LANES; k++) low[k] = CE_INF, high[k] = -CE_INF, nan[k] = 0.0;
+    double denominator = 0.0;
+    int64_t non_finite = 0;
+    stats->outside = -1;
+    for (Py_ssize_t first = 0; first < n; first += PIECE) {
+        Py_ssize_t count = n - first < PIECE ? n - first : PIECE;
+        const float *restrict p = x + 2 * first;
+        const int64_t *restrict g = given + first;
+        double *restrict m_out = maximum + first;
+        int64_t outside = 0;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            int64_t t = g[i] == ignore_index ? 0 : g[i];
+            outside |= (t < 0) | (t > 1);
+            double a = (double)p[2 * i], b = (double)p[2 * i + 1];
+            int nan = (a != a) | (b != b);
+            double hi = b > a ? b : a, lo = b > a ? a : b;
+            double m = nan ? CE_NAN : hi;
+            z[i] = lo - m;
+            m_out[i] = m;
+            tz[i] = (t ? b : a) - m;
+        }
+        if (outside) { /* refused before any loss is made */
+            for (Py_ssize_t i = 0; i < count; i++) {
+                int64_t t = g[i] == ignore_index ? 0 : g[i];
+                if (t < 0 || t > 1) {
+                    stats->outside = first + i;
+                    return;
+                }
+            }
+        }
+        for (Py_ssize_t j = 0; j < count; j += LANES) { /* the row checks' extremes of the maxima */
+            int width = count - j < LANES ? (int)(count - j) : LANES;
+            for (int k = 0; k < width; k++) {
+                double v = m_out[j + k];
+                low[k] = v < low[k] ? v : low[k];
+                high[k] = v > high[k] ? v : high[k];
+                nan[k] = v != v ? 1.0 : nan[k];
+            }
+        }
+        CE_V(exp_array)(z, e, count);
+        double *restrict out = loss + first, *restrict lp = log_p + first;
+        int64_t counted_rows = 0, bad = 0;
+        double weighted = 0.0;
+#define CE_PAIR_LOSS(WEIGHT)                                                                                \
+    for (Py_ssize_t i = 0; i < count; i++) {                                                               \
+        double m = m_out[i];                                                                               \
+        double l = CE_LOG1P_UNIT(e[i] * 0x1p-512);                                                         \
+        l = m - m == 0.0 ? l : CE_NAN;                                                                     \
+        double log_prob = tz[i] - l;                                                                       \
+        int counted = g[i] != ignore_index;                                                                \
+        double wt = WEIGHT;                                                                                \
+        double value = (counted ? -wt * log_prob : 0.0) + 0.0;                                             \
+        lp[i] = log_prob;                                                                                  \
+        out[i] = value;                                                                                    \
+        counted_rows += counted;                                                                           \
+        weighted += counted ? wt : 0.0;                                                                    \
+        bad += !(value - value == 0.0);                                                                    \
+        e[i] = l;                                                                                          \
+    }
+        if (weights) {
+            CE_PAIR_LOSS(weights[counted ? g[i] : 0])
+        } else {
+            CE_PAIR_LOSS(1.0)
+        }
+#undef CE_PAIR_LOSS
+        if (lse) memcpy(lse + first, e, sizeof(double) * (size_t)count);
+        for (Py_ssize_t i = 0; i < count; i++) at_top[first + i] = tz[i] == 0.0;
+        if (argmax) {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                float a = p[2 * i], b = p[2 * i + 1];
+                argmax[first + i] = a != a ? 0 : b != b ? 1 : b > a ? 1 : 0;
+            }
+        }
+        denominator += weights ? weighted : (double)counted_rows;
+        non_finite += bad;
+    }
+    double lowest = low[0], highest = high[0], any_nan = nan[0];
+    for (int k = 1; k < LANES; k++) {
+        lowest = low[k] < lowest ? low[k] : lowest;
+        highest = high[k] > highest ? high[k] : highest;
+        any_nan += nan[k];
+    }
+    stats->denominator = denominator;
+    stats->lowest = any_nan > 0.0 ? CE_NAN : lowest;
+    stats->highest = any_nan > 0.0 ? CE_NAN : highest;
+    stats->non_finite = non_finite;
+}
+
 static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t ignore_index, const double *weights,
                               double *loss, double *log_p, unsigned char *at_top, double *maximum, double *lse,
                               int64_t *argmax, int64_t *rank, CeIndexStats *stats) {
+    if (rows->classes == 2 && !rank && rows->format == CE_F32 && rows->class_stride == sizeof(float) &&
+        rows->row_stride == 2 * sizeof(float)) {
+        CE_V(index_pairs_f32)((const float *)(const void *)rows->data, rows->count, given, ignore_index, weights,
+                              loss, log_p, at_top, maximum, lse, argmax, stats);
+        return 0;
+    }
     int64_t c[PIECE]; /* the class each row is read at */
     double low[LANES], high[LANES], nan[LANES];
     for (int k = 0; k < LANES; k++) low[k] = CE_INF, high[k] = -CE_INF, nan[k] = 0.0;
@@ -358,11 +467,7 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
         if (lse) { /* each row's log Σ exp(x - m), kept where asked (ce-loss diff's KL reads it) */
             for (Py_ssize_t i = 0; i < count; i++) lse[first + i] = out[i];
         }
-        for (Py_ssize_t i = 0; i < count; i++) {
-            double target_z = lp[i];
-            lp[i] = target_z - out[i];
-            top[i] = target_z == 0.0;
-        }
+        for (Py_ssize_t i = 0; i < count; i++) top[i] = lp[i] == 0.0; /* z at the target is 0: the maximum */
         for (Py_ssize_t j = 0; j < count; j += LANES) {
             int width = count - j < LANES ? (int)(count - j) : LANES;
             for (int k = 0; k < width; k++) {
@@ -372,22 +477,29 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
                 nan[k] = x != x ? 1.0 : nan[k];
             }
         }
+        /* log p[t] = z[t] - lse_z, the loss and the counts in one loop */
         if (weights) {
             for (Py_ssize_t i = 0; i < count; i++) {
                 int counted = g[i] != ignore_index;
-                double wt = weights[c[i]];
-                out[i] = (counted ? -wt * lp[i] : 0.0) + 0.0;
+                double wt = weights[c[i]], log_prob = lp[i] - out[i];
+                double value = (counted ? -wt * log_prob : 0.0) + 0.0;
+                lp[i] = log_prob;
+                out[i] = value;
                 denominator += counted ? wt : 0.0;
+                bad += !(value - value == 0.0);
             }
         } else {
             for (Py_ssize_t i = 0; i < count; i++) {
                 int counted = g[i] != ignore_index;
-                out[i] = (counted ? -lp[i] : 0.0) + 0.0;
+                double log_prob = lp[i] - out[i];
+                double value = (counted ? -log_prob : 0.0) + 0.0;
+                lp[i] = log_prob;
+                out[i] = value;
                 counted_rows += counted;
+                bad += !(value - value == 0.0);
             }
             denominator += (double)counted_rows;
         }
-        for (Py_ssize_t i = 0; i < count; i++) bad += !(out[i] - out[i] == 0.0);
         non_finite += bad;
     }
     double lowest = low[0], highest = high[0], any_nan = nan[0];
@@ -472,13 +584,100 @@ static int CE_V(row_sums)(const CeRows *rows, const double *maximum, const doubl
  *                  caller takes their losses from PyTorch's arrangement;
  *   probabilities: loss = (t - 1) max(log(1 - p), -100) - t max(log p, -100), PyTorch's clamp,
  *                  p clipped into [low, high] first; the first p outside [0, 1] is reported. */
+/* Unweighted logits read where they lie (contiguous float32 or float64 logits and targets), in two
+ * passes over a tile instead of six: -|x| and the infinite ones, exp; then the loss and the counts;
+ * then the hits. The same arithmetic as the general loop in CE_V(binary). */
+#define CE_BINARY_TILE(TX, TT, SUFFIX)                                                                      \
+    static void CE_V(binary_tile_##SUFFIX)(const TX *restrict x, const TT *restrict t, Py_ssize_t count,   \
+                                           double *restrict out, unsigned char *restrict correct,          \
+                                           double *restrict decay, double *restrict wide,                  \
+                                           double *restrict wide_t, int check_targets, int64_t *counts) {  \
+        int64_t special = 0, outside = 0, non_finite = 0, bad_targets = 0;                                 \
+        for (Py_ssize_t i = 0; i < count; i++) {                                                           \
+            double v = (double)x[i];                                                                       \
+            double a = v < 0.0 ? -v : v;                                                                   \
+            special += a == CE_INF;                                                                        \
+            decay[i] = -a;                                                                                 \
+            wide[i] = v;                                                                                   \
+            wide_t[i] = (double)t[i];                                                                      \
+        }                                                                                                  \
+        CE_V(exp_array)(decay, decay, count);                                                              \
+        /* float64 alone here: a float32 read would make the loop twice as wide, and spill */               \
+        for (Py_ssize_t i = 0; i < count; i++) {                                                           \
+            double v = wide[i], target = wide_t[i];                                                        \
+            double log_term = CE_LOG1P_UNIT(decay[i] * 0x1p-512);                                          \
+            double sp_minus = (v < 0.0 ? -v : 0.0) + log_term;                                             \
+            double sp_plus = (v > 0.0 ? v : 0.0) + log_term;                                               \
+            out[i] = target * sp_minus + (1.0 - target) * sp_plus + 0.0;                                   \
+        }                                                                                                  \
+        for (Py_ssize_t i = 0; i < count; i++) {                                                           \
+            double v = wide[i], target = wide_t[i], loss = out[i];                                         \
+            outside += !(v >= 0.0 && v <= 1.0);                                                            \
+            non_finite += !(v - v == 0.0) & !(loss - loss == 0.0);                                         \
+        }                                                                                                  \
+        if (check_targets) {                                                                               \
+            for (Py_ssize_t i = 0; i < count; i++) bad_targets += !((wide_t[i] >= 0.0) & (wide_t[i] <= 1.0)); \
+        }                                                                                                  \
+        /* apart: a byte store in the loops above would make them 64 elements wide, and spill */           \
+        for (Py_ssize_t i = 0; i < count; i++) correct[i] = (x[i] > 0) == (t[i] >= (TT)0.5);               \
+        counts[0] += special;                                                                              \
+        counts[1] += outside;                                                                              \
+        counts[2] += non_finite;                                                                           \
+        counts[3] += bad_targets;                                                                          \
+    }
+CE_BINARY_TILE(float, float, ff)
+CE_BINARY_TILE(float, double, fd)
+CE_BINARY_TILE(double, float, df)
+CE_BINARY_TILE(double, double, dd)
+
+/* The fused tiles where they apply (unweighted logits, contiguous float32/float64 x and t): 1 if done. */
+static int CE_V(binary_fused)(const CeBinary *job, CeBinaryStats *stats) {
+    const CeRows *x = job->x, *t = job->t;
+    int xf = x->format == CE_F32 && x->row_stride == sizeof(float);
+    int xd = x->format == CE_F64 && x->row_stride == sizeof(double);
+    int tf = t->format == CE_F32 && t->row_stride == sizeof(float);
+    int td = t->format == CE_F64 && t->row_stride == sizeof(double);
+    if (job->probabilities || job->weight || job->pos_weight || !(xf || xd) || !(tf || td)) return 0;
+    double decay[TILE], wide[TILE], wide_t[TILE];
+    int64_t counts[4] = {0, 0, 0, 0};
+    for (Py_ssize_t first = 0; first < x->count; first += TILE) {
+        Py_ssize_t count = x->count - first < TILE ? x->count - first : TILE;
+        double *out = job->out + first;
+        unsigned char *correct = job->correct + first;
+        if (xf && tf) {
+            CE_V(binary_tile_ff)((const float *)(const void *)x->data + first, (const float *)(const void *)t->data + first,
+                                 count, out, correct, decay, wide, wide_t,
+                                 job->check_targets, counts);
+        } else if (xf) {
+            CE_V(binary_tile_fd)((const float *)(const void *)x->data + first,
+                                 (const double *)(const void *)t->data + first, count, out, correct, decay, wide, wide_t,
+                                 job->check_targets, counts);
+        } else if (tf) {
+            CE_V(binary_tile_df)((const double *)(const void *)x->data + first,
+                                 (const float *)(const void *)t->data + first, count, out, correct, decay, wide, wide_t,
+                                 job->check_targets, counts);
+        } else {
+            CE_V(binary_tile_dd)((const double *)(const void *)x->data + first,
+                                 (const double *)(const void *)t->data + first, count, out, correct, decay, wide, wide_t,
+                                 job->check_targets, counts);
+        }
+    }
+    stats->special = counts[0];
+    stats->not_in_unit = counts[1];
+    stats->non_finite = counts[2];
+    stats->bad_targets = counts[3];
+    return 1;
+}
+
 static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
+    if (CE_V(binary_fused)(job, stats)) return;
     const CeRows *x = job->x;
     Py_ssize_t n = x->count;
     double chunk[TILE], t[TILE], pw[TILE], w[TILE], decay[TILE];
     stats->special = job->probabilities ? -1 : 0;
     stats->not_in_unit = 0;
     stats->non_finite = 0;
+    stats->bad_targets = 0;
     double threshold = job->probabilities ? 0.5 : 0.0;
     for (Py_ssize_t first = 0; first < n; first += TILE) {
         Py_ssize_t count = n - first < TILE ? n - first : TILE;
@@ -494,7 +693,7 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
             ce_load(job->weight->data + first * job->weight->row_stride, job->weight->row_stride, CE_F64, count, w);
         }
         const int weighted = job->weight != NULL, positive_weighted = job->pos_weight != NULL;
-        int64_t special = 0, outside = 0, non_finite = 0; /* integers: float sums would not vectorise */
+        int64_t special = 0, outside = 0, non_finite = 0, bad_targets = 0; /* integers: float sums would not vectorise */
         if (job->probabilities) {
             for (Py_ssize_t i = 0; i < count; i++) {
                 double v = chunk[i], target = t[i];
@@ -516,7 +715,7 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
             if (!weighted && !positive_weighted) {
                 for (Py_ssize_t i = 0; i < count; i++) {
                     double v = chunk[i], target = t[i];
-                    double log_term = ce_log1p_unit(decay[i] * 0x1p-512);
+                    double log_term = CE_LOG1P_UNIT(decay[i] * 0x1p-512);
                     double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
                     double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
                     out[i] = target * sp_minus + (1.0 - target) * sp_plus + 0.0;
@@ -524,7 +723,7 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
             } else {
                 for (Py_ssize_t i = 0; i < count; i++) {
                     double v = chunk[i], target = t[i];
-                    double log_term = ce_log1p_unit(decay[i] * 0x1p-512);
+                    double log_term = CE_LOG1P_UNIT(decay[i] * 0x1p-512);
                     double sp_minus = (v < 0.0 ? -v : 0.0) + log_term;
                     double sp_plus = (v > 0.0 ? v : 0.0) + log_term;
                     double p = positive_weighted ? pw[i] : 1.0, weight = weighted ? w[i] : 1.0;
@@ -538,6 +737,10 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
             non_finite += !(v - v == 0.0) & !(out[i] - out[i] == 0.0);
             correct[i] = (v > threshold) == (t[i] >= 0.5);
         }
+        if (job->check_targets) { /* apart: in the loop above, with its byte store, it would cost more */
+            for (Py_ssize_t i = 0; i < count; i++) bad_targets += !((t[i] >= 0.0) & (t[i] <= 1.0));
+        }
+        stats->bad_targets += bad_targets;
         stats->not_in_unit += outside;
         stats->non_finite += non_finite;
         if (!job->probabilities) {
@@ -563,8 +766,10 @@ static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p(in[i]);
     } else if (which == 2) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log(in[i]);
+    } else if (which == 5) {
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p_nonneg(in[i]);
     } else {
-        for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p_unit(in[i]);
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = CE_LOG1P_UNIT(in[i]);
     }
 }
 

@@ -100,11 +100,52 @@ static inline double ce_log1p(double x) {
     return x == x ? out : x;
 }
 
-/* log1p(x) for x in [0, 1] (or NaN), as the binary family's log1p(exp(-|x|)) has it: 1 + x in [1, 2],
- * whose rounding error x - ((1 + x) - 1) is exact, and no other special value to select. */
-static inline double ce_log1p_unit(double x) {
+/* log1p(x) for 0 <= x <= 2^1000 (or NaN), as the kernels have it (log1p(exp(-|x|)), a row's sum of
+ * exp less one): ce_log1p's arithmetic with one division where it has two. fdlibm's s = f / (2 + f)
+ * and the correction c / u share 1 / ((2 + f) u), which cannot overflow for u = 1 + x <= 2^1000
+ * (two or three more roundings in s, whose term is at most 5 % of the result, and in c / u, which is
+ * below half an ulp of it). Tested within 1 ulp of mpmath (tests/test_native.py). */
+static inline double ce_log1p_core(double x, double u, double c) {
+    const double lg1 = 6.666666666666735130e-01, lg2 = 3.999999999940941908e-01;
+    const double lg3 = 2.857142874366239149e-01, lg4 = 2.222219843214978396e-01;
+    const double lg5 = 1.818357216161805012e-01, lg6 = 1.531383769920937332e-01;
+    const double lg7 = 1.479819860511658591e-01;
+    uint64_t iu = ce_bits(u) + ((uint64_t)(0x3ff00000u - 0x3fe6a09eu) << 32);
+    double k = ce_double(0x4330000000000000u | (iu >> 52)) - (0x1p52 + 1023.0);
+    double m = ce_double((iu & 0x000fffffffffffffu) + ((uint64_t)0x3fe6a09eu << 32));
+    double f = m - 1.0;
+    double hfsq = 0.5 * f * f;
+    double two_f = 2.0 + f;
+    double q = 1.0 / (two_f * u);
+    double s = (f * u) * q;
+    double z = s * s;
+    double w = z * z;
+    double t1 = w * (lg2 + w * (lg4 + w * lg6));
+    double t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)));
+    return s * (hfsq + (t2 + t1)) + (k * CE_LN2_LO + (c * two_f) * q) - hfsq + f + k * CE_LN2_HI;
+}
+
+static inline double ce_log1p_nonneg(double x) {
+    double u = 1.0 + x;
+    double c = u >= 2.0 ? 1.0 - (u - x) : x - (u - 1.0); /* the rounding error of 1 + x, exact (Sterbenz) */
+    double out = ce_log1p_core(x, u, c);
+    out = x == CE_INF ? CE_INF : out;
+    return x == x ? out : x;
+}
+
+/* The same with fdlibm's two divisions, faster where division is cheap relative to the rest
+ * (AVX2 and the portable build, measured by benchmarks/bench.py). */
+static inline double ce_log1p_unit_two_divisions(double x) {
     double u = 1.0 + x;
     double out = ce_log_reduced(u, (x - (u - 1.0)) / u, 0.0);
+    return x == x ? out : x;
+}
+
+/* log1p(x) for x in [0, 1] (or NaN): the binary family's log1p(exp(-|x|)); 1 + x in [1, 2], whose
+ * rounding error x - ((1 + x) - 1) is exact, and no other special value to select. */
+static inline double ce_log1p_unit(double x) {
+    double u = 1.0 + x;
+    double out = ce_log1p_core(x, u, x - (u - 1.0));
     return x == x ? out : x;
 }
 

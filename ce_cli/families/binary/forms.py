@@ -109,16 +109,28 @@ def broadcast_option(value: Any, shape: tuple[int, ...], name: str, what: str) -
     return np.broadcast_to(array, shape)
 
 
-def check_targets(t: NDArray[Any], shape: tuple[int, ...], name: str = "target") -> NDArray[np.floating[Any]]:
-    """Targets of the input's shape with values in [0, 1], in their floating dtype (others as float64)."""
+def check_targets(
+    t: NDArray[Any], shape: tuple[int, ...], name: str = "target", *, check_range: bool = True
+) -> NDArray[np.floating[Any]]:
+    """Targets of the input's shape with values in [0, 1], in their floating dtype (others as float64).
+
+    ``check_range=False`` leaves the range to the evaluation, which checks it as the blocks go by
+    (:func:`check_target_range`).
+    """
     targets = np.asarray(t)
     if targets.dtype.kind != "f" or not targets.dtype.isnative:
         targets = targets.astype(np.float64)
     if targets.shape != shape:
         raise ShapeError(f"{name} has shape {targets.shape}, but binary cross-entropy needs the input's shape {shape}")
+    if check_range:
+        check_target_range(targets, name)
+    return targets
+
+
+def check_target_range(targets: NDArray[np.floating[Any]], name: str) -> None:
+    """A :class:`TargetError` naming the first target outside [0, 1] (or NaN), if there is one."""
     if targets.size and not (np.min(targets) >= 0.0 and np.max(targets) <= 1.0):  # NaN fails both
         with np.errstate(invalid="ignore"):
             outside = ~((targets >= 0.0) & (targets <= 1.0))
         value = float(targets.reshape(-1)[int(np.argmax(outside.reshape(-1)))])
         raise TargetError(f"{name}: binary targets are 0/1 or probabilities in [0, 1], and {value!r} is not one")
-    return targets

@@ -36,6 +36,9 @@ class BinaryInputs:
         pos_weight: ``(M,)`` float64 positive weights (broadcast), or ``None``.
         shape: the input's shape.
         name: how messages name the input.
+        targets_checked: whether the targets' range was checked; if not, the evaluation checks it
+            as it reads them (:func:`ce_cli.families.binary.report.build_binary_report`).
+        targets_name: how messages name the targets.
     """
 
     values: Any
@@ -44,6 +47,8 @@ class BinaryInputs:
     pos_weight: Float64Array | None
     shape: tuple[int, ...]
     name: str = "logits"
+    targets_checked: bool = True
+    targets_name: str = "targets"
 
     @property
     def logits_shape(self) -> tuple[int, ...]:
@@ -76,8 +81,13 @@ def validate_binary(
     weight: Any = None,
     pos_weight: Any = None,
     names: tuple[str, str, str, str] = ("logits", "targets", "weight", "pos_weight"),
+    check_range: bool = True,
 ) -> BinaryInputs:
     """Check the binary family's inputs with PyTorch's rules and flatten them to elements.
+
+    ``check_range=False`` leaves the targets' range to :func:`ce_cli.families.binary.report.build_binary_report`,
+    which checks it in the same pass as the losses (one read of the targets, not two); only that
+    function may take such inputs.
 
     Raises:
         InputError: values that are not real numbers. ShapeError: targets not of the input's
@@ -91,7 +101,7 @@ def validate_binary(
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
     shape = tuple(int(n) for n in x.shape)
-    t = check_targets(real_array(targets, targets_name), shape, targets_name)
+    t = check_targets(real_array(targets, targets_name), shape, targets_name, check_range=check_range)
     w, pw = (
         None if value is None else broadcast_option(real_array(value, name), shape, name, how)
         for value, name, how in (
@@ -100,4 +110,4 @@ def validate_binary(
         )
     )
     values: NDArray[Any] | ElementRows = x.reshape(-1, 1) if isinstance(x, np.ndarray) else ElementRows(x)
-    return BinaryInputs(values, t.reshape(-1), _flat(w), _flat(pw), shape, input_name)
+    return BinaryInputs(values, t.reshape(-1), _flat(w), _flat(pw), shape, input_name, check_range, targets_name)

@@ -20,7 +20,7 @@ from ce_cli.array_types import BoolArray, Float64Array
 from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
 from ce_cli.data_warnings import DataWarning, NonFiniteLogits, SigmoidGivenProbabilities
 from ce_cli.errors import OptionError
-from ce_cli.families.binary.forms import logits_losses, probability_losses
+from ce_cli.families.binary.forms import check_target_range, logits_losses, probability_losses
 from ce_cli.families.binary.inputs import BinaryInputs
 from ce_cli.families.softmax.losses import Reduction
 from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
@@ -47,6 +47,8 @@ def binary_block(
     """
     x = np.asarray(inputs.values[start:stop], dtype=np.float64).reshape(-1)
     t = np.asarray(inputs.targets[start:stop], dtype=np.float64)
+    if not inputs.targets_checked and not (np.min(t, initial=0.0) >= 0.0 and np.max(t, initial=1.0) <= 1.0):
+        check_target_range(inputs.targets, inputs.targets_name)  # names the first, whichever block found one
     pw = None if inputs.pos_weight is None else inputs.pos_weight[start:stop]
     if formula.binary == "probabilities":
         losses = probability_losses(x, t, clip, inputs.name, strict=strict)
@@ -199,9 +201,11 @@ def build_binary_report(
             raw = np.asarray(inputs.values[part]).reshape(-1)
             probabilities = formula.binary == "probabilities"
             t = inputs.targets[part]
-            outside, in_unit, non_finite = binary_elements(
-                kernel, probabilities, raw, t, pw, w, clip, losses[part], correct[part]
+            outside, in_unit, non_finite, bad_targets = binary_elements(
+                kernel, probabilities, raw, t, pw, w, clip, losses[part], correct[part], not inputs.targets_checked
             )
+            if bad_targets and not inputs.targets_checked:
+                check_target_range(inputs.targets, inputs.targets_name)  # names the first, whichever block found one
             if outside < 0:
                 return in_unit, non_finite
         block = binary_block(inputs, formula, clip, start, stop, strict)  # numpy words the error, or gives NaN

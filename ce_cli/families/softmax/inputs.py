@@ -61,6 +61,10 @@ class ValidatedInputs:
         sample_shape: the shape of the per-sample losses (the logits' shape
             without the class axis).
         target_dtype: the dtype the targets were given in (probabilities are checked to its precision).
+        targets_checked: whether index targets were checked against ``[0, C)``; if not, the evaluation
+            refuses one outside it as it reads them (:func:`ce_cli.families.softmax.losses.evaluate`),
+            with the message :func:`validate_inputs` gives.
+        targets_name: how messages name the targets.
     """
 
     rows: Rows
@@ -72,6 +76,8 @@ class ValidatedInputs:
     logits_shape: tuple[int, ...]
     sample_shape: tuple[int, ...]
     target_dtype: np.dtype[Any] = FLOAT64
+    targets_checked: bool = True
+    targets_name: str = "targets"
 
     @property
     def num_classes(self) -> int:
@@ -179,8 +185,12 @@ def _index_targets(
     axis: int,
     ignore_index: int,
     name: str,
+    check_range: bool = True,
 ) -> NDArray[np.int64]:
-    """Check class-index targets for logits of ``logits_shape`` (class axis ``axis``); return them as ``(M,)`` int64."""
+    """Check class-index targets for logits of ``logits_shape`` (class axis ``axis``); return them as ``(M,)`` int64.
+
+    ``check_range=False`` leaves the range ``[0, C)`` to the evaluation.
+    """
     sample_shape = logits_shape[:axis] + logits_shape[axis + 1 :]
     num_classes = logits_shape[axis]
     if targets.shape != sample_shape:
@@ -196,6 +206,19 @@ def _index_targets(
         beyond = int(np.argmax(flat > np.iinfo(np.int64).max))
         raise TargetError(f"{name}: {int(flat[beyond])} at position {_position(beyond, sample_shape)} is beyond int64")
     indices = flat.astype(np.int64, copy=False)
+    if check_range:
+        refuse_out_of_range(indices, ignore_index, num_classes, name, sample_shape)
+    return indices
+
+
+def refuse_out_of_range(
+    indices: NDArray[np.int64], ignore_index: int, num_classes: int, name: str, sample_shape: tuple[int, ...]
+) -> None:
+    """A :class:`TargetError` naming the first index outside ``[0, num_classes)`` that is not ``ignore_index``.
+
+    Raises:
+        TargetError: (``OneClassTargetError`` for one class) with the row as ``error.row``.
+    """
     first = first_out_of_range(indices, ignore_index, num_classes)
     if first is not None:
         error = (OneClassTargetError if num_classes == 1 else TargetError)(
@@ -204,7 +227,6 @@ def _index_targets(
         )
         error.row = first
         raise error
-    return indices
 
 
 def _rows(x: Any, axis: int, num_classes: int) -> Rows:
@@ -226,6 +248,7 @@ def validate_inputs(
     label_smoothing: float = DEFAULT_LABEL_SMOOTHING,
     class_axis: int = DEFAULT_CLASS_AXIS,
     names: tuple[str, str, str] = ("logits", "targets", "weight"),
+    check_range: bool = True,
 ) -> ValidatedInputs:
     """Validate inputs with PyTorch's rules and lay them out as rows.
 
@@ -240,6 +263,10 @@ def validate_inputs(
         label_smoothing: ``E`` in ``[0, 1]``.
         class_axis: the class axis of ``logits``; ignored for ``(C,)`` input.
         names: how messages name the logits, targets and weight.
+        check_range: ``False`` leaves index targets outside ``[0, C)`` to
+            :func:`ce_cli.families.softmax.losses.evaluate`, which refuses them in the same pass as the
+            losses, with the same message (one read of the targets, not three); only that function
+            may take such inputs.
 
     Raises:
         ShapeError, TargetError, OptionError: with a message naming the input.
@@ -281,7 +308,7 @@ def validate_inputs(
             )
         flat_targets: NDArray[Any] = np.moveaxis(t.astype(np.float64, copy=False), axis, -1).reshape(-1, num_classes)
     else:
-        flat_targets = _index_targets(t, tuple(int(n) for n in x.shape), axis, ignore_index, targets_name)
+        flat_targets = _index_targets(t, tuple(int(n) for n in x.shape), axis, ignore_index, targets_name, check_range)
 
     w: NDArray[np.float64] | None = None
     if weight is not None:
@@ -302,4 +329,6 @@ def validate_inputs(
         logits_shape=tuple(int(n) for n in x.shape),
         sample_shape=sample_shape,
         target_dtype=t.dtype,
+        targets_checked=check_range or probability_targets,
+        targets_name=targets_name,
     )

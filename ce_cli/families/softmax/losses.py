@@ -16,7 +16,7 @@ import numpy as np
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.blocks import CHUNK_BYTES, NATIVE_CHUNK_BYTES, run_blocks
 from ce_cli.errors import TargetError, unknown_choice
-from ce_cli.families.softmax.inputs import ValidatedInputs, first_out_of_range
+from ce_cli.families.softmax.inputs import ValidatedInputs, first_out_of_range, refuse_out_of_range
 from ce_cli.families.softmax.weighting import WeightedLosses, needs_all_classes, target_classes, weighted_losses
 from ce_cli.formulas import BlockLogProbs, FormulaSpec
 from ce_cli.log_sum_exp import ShiftedBlock, nan_ranked
@@ -183,6 +183,8 @@ def check_target_range(inputs: ValidatedInputs) -> None:
     if inputs.probability_targets:
         return
     targets = np.asarray(inputs.targets, dtype=np.int64)
+    if not inputs.targets_checked:  # validate_inputs left the range to the evaluation: its own message
+        refuse_out_of_range(targets, inputs.ignore_index, inputs.num_classes, inputs.targets_name, inputs.sample_shape)
     row = first_out_of_range(targets, inputs.ignore_index, inputs.num_classes)
     if row is not None:
         raise TargetError(f"target {int(targets[row])} at row {row} is out of range for {inputs.num_classes} classes")

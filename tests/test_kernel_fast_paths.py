@@ -1,0 +1,199 @@
+"""The compiled kernel's fast paths, each against an independent reference and the numpy path.
+
+- ``log1p`` of a non-negative argument with one division (the row sums' and ``log1p(exp(-|x|))``'s),
+  against mpmath;
+- two float32 classes side by side (``index_pairs_f32``): losses, the mean's denominator, the
+  predictions, the target-is-maximum flags, the row checks and each row's maximum and log-sum-exp;
+- the binary family's fused tiles (unweighted logits, float32 or float64 logits and targets);
+- targets whose range the functional API leaves to the kernel's pass: refused with the message
+  :func:`ce_cli.families.softmax.inputs.validate_inputs` gives, on every kernel.
+
+Every test runs on each CPU variant this machine supports (see ``tests/test_native.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import mpmath
+import numpy as np
+import pytest
+
+import ce_cli
+import ce_cli.native as native
+from ce_cli.errors import TargetError
+from ce_cli.families.softmax.inputs import validate_inputs
+from ce_cli.families.softmax.losses import evaluate
+from ce_cli.formulas import formula_spec
+from tests.test_native import KERNELS, _both, assert_agree, kernel_map, needs_kernel, ulps
+
+LOG1P_NONNEG = 5  # the kernel's map: log1p on [0, 2^1000]
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> native.Kernel:
+    """Each runnable CPU variant in turn, made the active kernel."""
+    if not native.runnable_variants():
+        pytest.skip("no compiled kernel in this install")
+    monkeypatch.setenv(native.ENVIRONMENT, request.param)
+    return native.active()
+
+
+@needs_kernel
+def test_log1p_of_a_nonnegative_argument_with_one_division_is_within_1_ulp(kernel: native.Kernel) -> None:
+    """The row sums' log1p (one division for fdlibm's two): every binade up to 2^1000, the edges of the
+    reduction (sqrt(2) and its powers of two), and the values where 1 + x rounds."""
+    rng = np.random.default_rng(11)
+    edges = np.sqrt(2.0) * 2.0 ** np.arange(-1, 60, dtype=np.float64) - 1.0
+    x = np.concatenate(
+        [
+            np.linspace(0.0, 1.0, 2001),
+            np.linspace(1.0, 1000.0, 2001),
+            10.0 ** rng.uniform(-320, 301, 2000),
+            np.nextafter(edges, 0.0),
+            edges,
+            np.nextafter(edges, np.inf),
+            2.0 ** -np.arange(1, 60, dtype=np.float64) * 1.5,  # 1 + x rounds, and c carries the rest
+            [2.0**1000, 5e-324, 1.0, 2.0],
+        ]
+    )
+    errors = ulps(kernel_map(kernel, LOG1P_NONNEG, x), mpmath.log1p, x)
+    assert errors.max() <= 1.0, f"{errors.max():.3f} ulp at x = {x[errors.argmax()]!r}"
+    assert errors.mean() < 0.35
+    special = kernel_map(kernel, LOG1P_NONNEG, np.array([np.inf, np.nan, 0.0]))
+    assert special[0] == np.inf
+    assert np.isnan(special[1])
+    assert special[2] == 0.0
+
+
+def _pairs(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """float32 two-class logits with NaN, infinities, ties, -inf padding and huge gaps; targets with ignored rows."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((rows, 2)) * 6).astype(np.float32)
+    x[1] = [np.nan, 1.0]
+    x[2] = [1.0, np.inf]
+    x[3] = [-np.inf, -np.inf]
+    x[4] = [2.5, 2.5]  # a tie at the maximum
+    x[5] = [-np.inf, 3.0]
+    x[6] = [3e38, -3e38]
+    x[7] = [40.0, 0.0]  # a loss near 4e-18 for target 0
+    t = rng.integers(0, 2, rows)
+    t[7] = 0
+    t[9:1500:97] = -100
+    return x, t
+
+
+def _exact_losses(x: np.ndarray, t: np.ndarray, weight: np.ndarray | None) -> list[float]:
+    """mpmath's -w[t] (x[t] - log(exp(x0) + exp(x1))) for finite rows; 0 for ignored ones."""
+    mpmath.mp.prec = 120
+    out = []
+    for (a, b), target in zip(x.astype(np.float64).tolist(), t.tolist(), strict=True):
+        if target == -100:
+            out.append(0.0)
+            continue
+        lse = mpmath.log(mpmath.exp(mpmath.mpf(a)) + mpmath.exp(mpmath.mpf(b)))
+        loss = -((mpmath.mpf(a) if target == 0 else mpmath.mpf(b)) - lse)
+        out.append(float(loss * (1 if weight is None else mpmath.mpf(float(weight[target])))))
+    return out
+
+
+@needs_kernel
+@pytest.mark.parametrize("rows", [1, 7, 1023, 1024, 1025, 3000])  # a piece is 1024 rows
+@pytest.mark.parametrize("weighted", [False, True])
+def test_two_float32_classes_agree_with_mpmath_and_the_numpy_path(
+    kernel: native.Kernel, monkeypatch: pytest.MonkeyPatch, rows: int, weighted: bool
+) -> None:
+    x, t = _pairs(max(rows, 10), rows)
+    x, t = x[:rows], t[:rows]
+    weight = np.array([0.3, 2.5]) if weighted else None
+    spec = formula_spec("cross_entropy")
+    found, expected = _both(
+        monkeypatch,
+        kernel,
+        lambda: evaluate(validate_inputs(x, t, weight=weight), spec, predictions=True, row_stats=True),
+    )
+    assert_agree(found.per_sample, expected.per_sample)
+    finite = np.isfinite(x.astype(np.float64)).all(axis=1)
+    exact = np.array(_exact_losses(x[finite], t[finite], weight))
+    np.testing.assert_allclose(found.per_sample[finite], exact, rtol=2e-15, atol=0.0)
+    assert found.denominator == pytest.approx(expected.denominator, rel=1e-14)
+    np.testing.assert_array_equal(found.predicted, expected.predicted)
+    np.testing.assert_array_equal(found.target_is_max, expected.target_is_max)
+    assert found.checks == expected.checks
+    # each row's maximum and log-sum-exp, as diff's KL reads them: numpy's max and mpmath's log Σ exp(x - max)
+    assert found.row_stats is not None
+    maximum, lse = found.row_stats
+    wide = x.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(maximum, np.where(np.isnan(wide).any(axis=1), np.nan, wide.max(axis=1)))
+    for i in np.flatnonzero(np.isfinite(maximum))[:200]:
+        a, b = (mpmath.mpf(v) - mpmath.mpf(maximum[i]) for v in wide[i])
+        assert lse[i] == pytest.approx(float(mpmath.log(mpmath.exp(a) + mpmath.exp(b))), rel=3e-16, abs=0.0)  # 1 ulp
+
+
+@needs_kernel
+@pytest.mark.parametrize("x_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("t_dtype", [np.float32, np.float64])
+def test_binary_fused_tiles_agree_with_the_numpy_path_in_every_dtype_pair(
+    kernel: native.Kernel, monkeypatch: pytest.MonkeyPatch, x_dtype: type, t_dtype: type
+) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(2500) * 15
+    x[:8] = [np.inf, -np.inf, np.nan, 0.0, -0.0, 40.0, -745.0, 1e30]
+    t = rng.random(2500)
+    t[:1200] = t[:1200] > 0.5
+    ours, theirs = _both(
+        monkeypatch, kernel, ce_cli.binary_cross_entropy_with_logits, x.astype(x_dtype), t.astype(t_dtype),
+        reduction="none",
+    )  # fmt: skip
+    assert_agree(ours, theirs)
+    # PyTorch's arrangement where a logit is infinite (0 or inf), NaN where it is NaN
+    assert ours[0] == pytest.approx(t[0] * 0.0 + (1 - t[0]) * np.inf if t[0] < 1 else 0.0)
+    assert np.isnan(ours[2])
+    mpmath.mp.prec = 120
+    for i in range(3, 2500, 37):
+        value, target = mpmath.mpf(float(x.astype(x_dtype)[i])), mpmath.mpf(float(t.astype(t_dtype)[i]))
+        exact = target * mpmath.log1p(mpmath.exp(-value)) + (1 - target) * mpmath.log1p(mpmath.exp(value))
+        assert ours[i] == pytest.approx(float(exact), rel=1e-14, abs=0.0)
+
+
+@needs_kernel
+@pytest.mark.parametrize("bad", [1.5, -0.25, np.nan])
+@pytest.mark.parametrize("x_dtype", [np.float32, np.float64])
+def test_binary_targets_outside_0_1_are_refused_in_the_kernels_pass(
+    kernel: native.Kernel, monkeypatch: pytest.MonkeyPatch, bad: float, x_dtype: type
+) -> None:
+    x: np.ndarray = np.linspace(-3, 3, 5000).astype(x_dtype)
+    t = (x > 0).astype(np.float32)
+    t[3777] = bad
+    expected = f"targets: binary targets are 0/1 or probabilities in [0, 1], and {float(np.float32(bad))!r} is not one"
+    for active in (f"native-{kernel.variant}", "numpy"):
+        monkeypatch.setenv(native.ENVIRONMENT, active)
+        with pytest.raises(TargetError, match=re.escape(expected)):
+            ce_cli.binary_cross_entropy_with_logits(x, t, reduction="none")
+        with pytest.raises(TargetError, match=re.escape(expected)):  # the same message with a weight
+            ce_cli.binary_cross_entropy_with_logits(x, t, weight=np.ones(5000))
+
+
+@needs_kernel
+@pytest.mark.parametrize("classes", [1, 2, 3, 40])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_index_targets_out_of_range_are_refused_with_validates_message(
+    kernel: native.Kernel, monkeypatch: pytest.MonkeyPatch, classes: int, dtype: type
+) -> None:
+    x: np.ndarray = np.zeros((3000, classes), dtype=dtype)
+    for bad, position in ((classes, 2999), (-1, 1500), (classes + 7, 0)):
+        t = np.zeros(3000, dtype=np.int64)
+        t[position] = bad
+        t[position + 1 :: 2] = -100 if position + 1 < 3000 else 0
+        with pytest.raises(TargetError) as refused:
+            validate_inputs(x, t)  # the message validate gives when it checks the range itself
+        for active in (f"native-{kernel.variant}", "numpy"):
+            monkeypatch.setenv(native.ENVIRONMENT, active)
+            options: list[dict[str, Any]] = [{}, {"weight": np.ones(classes)}, {"label_smoothing": 0.1}]
+            for extra in options:
+                with pytest.raises(TargetError) as found:
+                    ce_cli.cross_entropy(x, t, reduction="none", **extra)
+                assert str(found.value) == str(refused.value)
+                assert getattr(found.value, "row", None) == position
