@@ -169,8 +169,6 @@ def compute(
     from ce_cli.formulas import formula_spec
     from ce_cli.io.losses_file import check_output_path, suffix_of, write_atomically
     from ce_cli.progress import ProgressBar
-    from ce_cli.render.calibration import outcome_json
-    from ce_cli.render.calibration import write_table as write_calibration
 
     with user_errors():
         if logprobs is not None:
@@ -246,6 +244,9 @@ def compute(
         stats = family.accumulate(report) if output_format == "json" else None  # what pool merges
         if stats is not None and outcome is not None and outcome.calibration is not None:
             stats.calibration = outcome.calibration.sums if binning == "uniform" else None  # quantile bins: not
+        if outcome is not None:
+            from ce_cli.render.calibration import outcome_json
+            from ce_cli.render.calibration import write_table as write_calibration
         extra = None if outcome is None else outcome_json(outcome)
         options = RenderOptions(
             max_rows=max_rows,

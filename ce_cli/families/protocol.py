@@ -73,9 +73,13 @@ class Family(Protocol):
     elementwise: bool
     targets_optional: bool
     compute_writers: Mapping[str, Writer[Any]]
-    compare_writers: Mapping[str, Writer[Any]]
     explain_writers: Mapping[str, Writer[Any]]
     losses_file_encoders: Mapping[str, Callable[[Any, RenderOptions, BinaryIO], None]]
+
+    @property
+    def compare_writers(self) -> Mapping[str, Writer[Any]]:
+        """``compare``'s writers (a property: ``compute`` need not import them)."""
+        ...
 
     def validate(self, read: SourcesRead, spec: InputSpec) -> Any:
         """The family's validated inputs from the arrays read (raises the project's errors)."""

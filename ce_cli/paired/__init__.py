@@ -6,7 +6,29 @@ its tests and where it comes from. Pure numpy (plus the compiled kernel), import
 (the t and binomial tails), :mod:`~ce_cli.paired.kl` (the per-sample KL divergence).
 """
 
-from ce_cli.paired.difference import Difference, DiffRequest, paired_difference
-from ce_cli.paired.samples import PairedSamples
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ce_cli.paired.difference import Difference, DiffRequest, paired_difference
+    from ce_cli.paired.samples import PairedSamples
+
+# imported when first used: the command line imports the package's defaults for every command
+_HOMES = {
+    "DiffRequest": "ce_cli.paired.difference",
+    "Difference": "ce_cli.paired.difference",
+    "paired_difference": "ce_cli.paired.difference",
+    "PairedSamples": "ce_cli.paired.samples",
+}
 
 __all__ = ["DiffRequest", "Difference", "PairedSamples", "paired_difference"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ce_cli.paired' has no attribute {name!r}")

@@ -30,12 +30,10 @@ import numpy as np
 
 from ce_cli.array_types import Float64Array
 from ce_cli.paired.bootstrap import SumsKernel, percentile_interval, resample_sums
+from ce_cli.paired.defaults import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED
 from ce_cli.paired.samples import PairedSamples
 from ce_cli.paired.special import mcnemar_exact, student_t_two_sided
 
-DEFAULT_RESAMPLES = 2000
-DEFAULT_SEED = 0
-DEFAULT_CONFIDENCE = 0.95
 BOOTSTRAP_METHOD = "poisson"
 
 

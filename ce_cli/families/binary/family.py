@@ -8,11 +8,10 @@ element) and :mod:`ce_cli.families.binary.render` (the writers).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ce_cli.families.binary import render as render_binary
-from ce_cli.render import compare as render_compare
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
     from ce_cli.paired.samples import PairedSamples
+    from ce_cli.render import Writer
 
 
 class BinaryFamily:
@@ -36,9 +36,14 @@ class BinaryFamily:
     elementwise = True
     targets_optional = False
     compute_writers = render_binary.WRITERS
-    compare_writers = render_compare.WRITERS
     explain_writers = render_binary.EXPLAIN_WRITERS
     losses_file_encoders = render_binary.LOSSES_FILE_ENCODERS
+
+    @property
+    def compare_writers(self) -> Mapping[str, Writer[Any]]:
+        from ce_cli.render.compare import WRITERS
+
+        return WRITERS
 
     def validate(self, read: SourcesRead, spec: InputSpec) -> BinaryInputs:
         from ce_cli.families.binary.inputs import validate_binary

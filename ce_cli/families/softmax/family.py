@@ -9,12 +9,11 @@ blocks), :mod:`ce_cli.families.softmax.report` and :mod:`ce_cli.families.softmax
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ce_cli.families.softmax import render as render_compute
 from ce_cli.families.softmax import render_explain as render_explain
-from ce_cli.render import compare as render_compare
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
     from ce_cli.paired.samples import PairedSamples
+    from ce_cli.render import Writer
 
 
 class SoftmaxFamily:
@@ -40,9 +40,14 @@ class SoftmaxFamily:
     elementwise = False
     targets_optional = False
     compute_writers = render_compute.WRITERS
-    compare_writers = render_compare.WRITERS
     explain_writers = render_explain.WRITERS
     losses_file_encoders = render_compute.LOSSES_FILE_ENCODERS
+
+    @property
+    def compare_writers(self) -> Mapping[str, Writer[Any]]:
+        from ce_cli.render.compare import WRITERS
+
+        return WRITERS
 
     def validate(self, read: SourcesRead, spec: InputSpec) -> ValidatedInputs:
         from ce_cli.families.softmax.inputs import validate_inputs
