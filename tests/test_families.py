@@ -122,6 +122,9 @@ class ToyFamily:
     def divergence(self, new: Any, baseline: Any, progress: Callable[[int], None] | None, results: Any = None) -> None:
         return None
 
+    def beside(self, new: Any, new_result: Any) -> None:
+        return None
+
     def confidences(self, inputs: Any, formula: Any, temperature: float = 1.0) -> Any:
         raise OptionError("the toy family has no calibration")
 

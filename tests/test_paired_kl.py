@@ -13,9 +13,9 @@ from hypothesis.extra import numpy as hnp
 
 import ce_cli.native as native
 from ce_cli.families.softmax.inputs import validate_inputs
-from ce_cli.families.softmax.losses import evaluate
+from ce_cli.families.softmax.losses import Partner, evaluate
 from ce_cli.formulas import formula_spec
-from ce_cli.paired.kl import kl_per_sample, kl_rows
+from ce_cli.paired.kl import kl_from_cross, kl_per_sample, kl_rows
 
 KERNELS = ["numpy", *(f"native-{v}" for v in native.runnable_variants())]
 
@@ -26,18 +26,35 @@ def row_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return evaluate(inputs, formula_spec("cross_entropy"), row_stats=True).row_stats
 
 
-def kl_of(new: np.ndarray, base: np.ndarray, reuse: bool) -> np.ndarray:
-    """``kl_per_sample``, with (``reuse``) or without the rows' statistics from ``compute``."""
-    if not reuse:
+MODES = ["two_exps", "row_stats_reused", "beside"]
+
+
+def kl_of(new: np.ndarray, base: np.ndarray, mode: str) -> np.ndarray:
+    """``kl_per_sample`` without (``two_exps``) or with the rows' statistics from ``compute``
+    (``row_stats_reused``), or (``beside``) from the cross ratios the baseline's own evaluation makes
+    beside NEW's rows, as ``ce-loss diff`` runs it: rows of 16 classes or fewer are padded with -inf
+    (classes neither model gives mass, which change no KL) to reach the compiled path, which must run
+    on every vector variant."""
+    if mode == "two_exps":
         return kl_per_sample(new, base)
+    if mode == "beside" and new.shape[1] <= 16:
+        pad = np.full((len(new), 17 - new.shape[1]), -np.inf, dtype=new.dtype)
+        new, base = np.concatenate([new, pad], axis=1), np.concatenate([base, pad], axis=1)
     stats = (row_stats(new), row_stats(base))
     known = None if stats[0] is None or stats[1] is None else (stats[0], stats[1])
-    return kl_per_sample(new, base, known=known)
+    if mode == "row_stats_reused" or known is None:
+        return kl_per_sample(new, base, known=known)
+    inputs = validate_inputs(base, np.zeros(len(base), dtype=np.int64))
+    partner = Partner(np.ascontiguousarray(new), known[0][0])
+    cross = evaluate(inputs, formula_spec("cross_entropy"), row_stats=True, partner=partner).cross_ratio
+    vector = native.active().variant in ("avx2", "avx512")
+    assert (cross is not None) == vector  # the fused pass runs wherever there is vector code, and only there
+    return kl_per_sample(new, base, known=known) if cross is None else kl_from_cross(cross, known)
 
 
-@pytest.fixture(params=[False, True], ids=["two_exps", "row_stats_reused"])
-def reuse(request: pytest.FixtureRequest) -> bool:
-    return bool(request.param)
+@pytest.fixture(params=MODES)
+def reuse(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def test_row_stats_come_from_the_kernel_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,18 +100,18 @@ rows = st.integers(1, 40).flatmap(
 )
 
 
-@pytest.mark.parametrize("reused", [False, True])
+@pytest.mark.parametrize("reused", MODES)
 @pytest.mark.parametrize("kernel_name", KERNELS)
 @settings(max_examples=40, deadline=None)
 @given(data=rows)
-def test_kl_matches_mpmath(kernel_name: str, reused: bool, data: tuple[np.ndarray, np.ndarray, type]) -> None:
+def test_kl_matches_mpmath(kernel_name: str, reused: str, data: tuple[np.ndarray, np.ndarray, type]) -> None:
     base, step, dtype = data
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(native.ENVIRONMENT, kernel_name)
         _check_against_mpmath(base, step, dtype, reused)
 
 
-def _check_against_mpmath(base: np.ndarray, step: np.ndarray, dtype: type, reused: bool) -> None:
+def _check_against_mpmath(base: np.ndarray, step: np.ndarray, dtype: type, reused: str) -> None:
     base = base.astype(dtype)
     new = (base + step).astype(dtype)
     got = kl_of(new, base, reused)
@@ -103,12 +120,12 @@ def _check_against_mpmath(base: np.ndarray, step: np.ndarray, dtype: type, reuse
         assert got[i] == pytest.approx(exact, rel=1e-10, abs=1e-13), i
 
 
-def test_the_same_model_has_no_divergence(kernel: str, reuse: bool) -> None:
+def test_the_same_model_has_no_divergence(kernel: str, reuse: str) -> None:
     x = np.random.default_rng(0).standard_normal((50, 1000)).astype(np.float32) * 5
     assert np.all(kl_of(x, x, reuse) == 0.0)
 
 
-def test_edges(kernel: str, reuse: bool) -> None:
+def test_edges(kernel: str, reuse: str) -> None:
     inf = math.inf
     base = np.array([[0.0, -inf, 1.0], [0.0, 1.0, 2.0], [0.0, 1.0, np.nan], [-inf, -inf, -inf], [inf, 0.0, 0.0]])
     new = np.array([[0.0, 3.0, 1.0], [0.0, -inf, 2.0], [0.0, 1.0, 2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
@@ -121,7 +138,7 @@ def test_edges(kernel: str, reuse: bool) -> None:
     np.testing.assert_array_equal(np.isnan(kl_rows(base, new)), np.isnan(got))
 
 
-def test_the_compiled_kernel_agrees_with_numpy(kernel: str, reuse: bool) -> None:
+def test_the_compiled_kernel_agrees_with_numpy(kernel: str, reuse: str) -> None:
     rng = np.random.default_rng(4)
     base = rng.standard_normal((300, 257)).astype(np.float32)
     new = base + np.float32(0.05) * rng.standard_normal((300, 257)).astype(np.float32)
@@ -136,7 +153,34 @@ def test_the_compiled_kernel_agrees_with_numpy(kernel: str, reuse: bool) -> None
         ([0.0, 60.0, 1.0], [0.0, 55.0, 1.0]),
     ],
 )
-def test_confident_rows_keep_their_kl(kernel: str, reuse: bool, base: list[float], new: list[float]) -> None:
+def test_confident_rows_keep_their_kl(kernel: str, reuse: str, base: list[float], new: list[float]) -> None:
     """KL far below 1e-16 of its terms (both models sure of one class): no cancellation loses it."""
     got = kl_of(np.array([new]), np.array([base]), reuse)
     assert got[0] == pytest.approx(mp_kl(base, new), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("classes", [17, 40, 1000])
+def test_the_baseline_read_beside_new_keeps_computes_losses_to_the_bit(kernel: str, dtype: type, classes: int) -> None:
+    """``diff`` evaluates the baseline with NEW's rows beside it (one pass for its losses and the KL's sums):
+    its losses, maxima, log-sum-exps and predictions are ``compute``'s, bit for bit."""
+    rng = np.random.default_rng(classes)
+    base: np.ndarray = (rng.standard_normal((301, classes)) * 4).astype(dtype)
+    base[3, 5] = -np.inf
+    base[4] = 2.0  # every class at the maximum
+    base[5, 1] = np.nan
+    new: np.ndarray = (base + rng.standard_normal(base.shape) * 0.3).astype(dtype)
+    targets = rng.integers(0, classes, 301)
+    inputs, spec = validate_inputs(base, targets), formula_spec("cross_entropy")
+    alone = evaluate(inputs, spec, predictions=True, row_stats=True)
+    stats = row_stats(new)
+    partner = None if stats is None else Partner(new, stats[0])
+    beside = evaluate(inputs, spec, predictions=True, row_stats=True, partner=partner)
+    np.testing.assert_array_equal(beside.per_sample, alone.per_sample)
+    np.testing.assert_array_equal(beside.predicted, alone.predicted)
+    assert beside.denominator == alone.denominator
+    assert beside.checks == alone.checks
+    if alone.row_stats is not None:
+        assert beside.row_stats is not None
+        np.testing.assert_array_equal(beside.row_stats[0], alone.row_stats[0])
+        np.testing.assert_array_equal(beside.row_stats[1], alone.row_stats[1])

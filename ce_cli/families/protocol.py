@@ -137,6 +137,12 @@ class Family(Protocol):
         (``results``: both ``compute`` results, ``(new, baseline)``, whose per-row statistics it may reuse)."""
         ...
 
+    def beside(self, new: Any, new_result: Any) -> Any | None:
+        """What the baseline's ``compute`` reads beside its own rows (``SummaryRequest.partner``) so that
+        :meth:`divergence` needs no pass of its own, given the new model's inputs and ``compute`` result
+        (``ce-loss diff``); ``None`` where the family has no KL or cannot."""
+        ...
+
     def confidences(
         self, inputs: Any, formula: FormulaSpec, temperature: float = 1.0
     ) -> tuple[Confidences, IndexArray]:

@@ -40,11 +40,20 @@ typedef struct {
     double denominator, lowest, highest; /* the mean's denominator; the smallest and largest row maximum */
     int64_t non_finite;                  /* losses that are not finite */
     Py_ssize_t outside;                  /* the first row whose target is out of range (-1: none) */
+    int crossed;                         /* whether the partner's cross ratios were made (CePartner) */
 } CeIndexStats;
+
+/* ce-loss diff: the other model's rows beside the ones index_losses evaluates, their maxima, and where
+ * each row's cross ratio goes (kernels.h, softmax_rows_cross). */
+typedef struct {
+    const CeRows *rows;
+    const double *maximum;
+    double *cross_ratio;
+} CePartner;
 
 typedef struct {
     int (*index_losses)(const CeRows *, const int64_t *, int64_t, const double *, double *, double *,
-                        unsigned char *, double *, double *, int64_t *, int64_t *, CeIndexStats *);
+                        unsigned char *, double *, double *, int64_t *, int64_t *, const CePartner *, CeIndexStats *);
     int (*softmax_rows)(const CeRows *, const int64_t *, double *, double *, double *, int64_t *, int64_t *);
     int (*row_sums)(const CeRows *, const double *, const double *, const CeRows *, const double *, int, double,
                     double, double *, double *);

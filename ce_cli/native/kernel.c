@@ -147,42 +147,55 @@ static PyObject *index_losses(PyObject *self, PyObject *args) {
     int variant;
     long long ignore_index;
     PyObject *x, *t, *weight, *losses, *log_prob, *is_max, *m, *am, *rk, *ls = Py_None;
-    if (!PyArg_ParseTuple(args, "iOOLOOOOOOO|O", &variant, &x, &t, &ignore_index, &weight, &losses, &log_prob, &is_max,
-                          &m, &am, &rk, &ls))
+    PyObject *px = Py_None, *pm = Py_None, *pc = Py_None;
+    if (!PyArg_ParseTuple(args, "iOOLOOOOOOO|OOOO", &variant, &x, &t, &ignore_index, &weight, &losses, &log_prob,
+                          &is_max, &m, &am, &rk, &ls, &px, &pm, &pc))
         return NULL;
     const CeKernels *k = kernels_for(variant);
     if (!k) return NULL;
-    Py_buffer views[10];
+    Py_buffer views[13];
     memset(views, 0, sizeof views);
-    CeRows rows;
+    CeRows rows, partner_rows;
     if (rows_from(x, &views[0], &rows, 0) < 0) return NULL;
-    void *targets, *w, *out, *lp, *top, *maximum, *argmax, *rank, *lse;
+    if (px != Py_None && rows_from(px, &views[10], &partner_rows, 0) < 0) {
+        release(views, 13);
+        return NULL;
+    }
+    void *targets, *w, *out, *lp, *top, *maximum, *argmax, *rank, *lse, *partner_max, *cross;
     Py_ssize_t n = rows.count;
     if (flat_from(t, &views[1], n, 8, 0, &targets) < 0 || flat_from(weight, &views[2], rows.classes, 8, 0, &w) < 0 ||
         flat_from(losses, &views[3], n, 8, 1, &out) < 0 || flat_from(log_prob, &views[4], n, 8, 1, &lp) < 0 ||
         flat_from(is_max, &views[5], n, 1, 1, &top) < 0 || flat_from(m, &views[6], n, 8, 1, &maximum) < 0 ||
         flat_from(am, &views[7], n, 8, 1, &argmax) < 0 || flat_from(rk, &views[8], n, 8, 1, &rank) < 0 ||
-        flat_from(ls, &views[9], n, 8, 1, &lse) < 0) {
-        release(views, 10);
+        flat_from(ls, &views[9], n, 8, 1, &lse) < 0 || flat_from(pm, &views[11], n, 8, 0, &partner_max) < 0 ||
+        flat_from(pc, &views[12], n, 8, 1, &cross) < 0) {
+        release(views, 13);
         return NULL;
     }
-    if (!targets || !out || !lp || !top || !maximum || rows.classes < 1) {
-        release(views, 10);
-        PyErr_SetString(PyExc_ValueError, "index_losses: every output but argmax and ranks is required");
+    if (!targets || !out || !lp || !top || !maximum || rows.classes < 1 ||
+        (px != Py_None && (!partner_max || !cross))) {
+        release(views, 13);
+        PyErr_SetString(PyExc_ValueError,
+                        "index_losses: every output but argmax and ranks is required, and a partner needs its "
+                        "maxima and the cross ratios' array");
         return NULL;
     }
     const int64_t *given = targets;
+    CePartner partner = {&partner_rows, partner_max, cross};
     CeIndexStats stats;
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = k->index_losses(&rows, given, (int64_t)ignore_index, w, out, lp, top, maximum, lse, argmax, rank, &stats);
+    status = k->index_losses(&rows, given, (int64_t)ignore_index, w, out, lp, top, maximum, lse, argmax, rank,
+                             px == Py_None ? NULL : &partner, &stats);
     Py_END_ALLOW_THREADS
     int64_t refused = stats.outside >= 0 ? given[stats.outside] : 0;
-    release(views, 10);
+    release(views, 13);
     if (status < 0) return PyErr_NoMemory();
     if (stats.outside >= 0) return target_out_of_range(refused, stats.outside, rows.classes);
-    /* the smallest and largest row maximum (NaN where a maximum is NaN) and the non-finite losses: the row checks */
-    return Py_BuildValue("dddL", stats.denominator, stats.lowest, stats.highest, (long long)stats.non_finite);
+    /* the smallest and largest row maximum (NaN where a maximum is NaN) and the non-finite losses: the row
+     * checks; and whether the partner's cross ratios were made */
+    return Py_BuildValue("dddLO", stats.denominator, stats.lowest, stats.highest, (long long)stats.non_finite,
+                         stats.crossed ? Py_True : Py_False);
 }
 
 static PyObject *row_sums(PyObject *self, PyObject *args) {
@@ -448,9 +461,11 @@ static PyMethodDef methods[] = {
     {"softmax_rows", softmax_rows, METH_VARARGS,
      "softmax_rows(variant, x, targets, maximum, target_z, lse_z, argmax, ranks): fill the per-row outputs."},
     {"index_losses", index_losses, METH_VARARGS,
-     "index_losses(variant, x, targets, ignore_index, weight, losses, log_prob, is_max, maximum, argmax, ranks[, lse]) "
-     "-> (denominator, lowest maximum, highest maximum, non-finite losses): the losses of index targets without "
-     "label smoothing."},
+     "index_losses(variant, x, targets, ignore_index, weight, losses, log_prob, is_max, maximum, argmax, ranks[, lse"
+     "[, partner, partner_max, cross_ratio]]) -> (denominator, lowest, highest, non_finite, crossed); with a partner "
+     "(ce-loss diff's other model, rows of x's shape), each row's cross ratio where crossed (kernels.h): the losses "
+     "of index targets without label smoothing, the mean's denominator, the lowest and highest row maximum and the "
+     "non-finite losses."},
     {"row_sums", row_sums, METH_VARARGS,
      "row_sums(variant, x, maximum, lse_z, coefficients, weight, mode, low, high, term_sum, coefficient_sum)."},
     {"binary", binary, METH_VARARGS,

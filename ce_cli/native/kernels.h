@@ -54,6 +54,13 @@ static void CE_V(exp_array)(const double *in, double *out, Py_ssize_t n) {
 #endif
 }
 
+/* A row's log Σ exp(x - m) from the sum over x != m of exp(x - m) 2^512 and the count of x == m: every
+ * maximum's term but one is 1. Not inlined, so that every caller has the same code, and the same
+ * result to the bit (the compiler may contract an inlined copy's products and sums differently). */
+__attribute__((noinline)) static double CE_V(row_lse)(double s, Py_ssize_t zeros) {
+    return ce_log1p_nonneg(s * 0x1p-512 + (double)(zeros - 1));
+}
+
 /* Per element type T (float32 rows are read as they are, never copied to float64): the maximum of a
  * row and whether it holds a NaN; the first j with v[j] == key or v[j] a NaN; how many v[j] > key;
  * and the sum over v[j] != m of exp(v[j] - m) 2^512 with the count of v[j] == m (m finite). */
@@ -97,7 +104,7 @@ static void CE_V(exp_array)(const double *in, double *out, Py_ssize_t n) {
         if (m - m == 0.0) {                                                                                \
             Py_ssize_t zeros;                                                                              \
             double s = CE_V(row_sum_exp_##SUFFIX)(v, n, m, &zeros);                                        \
-            lse = ce_log1p_nonneg(s * 0x1p-512 + (double)(zeros - 1)); /* every maximum's term but one is 1 */\
+            lse = CE_V(row_lse)(s, zeros);                                                                 \
         }                                                                                                  \
         *maximum = m;                                                                                      \
         *target_z = key - m;                                                                               \
@@ -149,6 +156,94 @@ CE_ROW_FUNCTIONS(float, f32, CE_PORTABLE_SUM, CE_PORTABLE_MAX(float))
 #undef CE_PORTABLE_MAX
 #endif
 #undef CE_ROW_FUNCTIONS
+
+/* ce-loss diff's baseline rows with the new model's rows beside them (the partner): one_row's results,
+ * and per row cross_ratio = Σ_c e_c (zb_c - zx_c) / Σ_c e_c with zb = b - max b, zx = x - mx (mx the
+ * partner's maxima, from its own pass) and e = exp(zb) 2^512, in the pass that sums e for the log-sum-exp:
+ * KL(p_b || p_x) = cross_ratio + (lse_x - lse_b) (as kl_known, without a second pass over both files).
+ * Rows of adjacent classes in one dtype, with vector code (AVX-512, AVX2) only. */
+#if defined(CE_EXP512) || defined(CE_EXP256)
+#if defined(CE_EXP512)
+#define CE_SUM_CROSS_F32 ce_sum_exp_cross512_f32
+#define CE_SUM_CROSS_F64 ce_sum_exp_cross512_f64
+#else
+#define CE_SUM_CROSS_F32 ce_sum_exp_cross256_f32
+#define CE_SUM_CROSS_F64 ce_sum_exp_cross256_f64
+#endif
+#define CE_ROW_CROSS(T, SUFFIX, SUM_CROSS)                                                                  \
+    static void CE_V(one_row_cross_##SUFFIX)(const T *v, const T *w, Py_ssize_t n, int64_t target, double mx,  \
+                                             double *maximum, double *target_z, double *lse_z, int64_t *argmax, \
+                                             int64_t *rank, double *cross_ratio) {                           \
+        int has_nan;                                                                                       \
+        double m = CE_V(row_max_##SUFFIX)(v, n, &has_nan);                                                 \
+        m = has_nan ? CE_NAN : m;                                                                          \
+        double key = (double)v[target], lse = CE_NAN, ratio = CE_NAN;                                      \
+        if (m - m == 0.0) {                                                                                \
+            Py_ssize_t zeros;                                                                              \
+            double cross, s = SUM_CROSS(v, w, n, m, mx, &zeros, &cross);                                   \
+            lse = CE_V(row_lse)(s, zeros); /* one_row's own function: the same lse, to the bit */          \
+            ratio = cross / (s + (double)zeros * 0x1p512);                                                 \
+        }                                                                                                  \
+        *maximum = m;                                                                                      \
+        *target_z = key - m;                                                                               \
+        *lse_z = lse;                                                                                      \
+        *cross_ratio = ratio;                                                                              \
+        if (argmax) *argmax = (int64_t)CE_V(row_find_##SUFFIX)(v, n, (T)m, has_nan);                       \
+        if (rank) *rank = 1 + CE_V(row_above_##SUFFIX)(v, n, (T)key);                                      \
+    }
+CE_ROW_CROSS(float, f32, CE_SUM_CROSS_F32)
+CE_ROW_CROSS(double, f64, CE_SUM_CROSS_F64)
+#undef CE_ROW_CROSS
+#undef CE_SUM_CROSS_F32
+#undef CE_SUM_CROSS_F64
+#endif
+
+/* Whether softmax_rows_cross takes these rows and this partner. */
+static int CE_V(cross_fits)(const CeRows *rows, const CeRows *partner) {
+#if defined(CE_EXP512) || defined(CE_EXP256)
+    Py_ssize_t item = rows->format == CE_F32 ? (Py_ssize_t)sizeof(float) : (Py_ssize_t)sizeof(double);
+    return partner != NULL && rows->classes > SMALL_C && partner->classes == rows->classes &&
+           partner->count == rows->count && partner->format == rows->format &&
+           (rows->format == CE_F32 || rows->format == CE_F64) && rows->class_stride == item &&
+           partner->class_stride == item;
+#else
+    (void)rows;
+    (void)partner;
+    return 0;
+#endif
+}
+
+/* softmax_rows for rows that cross_fits, with each row's cross_ratio (above). */
+static void CE_V(softmax_rows_cross)(const CeRows *rows, const CeRows *partner, const double *partner_max,
+                                     const int64_t *targets, double *maximum, double *target_z, double *lse_z,
+                                     int64_t *argmax, int64_t *rank, double *cross_ratio) {
+#if defined(CE_EXP512) || defined(CE_EXP256)
+    Py_ssize_t classes = rows->classes;
+    Py_ssize_t row_bytes = classes * (rows->format == CE_F64 ? 8 : 4);
+    for (Py_ssize_t i = 0; i < rows->count; i++) {
+        const char *row = rows->data + i * rows->row_stride, *other = partner->data + i * partner->row_stride;
+        if (row_bytes <= PREFETCH_BYTES && i + 1 < rows->count) { /* the next rows, as softmax_rows */
+            for (Py_ssize_t b = 0; b < row_bytes; b += 64) {
+                __builtin_prefetch(row + rows->row_stride + b, 0, 3);
+                __builtin_prefetch(other + partner->row_stride + b, 0, 3);
+            }
+        }
+        int64_t *a = argmax ? argmax + i : NULL, *r = rank ? rank + i : NULL;
+        if (rows->format == CE_F32) {
+            CE_V(one_row_cross_f32)((const float *)(const void *)row, (const float *)(const void *)other, classes,
+                                    targets[i], partner_max[i], maximum + i, target_z + i, lse_z + i, a, r,
+                                    cross_ratio + i);
+        } else {
+            CE_V(one_row_cross_f64)((const double *)(const void *)row, (const double *)(const void *)other, classes,
+                                    targets[i], partner_max[i], maximum + i, target_z + i, lse_z + i, a, r,
+                                    cross_ratio + i);
+        }
+    }
+#else
+    (void)rows, (void)partner, (void)partner_max, (void)targets, (void)maximum, (void)target_z, (void)lse_z;
+    (void)argmax, (void)rank, (void)cross_ratio;
+#endif
+}
 
 /* TILE rows (count of them) from first, stored class-major in scratch. Every loop runs across the
  * rows; one maximum's term is left out of the sum by counting the terms at the maximum (z == 0,
@@ -425,7 +520,9 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
 
 static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t ignore_index, const double *weights,
                               double *loss, double *log_p, unsigned char *at_top, double *maximum, double *lse,
-                              int64_t *argmax, int64_t *rank, CeIndexStats *stats) {
+                              int64_t *argmax, int64_t *rank, const CePartner *partner, CeIndexStats *stats) {
+    int crossed = partner && CE_V(cross_fits)(rows, partner->rows);
+    stats->crossed = crossed;
     if (rows->classes == 2 && !rank && rows->format == CE_F32 && rows->class_stride == sizeof(float) &&
         rows->row_stride == 2 * sizeof(float)) {
         CE_V(index_pairs_f32)((const float *)(const void *)rows->data, rows->count, given, ignore_index, weights,
@@ -461,8 +558,17 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
         piece.count = count;
         double *restrict lp = log_p + first, *restrict out = loss + first, *restrict m = maximum + first;
         unsigned char *restrict top = at_top + first;
-        if (CE_V(softmax_rows)(&piece, c, m, lp, out, argmax ? argmax + first : NULL, rank ? rank + first : NULL) < 0)
+        if (crossed) {
+            CeRows other = *partner->rows;
+            other.data = partner->rows->data + first * other.row_stride;
+            other.count = count;
+            CE_V(softmax_rows_cross)(&piece, &other, partner->maximum + first, c, m, lp, out,
+                                     argmax ? argmax + first : NULL, rank ? rank + first : NULL,
+                                     partner->cross_ratio + first);
+        } else if (CE_V(softmax_rows)(&piece, c, m, lp, out, argmax ? argmax + first : NULL,
+                                      rank ? rank + first : NULL) < 0) {
             return -1;
+        }
         int64_t counted_rows = 0, bad = 0; /* integer sums: the loops vectorise */
         if (lse) { /* each row's log Σ exp(x - m), kept where asked (ce-loss diff's KL reads it) */
             for (Py_ssize_t i = 0; i < count; i++) lse[first + i] = out[i];

@@ -89,3 +89,15 @@ def kl_per_sample(
     for _ in run_blocks(new_rows, one_block, progress=progress):
         pass
     return out
+
+
+def kl_from_cross(cross_ratio: Float64Array, known: tuple[RowStats, RowStats]) -> Float64Array:
+    """``KL(p_baseline || p_new)`` per row from the baseline's cross ratios (made in its own pass beside the new
+    model's rows, :attr:`ce_cli.families.softmax.losses.Losses.cross_ratio`) and each model's
+    :data:`RowStats` ``(new, baseline)``: ``cross_ratio + (lse_new - lse_baseline)``, with the rules of
+    :func:`kl_per_sample` (NaN where a maximum or a log-sum-exp is not finite, rounding below 0 as 0)."""
+    (max_new, lse_new), (max_base, lse_base) = known
+    with np.errstate(invalid="ignore", over="ignore"):
+        kl: Float64Array = cross_ratio + (lse_new - lse_base)
+        finite = np.isfinite(max_new) & np.isfinite(lse_new) & np.isfinite(max_base) & np.isfinite(lse_base)
+    return np.maximum(np.where(finite, kl, np.nan), 0.0)  # NaN stays NaN

@@ -109,6 +109,9 @@ class BinaryFamily:
     ) -> Float64Array | None:
         return None  # one sigmoid per element: the loss difference is the comparison
 
+    def beside(self, new: Any, new_result: Any) -> None:
+        return None  # no KL (divergence)
+
     def confidences(
         self, inputs: BinaryInputs, formula: FormulaSpec, temperature: float = 1.0
     ) -> tuple[Confidences, IndexArray]:

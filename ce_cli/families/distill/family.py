@@ -135,6 +135,9 @@ class DistillFamily:
     ) -> Float64Array | None:
         return None  # two students: their losses against one teacher are the comparison
 
+    def beside(self, new: Any, new_result: Any) -> None:
+        return None  # no KL (divergence)
+
     def confidences(
         self, inputs: DistillInputs, formula: FormulaSpec, temperature: float = 1.0
     ) -> tuple[Confidences, IndexArray]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 
@@ -41,6 +41,18 @@ def reduction_named(name: str) -> Reduction:
     raise unknown_choice("reduction", name, REDUCTIONS)
 
 
+class Partner(NamedTuple):
+    """``ce-loss diff``'s other model, read beside the rows evaluated (:attr:`Losses.cross_ratio`).
+
+    Attributes:
+        rows: ``(M, C)`` its rows, as :attr:`ValidatedInputs.rows` (a file's read block by block).
+        maximum: ``(M,)`` each row's maximum, from its own evaluation (:attr:`Losses.row_stats`).
+    """
+
+    rows: Any
+    maximum: Float64Array
+
+
 @dataclass(frozen=True)
 class Losses:
     """Per-sample losses, what their mean divides by, and what the evaluation saw on the way.
@@ -66,6 +78,11 @@ class Losses:
             target's (``target_class``'s), or ``None`` when not asked for.
         row_stats: each row's maximum and ``log Σ_j exp(x_j - max)``, ``(M,)`` each, where asked for
             and the compiled kernel made them (``ce-loss diff``'s KL reads them), else ``None``.
+        cross_ratio: ``(M,)``, with a :class:`Partner` (``ce-loss diff``'s baseline beside the new model)
+            where the compiled kernel made it in the same pass: ``Σ_c e_c (zb_c - zx_c) / Σ_c e_c`` per row,
+            with ``zb = x - max x``, ``zx`` the partner's row less its maximum and ``e = exp(zb)``, so that
+            ``KL(p_x || p_partner) = cross_ratio + (lse_partner - lse_x)`` (:func:`ce_cli.paired.kl.kl_from_cross`);
+            else ``None``.
     """
 
     per_sample: Float64Array
@@ -77,6 +94,7 @@ class Losses:
     checks: RowChecks
     ranks: IndexArray | None = None
     row_stats: tuple[Float64Array, Float64Array] | None = None
+    cross_ratio: Float64Array | None = None
 
     @property
     def target_log_prob(self) -> Float64Array:
@@ -199,6 +217,7 @@ def evaluate(
     ranks: bool = False,
     progress: Callable[[int], None] | None = None,
     row_stats: bool = False,
+    partner: Partner | None = None,
 ) -> Losses:
     """Per-sample losses of ``inputs`` under ``formula``, evaluated block by block on every core.
 
@@ -213,6 +232,7 @@ def evaluate(
         progress: called with the number of rows done, as blocks finish.
         row_stats: also keep each row's maximum and log-sum-exp (:attr:`Losses.row_stats`) where the
             compiled kernel evaluates (elsewhere they are not kept, and ``None``).
+        partner: another model's rows of the same shape, read beside these for :attr:`Losses.cross_ratio`.
 
     Returns:
         :class:`Losses` whose per-sample arrays have ``inputs.sample_shape``.
@@ -223,8 +243,9 @@ def evaluate(
     if kernel.native and fused and reads_dtype(inputs.rows.dtype):  # every block has the rows' dtype
         # the kernel refuses a target out of range itself, before it reads any row at its target
         return _native_index_losses(
-            kernel, inputs, predictions=predictions, ranks=ranks, progress=progress, row_stats=row_stats
-        )
+            kernel, inputs, predictions=predictions, ranks=ranks, progress=progress, row_stats=row_stats,
+            partner=partner,
+        )  # fmt: skip
     check_target_range(inputs)
 
     def one_block(start: int, stop: int) -> Losses:
@@ -278,6 +299,7 @@ def _native_index_losses(
     ranks: bool,
     progress: Callable[[int], None] | None,
     row_stats: bool = False,
+    partner: Partner | None = None,
 ) -> Losses:
     """:func:`evaluate` for index targets without label smoothing, by the compiled kernel alone.
 
@@ -297,15 +319,19 @@ def _native_index_losses(
     targets = np.ascontiguousarray(inputs.targets, dtype=np.int64)
     kept = (np.empty(count), np.empty(count)) if row_stats else None  # each row's maximum and log-sum-exp
     weight = None if inputs.weight is None else np.ascontiguousarray(inputs.weight, dtype=np.float64)
+    cross = None if partner is None else np.empty(count)
     assert kernel.module is not None
     module = kernel.module
 
-    def one_block(start: int, stop: int) -> tuple[float, RowChecks]:
+    def one_block(start: int, stop: int) -> tuple[float, RowChecks, bool]:
         part = slice(start, stop)
         x = inputs.rows[start:stop]
         maximum = np.empty(stop - start) if kept is None else kept[0][part]  # else only the row checks read it
+        beside = (
+            () if partner is None or cross is None else (partner.rows[start:stop], partner.maximum[part], cross[part])
+        )
         try:
-            denominator, lowest, highest, non_finite = module.index_losses(
+            denominator, lowest, highest, non_finite, crossed = module.index_losses(
                 kernel.index,
                 x,
                 targets[part],
@@ -318,6 +344,7 @@ def _native_index_losses(
                 None if predicted is None else predicted[part],
                 None if rank is None else rank[part],
                 None if kept is None else kept[1][part],
+                *beside,
             )
         except IndexError:  # a target out of range (inputs not made by validate_inputs): named by its whole row
             check_target_range(inputs)
@@ -325,18 +352,20 @@ def _native_index_losses(
         if rank is not None:
             nan_ranked(x, targets[part], rank[part])
         summary = (lowest, highest, non_finite)
-        return float(denominator), check_rows(x, maximum, per_sample[part], False, summary)
+        return float(denominator), check_rows(x, maximum, per_sample[part], False, summary), bool(crossed)
 
     totals = list(run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=NATIVE_CHUNK_BYTES))
     shape = inputs.sample_shape
+    crossed = cross is not None and all(made for _, _, made in totals)
     return Losses(
         per_sample=per_sample.reshape(shape),
-        denominator=float(sum(d for d, _ in totals)),
+        denominator=float(sum(d for d, _, _ in totals)),
         target_class=targets.astype(np.intp, copy=False).reshape(shape),
         stored_log_prob=None if log_prob is None else log_prob.reshape(shape),
         target_is_max=is_max.reshape(shape),
         predicted=None if predicted is None else predicted.astype(np.intp, copy=False).reshape(shape),
-        checks=sum((c for _, c in totals), NO_ROWS),
+        checks=sum((c for _, c, _ in totals), NO_ROWS),
         ranks=None if rank is None else rank.astype(np.intp, copy=False).reshape(shape),
         row_stats=kept,
+        cross_ratio=cross if crossed else None,
     )

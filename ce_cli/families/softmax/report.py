@@ -18,7 +18,7 @@ from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.data_warnings import DataWarning, data_warnings
 from ce_cli.errors import SummaryRequestError
 from ce_cli.families.softmax.inputs import ValidatedInputs
-from ce_cli.families.softmax.losses import Losses, Reduction, evaluate
+from ce_cli.families.softmax.losses import Losses, Partner, Reduction, evaluate
 from ce_cli.formulas import FormulaSpec, probability_clip
 
 
@@ -43,6 +43,9 @@ class SummaryRequest:
             CSV) and ``by_class``; without it a run of many samples keeps one array less.
         row_stats: each row's maximum and log-sum-exp, kept where the compiled kernel makes them
             (``ce-loss diff`` computes its KL from them, with one exp per class instead of two).
+        partner: ``ce-loss diff``'s new model beside its baseline: the baseline's evaluation then
+            reads the new model's rows too and gives the KL's sums in the same pass
+            (:attr:`ce_cli.families.softmax.losses.Losses.cross_ratio`), not in a pass of their own.
     """
 
     by_class: bool = False
@@ -51,6 +54,7 @@ class SummaryRequest:
     per_sequence: bool = False
     predictions: bool = True
     row_stats: bool = False
+    partner: Partner | None = None
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,9 @@ def build_report(
     ranks = bool(request.top_k)
     predictions = request.predictions or request.by_class
     losses = evaluate(
-        inputs, formula, predictions=predictions, clip=clip, ranks=ranks, progress=progress, row_stats=request.row_stats
-    )
+        inputs, formula, predictions=predictions, clip=clip, ranks=ranks, progress=progress,
+        row_stats=request.row_stats, partner=request.partner,
+    )  # fmt: skip
     return Report(
         inputs=inputs,
         formula=formula,
