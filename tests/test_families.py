@@ -122,8 +122,8 @@ class ToyFamily:
     def divergence(self, new: Any, baseline: Any, progress: Callable[[int], None] | None, results: Any = None) -> None:
         return None
 
-    def beside(self, new: Any, new_result: Any) -> None:
-        return None
+    def compute_pair(self, new: Any, baseline: Any, formula: Any, reduction: Any, **options: Any) -> Any:
+        return self.compute(new, formula, reduction, **options), self.compute(baseline, formula, reduction, **options)
 
     def confidences(self, inputs: Any, formula: Any, temperature: float = 1.0) -> Any:
         raise OptionError("the toy family has no calibration")

@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 import ce_cli.native as native
 from ce_cli.families.softmax.inputs import validate_inputs
-from ce_cli.families.softmax.losses import Partner, evaluate
+from ce_cli.families.softmax.losses import evaluate, evaluate_pair
 from ce_cli.formulas import formula_spec
 from ce_cli.paired.kl import kl_from_cross, kl_per_sample, kl_rows
 
@@ -31,10 +31,10 @@ MODES = ["two_exps", "row_stats_reused", "beside"]
 
 def kl_of(new: np.ndarray, base: np.ndarray, mode: str) -> np.ndarray:
     """``kl_per_sample`` without (``two_exps``) or with the rows' statistics from ``compute``
-    (``row_stats_reused``), or (``beside``) from the cross ratios the baseline's own evaluation makes
-    beside NEW's rows, as ``ce-loss diff`` runs it: rows of 16 classes or fewer are padded with -inf
-    (classes neither model gives mass, which change no KL) to reach the compiled path, which must run
-    on every vector variant."""
+    (``row_stats_reused``), or (``beside``) from the cross ratios the baseline's evaluation makes beside
+    NEW's rows in one pass over both (``evaluate_pair``), as ``ce-loss diff`` runs it: rows of 16 classes or
+    fewer are padded with -inf (classes neither model gives mass, which change no KL) to reach the compiled
+    path, which must run on every vector variant."""
     if mode == "two_exps":
         return kl_per_sample(new, base)
     if mode == "beside" and new.shape[1] <= 16:
@@ -44,9 +44,14 @@ def kl_of(new: np.ndarray, base: np.ndarray, mode: str) -> np.ndarray:
     known = None if stats[0] is None or stats[1] is None else (stats[0], stats[1])
     if mode == "row_stats_reused" or known is None:
         return kl_per_sample(new, base, known=known)
-    inputs = validate_inputs(base, np.zeros(len(base), dtype=np.int64))
-    partner = Partner(np.ascontiguousarray(new), known[0][0])
-    cross = evaluate(inputs, formula_spec("cross_entropy"), row_stats=True, partner=partner).cross_ratio
+    targets = np.zeros(len(base), dtype=np.int64)
+    pair = evaluate_pair(validate_inputs(new, targets), validate_inputs(base, targets), formula_spec("cross_entropy"))
+    assert pair is not None
+    assert pair[0].row_stats is not None
+    assert pair[1].row_stats is not None
+    np.testing.assert_array_equal(pair[0].row_stats[1], known[0][1])  # each model's lse, as compute's
+    np.testing.assert_array_equal(pair[1].row_stats[1], known[1][1])
+    cross = pair[1].cross_ratio
     vector = native.active().variant in ("avx2", "avx512")
     assert (cross is not None) == vector  # the fused pass runs wherever there is vector code, and only there
     return kl_per_sample(new, base, known=known) if cross is None else kl_from_cross(cross, known)
@@ -162,8 +167,8 @@ def test_confident_rows_keep_their_kl(kernel: str, reuse: str, base: list[float]
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("classes", [17, 40, 1000])
 def test_the_baseline_read_beside_new_keeps_computes_losses_to_the_bit(kernel: str, dtype: type, classes: int) -> None:
-    """``diff`` evaluates the baseline with NEW's rows beside it (one pass for its losses and the KL's sums):
-    its losses, maxima, log-sum-exps and predictions are ``compute``'s, bit for bit."""
+    """``diff`` evaluates both models in one pass, the baseline with NEW's rows beside it (its losses and the
+    KL's sums): each model's losses, maxima, log-sum-exps and predictions are ``compute``'s, bit for bit."""
     rng = np.random.default_rng(classes)
     base: np.ndarray = (rng.standard_normal((301, classes)) * 4).astype(dtype)
     base[3, 5] = -np.inf
@@ -171,16 +176,19 @@ def test_the_baseline_read_beside_new_keeps_computes_losses_to_the_bit(kernel: s
     base[5, 1] = np.nan
     new: np.ndarray = (base + rng.standard_normal(base.shape) * 0.3).astype(dtype)
     targets = rng.integers(0, classes, 301)
-    inputs, spec = validate_inputs(base, targets), formula_spec("cross_entropy")
-    alone = evaluate(inputs, spec, predictions=True, row_stats=True)
-    stats = row_stats(new)
-    partner = None if stats is None else Partner(new, stats[0])
-    beside = evaluate(inputs, spec, predictions=True, row_stats=True, partner=partner)
-    np.testing.assert_array_equal(beside.per_sample, alone.per_sample)
-    np.testing.assert_array_equal(beside.predicted, alone.predicted)
-    assert beside.denominator == alone.denominator
-    assert beside.checks == alone.checks
-    if alone.row_stats is not None:
-        assert beside.row_stats is not None
-        np.testing.assert_array_equal(beside.row_stats[0], alone.row_stats[0])
-        np.testing.assert_array_equal(beside.row_stats[1], alone.row_stats[1])
+    spec = formula_spec("cross_entropy")
+    models = (validate_inputs(new, targets), validate_inputs(base, targets))
+    pair = evaluate_pair(*models, spec, predictions=True)
+    if pair is None:  # numpy: each model evaluated apart, which is compute itself
+        assert kernel == "numpy"
+        return
+    for inputs, together in zip(models, pair, strict=True):
+        alone = evaluate(inputs, spec, predictions=True, row_stats=True)
+        np.testing.assert_array_equal(together.per_sample, alone.per_sample)
+        np.testing.assert_array_equal(together.predicted, alone.predicted)
+        assert together.denominator == alone.denominator
+        assert together.checks == alone.checks
+        assert alone.row_stats is not None
+        assert together.row_stats is not None
+        np.testing.assert_array_equal(together.row_stats[0], alone.row_stats[0])
+        np.testing.assert_array_equal(together.row_stats[1], alone.row_stats[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -205,15 +205,12 @@ def diff_command(
         spec = input_spec(given)
         chosen = formula_spec(formula)
         request = SummaryRequest(predictions=True, row_stats=True)  # the KL reuses each row's log-sum-exp
-        models: list[tuple[Any, Any, Any]] = []
-        for source in (logits, baseline):
-            inputs, read = load(replace(spec, logits=source), family, silenced=no_warnings)
-            if models and chosen.expects == "logits":  # the baseline reads NEW's rows beside its own, for the KL
-                request = replace(request, partner=family.beside(models[0][0], models[0][2]))
-            with ProgressBar(family.size(inputs), sys.stderr, enabled=output_format == "table") as bar:
-                report = family.compute(inputs, chosen, "mean", eps=clip, request=request, progress=bar.update)
-            models.append((inputs, read, report))
-        (new_inputs, read, new_report), (base_inputs, _, base_report) = models
+        new_inputs, read = load(replace(spec, logits=logits), family, silenced=no_warnings)
+        base_inputs, _ = load(replace(spec, logits=baseline), family, silenced=no_warnings)
+        with ProgressBar(family.size(new_inputs), sys.stderr, enabled=output_format == "table") as bar:
+            new_report, base_report = family.compute_pair(
+                new_inputs, base_inputs, chosen, "mean", eps=clip, request=request, progress=bar.update
+            )
         new, old = family.paired(new_report), family.paired(base_report)
         check_pairs(new, old, (f"--logits '{logits}'", f"--baseline '{baseline}'"))
         kl = None

@@ -106,6 +106,22 @@ class Family(Protocol):
         """Evaluate ``inputs`` block by block into the report ``compute`` writes."""
         ...
 
+    def compute_pair(
+        self,
+        new: Any,
+        baseline: Any,
+        formula: FormulaSpec,
+        reduction: Reduction,
+        *,
+        eps: float | str | None,
+        request: SummaryRequest,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[Result, Result]:
+        """:meth:`compute` of two models on the same samples (``ce-loss diff``): ``(new, baseline)``, in one
+        pass over both where the family can (each file read once, and :meth:`divergence`'s sums made on the
+        way); ``progress`` counts NEW's units."""
+        ...
+
     def write_quiet(self, result: Any, stream: TextIO) -> None:
         """The headline value alone (``-q``)."""
         ...
@@ -135,12 +151,6 @@ class Family(Protocol):
     ) -> Float64Array | None:
         """Per-sample ``KL(p_baseline || p_new)`` of two validated inputs, or ``None`` where the family has none
         (``results``: both ``compute`` results, ``(new, baseline)``, whose per-row statistics it may reuse)."""
-        ...
-
-    def beside(self, new: Any, new_result: Any) -> Any | None:
-        """What the baseline's ``compute`` reads beside its own rows (``SummaryRequest.partner``) so that
-        :meth:`divergence` needs no pass of its own, given the new model's inputs and ``compute`` result
-        (``ce-loss diff``); ``None`` where the family has no KL or cannot."""
         ...
 
     def confidences(

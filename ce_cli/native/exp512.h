@@ -193,25 +193,19 @@ static inline void ce_map_exp512(Py_ssize_t n, const double *in, double *out) {
 CE_KL_CROSS512(ce_kl_cross512_f64, double, ce_load8_f64)
 CE_KL_CROSS512(ce_kl_cross512_f32, float, ce_load8_f32)
 
-/* CE_SUM_EXP512 and CE_KL_CROSS512 in one pass over a row b and its partner x (ce-loss diff's baseline
- * and new model): returns CE_SUM_EXP512's sum, in its order (the same log-sum-exp, to the bit, as
- * compute's) with the count of b[j] == mb in *zeros, and the sum of e (zb - zx) over every class in
- * *cross, e = exp(zb) 2^512 (2^512 at the maximum), with CE_KL_CROSS512's rules for -inf. mb finite and
- * the largest of b. */
-#define CE_CROSS_TERM512(E, ZB, VB, VX)                                                                     \
-    _mm512_mask_mov_pd(                                                                                    \
-        _mm512_mask_mov_pd(_mm512_mul_pd(E, _mm512_sub_pd(ZB, _mm512_sub_pd(VX, sx))),                     \
-                           _mm512_mask_cmp_pd_mask((__mmask8)~_mm512_cmp_pd_mask(VB, ninf, _CMP_EQ_OQ), VX, ninf, \
-                                                   _CMP_EQ_OQ),                                            \
-                           pinf),                                                                          \
-        _mm512_cmp_pd_mask(VB, ninf, _CMP_EQ_OQ), zero)
+/* CE_SUM_EXP512 and the cross sum of CE_KL_CROSS512 in one pass over a row b and its partner x (ce-loss
+ * diff's baseline and new model): returns CE_SUM_EXP512's sum, in its order (the same log-sum-exp, to the
+ * bit, as compute's) with the count of b[j] == mb in *zeros, and the sum of e (zb - zx) over every class in
+ * *cross, e = exp(zb) 2^512 (2^512 at the maximum), zb - zx = (b - x) + (mx - mb). Without
+ * CE_KL_CROSS512's rules for -inf: a row where they matter (b or x -inf) sums to NaN or +inf, and the
+ * caller takes that row's cross sum from CE_KL_CROSS512. mb finite and the largest of b. */
+#define CE_CROSS_TERM512(E, ZB, VB, VX) _mm512_fmadd_pd(E, _mm512_add_pd(_mm512_sub_pd(VB, VX), shift_gap), c)
 #define CE_SUM_EXP_CROSS512(NAME, T, LOAD)                                                                  \
     static inline double NAME(const T *b, const T *x, Py_ssize_t n, double mb, double mx, Py_ssize_t *zeros, \
                               double *cross) {                                                             \
         const CeExp16 table = ce_exp16_table();                                                            \
-        const __m512d shift = _mm512_set1_pd(mb), sx = _mm512_set1_pd(mx), ninf = _mm512_set1_pd(-CE_INF); \
-        const __m512d pinf = _mm512_set1_pd(CE_INF), zero = _mm512_setzero_pd();                            \
-        __m512d a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero;                          \
+        const __m512d shift = _mm512_set1_pd(mb), shift_gap = _mm512_set1_pd(mx - mb), zero = _mm512_setzero_pd(); \
+        __m512d a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero, c;                       \
         Py_ssize_t count = 0, j = 0;                                                                       \
         for (; j + 32 <= n; j += 32) {                                                                     \
             __m512d b0 = LOAD(b + j, 0xff), b1 = LOAD(b + j + 8, 0xff);                                    \
@@ -228,10 +222,10 @@ CE_KL_CROSS512(ce_kl_cross512_f32, float, ce_load8_f32)
             a3 = _mm512_mask_add_pd(a3, (__mmask8)~e3, a3, x3);                                            \
             count += __builtin_popcount((unsigned)e0 | ((unsigned)e1 << 8) | ((unsigned)e2 << 16) |       \
                                         ((unsigned)e3 << 24));                                            \
-            c0 = _mm512_add_pd(c0, CE_CROSS_TERM512(x0, z0, b0, LOAD(x + j, 0xff)));                       \
-            c1 = _mm512_add_pd(c1, CE_CROSS_TERM512(x1, z1, b1, LOAD(x + j + 8, 0xff)));                   \
-            c0 = _mm512_add_pd(c0, CE_CROSS_TERM512(x2, z2, b2, LOAD(x + j + 16, 0xff)));                  \
-            c1 = _mm512_add_pd(c1, CE_CROSS_TERM512(x3, z3, b3, LOAD(x + j + 24, 0xff)));                  \
+            c = c0, c0 = CE_CROSS_TERM512(x0, z0, b0, LOAD(x + j, 0xff));                                  \
+            c = c1, c1 = CE_CROSS_TERM512(x1, z1, b1, LOAD(x + j + 8, 0xff));                              \
+            c = c0, c0 = CE_CROSS_TERM512(x2, z2, b2, LOAD(x + j + 16, 0xff));                             \
+            c = c1, c1 = CE_CROSS_TERM512(x3, z3, b3, LOAD(x + j + 24, 0xff));                             \
         }                                                                                                  \
         for (; j < n; j += 8) {                                                                            \
             __mmask8 mask = ce_tail_mask(n - j);                                                           \
@@ -241,7 +235,7 @@ CE_KL_CROSS512(ce_kl_cross512_f32, float, ce_load8_f32)
             __m512d ez = ce_exp512(z, &table);                                                             \
             a0 = _mm512_mask_add_pd(a0, (__mmask8)(mask & ~e), a0, ez);                                    \
             count += __builtin_popcount((unsigned)e);                                                      \
-            c0 = _mm512_mask_add_pd(c0, mask, c0, CE_CROSS_TERM512(ez, z, vb, LOAD(x + j, mask)));         \
+            c = c0, c0 = _mm512_mask_mov_pd(c0, mask, CE_CROSS_TERM512(ez, z, vb, LOAD(x + j, mask)));     \
         }                                                                                                  \
         *zeros = count;                                                                                    \
         *cross = _mm512_reduce_add_pd(_mm512_add_pd(c0, c1));                                              \

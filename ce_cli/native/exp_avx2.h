@@ -185,17 +185,14 @@ static inline void ce_map_exp256(Py_ssize_t n, const double *in, double *out) {
 CE_KL_CROSS256(ce_kl_cross256_f64, double, ce_load4_f64)
 CE_KL_CROSS256(ce_kl_cross256_f32, float, ce_load4_f32)
 
-/* As CE_SUM_EXP_CROSS512 (exp512.h): CE_SUM_EXP256's sum in its order, and the cross sum beside it. */
-#define CE_CROSS_TERM256(E, ZB, VB, VX)                                                                     \
-    _mm256_blendv_pd(_mm256_blendv_pd(_mm256_mul_pd(E, _mm256_sub_pd(ZB, _mm256_sub_pd(VX, sx))), pinf,        \
-                                      _mm256_cmp_pd(VX, ninf, _CMP_EQ_OQ)),                                \
-                     zero, _mm256_cmp_pd(VB, ninf, _CMP_EQ_OQ))
+/* As CE_SUM_EXP_CROSS512 (exp512.h): CE_SUM_EXP256's sum in its order, and the cross sum beside it
+ * (without the rules for -inf, which the caller applies to a row whose sum is not finite). */
+#define CE_CROSS_TERM256(E, ZB, VB, VX) _mm256_fmadd_pd(E, _mm256_add_pd(_mm256_sub_pd(VB, VX), shift_gap), c)
 #define CE_SUM_EXP_CROSS256(NAME, T, LOAD)                                                                  \
     static inline double NAME(const T *b, const T *x, Py_ssize_t n, double mb, double mx, Py_ssize_t *zeros, \
                               double *cross) {                                                             \
-        const __m256d shift = _mm256_set1_pd(mb), sx = _mm256_set1_pd(mx), ninf = _mm256_set1_pd(-CE_INF); \
-        const __m256d pinf = _mm256_set1_pd(CE_INF), zero = _mm256_setzero_pd();                            \
-        __m256d a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero;                          \
+        const __m256d shift = _mm256_set1_pd(mb), shift_gap = _mm256_set1_pd(mx - mb), zero = _mm256_setzero_pd(); \
+        __m256d a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero, c;                       \
         Py_ssize_t count = 0, j = 0;                                                                       \
         for (; j + 16 <= n; j += 16) {                                                                     \
             __m256d b0 = LOAD(b + j), b1 = LOAD(b + j + 4), b2 = LOAD(b + j + 8), b3 = LOAD(b + j + 12);   \
@@ -211,17 +208,17 @@ CE_KL_CROSS256(ce_kl_cross256_f32, float, ce_load4_f32)
             unsigned kept = (unsigned)_mm256_movemask_pd(k0) | ((unsigned)_mm256_movemask_pd(k1) << 4) |  \
                             ((unsigned)_mm256_movemask_pd(k2) << 8) | ((unsigned)_mm256_movemask_pd(k3) << 12); \
             count += 16 - __builtin_popcount(kept);                                                        \
-            c0 = _mm256_add_pd(c0, CE_CROSS_TERM256(x0, z0, b0, LOAD(x + j)));                             \
-            c1 = _mm256_add_pd(c1, CE_CROSS_TERM256(x1, z1, b1, LOAD(x + j + 4)));                         \
-            c0 = _mm256_add_pd(c0, CE_CROSS_TERM256(x2, z2, b2, LOAD(x + j + 8)));                         \
-            c1 = _mm256_add_pd(c1, CE_CROSS_TERM256(x3, z3, b3, LOAD(x + j + 12)));                        \
+            c = c0, c0 = CE_CROSS_TERM256(x0, z0, b0, LOAD(x + j));                                        \
+            c = c1, c1 = CE_CROSS_TERM256(x1, z1, b1, LOAD(x + j + 4));                                    \
+            c = c0, c0 = CE_CROSS_TERM256(x2, z2, b2, LOAD(x + j + 8));                                    \
+            c = c1, c1 = CE_CROSS_TERM256(x3, z3, b3, LOAD(x + j + 12));                                   \
         }                                                                                                  \
         for (; j + 4 <= n; j += 4) {                                                                       \
             __m256d vb = LOAD(b + j), z = _mm256_sub_pd(vb, shift), k = _mm256_cmp_pd(z, zero, _CMP_NEQ_UQ); \
             __m256d ez = ce_exp256(z);                                                                     \
             a0 = _mm256_add_pd(a0, _mm256_and_pd(k, ez));                                                  \
             count += 4 - __builtin_popcount((unsigned)_mm256_movemask_pd(k));                              \
-            c0 = _mm256_add_pd(c0, CE_CROSS_TERM256(ez, z, vb, LOAD(x + j)));                              \
+            c = c0, c0 = CE_CROSS_TERM256(ez, z, vb, LOAD(x + j));                                         \
         }                                                                                                  \
         __m256d a = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));                           \
         __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));                    \
@@ -233,7 +230,7 @@ CE_KL_CROSS256(ce_kl_cross256_f32, float, ce_load4_f32)
             double z = (double)b[j] - mb, e = ce_exp_scaled(z);                                            \
             s += z == 0.0 ? 0.0 : e;                                                                       \
             count += z == 0.0;                                                                             \
-            sc += (double)b[j] == -CE_INF ? 0.0 : (double)x[j] == -CE_INF ? CE_INF : e * (z - ((double)x[j] - mx)); \
+            sc += e * (((double)b[j] - (double)x[j]) + (mx - mb));                                        \
         }                                                                                                  \
         *zeros = count;                                                                                    \
         *cross = sc;                                                                                       \

@@ -166,11 +166,15 @@ CE_ROW_FUNCTIONS(float, f32, CE_PORTABLE_SUM, CE_PORTABLE_MAX(float))
 #if defined(CE_EXP512)
 #define CE_SUM_CROSS_F32 ce_sum_exp_cross512_f32
 #define CE_SUM_CROSS_F64 ce_sum_exp_cross512_f64
+#define CE_KL_CROSS_F32 ce_kl_cross512_f32
+#define CE_KL_CROSS_F64 ce_kl_cross512_f64
 #else
 #define CE_SUM_CROSS_F32 ce_sum_exp_cross256_f32
 #define CE_SUM_CROSS_F64 ce_sum_exp_cross256_f64
+#define CE_KL_CROSS_F32 ce_kl_cross256_f32
+#define CE_KL_CROSS_F64 ce_kl_cross256_f64
 #endif
-#define CE_ROW_CROSS(T, SUFFIX, SUM_CROSS)                                                                  \
+#define CE_ROW_CROSS(T, SUFFIX, SUM_CROSS, KL_CROSS)                                                        \
     static void CE_V(one_row_cross_##SUFFIX)(const T *v, const T *w, Py_ssize_t n, int64_t target, double mx,  \
                                              double *maximum, double *target_z, double *lse_z, int64_t *argmax, \
                                              int64_t *rank, double *cross_ratio) {                           \
@@ -183,6 +187,11 @@ CE_ROW_FUNCTIONS(float, f32, CE_PORTABLE_SUM, CE_PORTABLE_MAX(float))
             double cross, s = SUM_CROSS(v, w, n, m, mx, &zeros, &cross);                                   \
             lse = CE_V(row_lse)(s, zeros); /* one_row's own function: the same lse, to the bit */          \
             ratio = cross / (s + (double)zeros * 0x1p512);                                                 \
+            if (!(ratio - ratio == 0.0) && mx - mx == 0.0) { /* -inf in b or x: the rules of kl_known */    \
+                double total;                                                                              \
+                KL_CROSS(v, w, n, m, mx, &cross, &total);                                                  \
+                ratio = cross / total;                                                                     \
+            }                                                                                              \
         }                                                                                                  \
         *maximum = m;                                                                                      \
         *target_z = key - m;                                                                               \
@@ -191,11 +200,13 @@ CE_ROW_FUNCTIONS(float, f32, CE_PORTABLE_SUM, CE_PORTABLE_MAX(float))
         if (argmax) *argmax = (int64_t)CE_V(row_find_##SUFFIX)(v, n, (T)m, has_nan);                       \
         if (rank) *rank = 1 + CE_V(row_above_##SUFFIX)(v, n, (T)key);                                      \
     }
-CE_ROW_CROSS(float, f32, CE_SUM_CROSS_F32)
-CE_ROW_CROSS(double, f64, CE_SUM_CROSS_F64)
+CE_ROW_CROSS(float, f32, CE_SUM_CROSS_F32, CE_KL_CROSS_F32)
+CE_ROW_CROSS(double, f64, CE_SUM_CROSS_F64, CE_KL_CROSS_F64)
 #undef CE_ROW_CROSS
 #undef CE_SUM_CROSS_F32
 #undef CE_SUM_CROSS_F64
+#undef CE_KL_CROSS_F32
+#undef CE_KL_CROSS_F64
 #endif
 
 /* Whether softmax_rows_cross takes these rows and this partner. */

@@ -72,6 +72,26 @@ class BinaryFamily:
 
         return build_binary_report(inputs, formula, reduction, eps=eps, by_label=request.by_class, progress=progress)
 
+    def compute_pair(
+        self,
+        new: Any,
+        baseline: Any,
+        formula: FormulaSpec,
+        reduction: Reduction,
+        *,
+        eps: float | str | None,
+        request: SummaryRequest,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[Any, Any]:
+        """One model after the other (no pass over both to share)."""
+        size = self.size(new)
+
+        def half(offset: int) -> Callable[[int], None] | None:
+            return None if progress is None else lambda done: progress((offset + done) // 2)
+
+        first = self.compute(new, formula, reduction, eps=eps, request=request, progress=half(0))
+        return first, self.compute(baseline, formula, reduction, eps=eps, request=request, progress=half(size))
+
     def write_quiet(self, result: Any, stream: TextIO) -> None:
         render_binary.write_quiet(result, stream)
 
@@ -108,9 +128,6 @@ class BinaryFamily:
         results: tuple[Any, Any] | None = None,
     ) -> Float64Array | None:
         return None  # one sigmoid per element: the loss difference is the comparison
-
-    def beside(self, new: Any, new_result: Any) -> None:
-        return None  # no KL (divergence)
 
     def confidences(
         self, inputs: BinaryInputs, formula: FormulaSpec, temperature: float = 1.0

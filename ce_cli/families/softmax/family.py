@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ce_cli.calibration.temperature import Blocks
     from ce_cli.data_warnings import DataWarning
     from ce_cli.families.softmax.inputs import ValidatedInputs
-    from ce_cli.families.softmax.losses import Partner, Reduction
+    from ce_cli.families.softmax.losses import Reduction
     from ce_cli.families.softmax.report import SummaryRequest
     from ce_cli.formulas import FormulaSpec
     from ce_cli.io.inputs import InputSpec, SourcesRead
@@ -83,6 +83,21 @@ class SoftmaxFamily:
 
         return build_report(inputs, formula, reduction, eps=eps, request=request, progress=progress)
 
+    def compute_pair(
+        self,
+        new: ValidatedInputs,
+        baseline: ValidatedInputs,
+        formula: FormulaSpec,
+        reduction: Reduction,
+        *,
+        eps: float | str | None,
+        request: SummaryRequest,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[Any, Any]:
+        from ce_cli.families.softmax.report import build_report_pair
+
+        return build_report_pair(new, baseline, formula, reduction, eps=eps, request=request, progress=progress)
+
     def write_quiet(self, result: Any, stream: TextIO) -> None:
         render_compute.write_quiet(result, stream)
 
@@ -127,18 +142,12 @@ class SoftmaxFamily:
         if results is not None:
             stats = (results[0].losses.row_stats, results[1].losses.row_stats)
             known = None if stats[0] is None or stats[1] is None else (stats[0], stats[1])
-            cross = results[1].losses.cross_ratio  # made in the baseline's own pass (beside)
+            cross = results[1].losses.cross_ratio  # made in the baseline's own pass (compute_pair)
             if known is not None and cross is not None:
                 if progress is not None:
                     progress(self.size(new))
                 return kl_from_cross(cross, known)
         return kl_per_sample(new.rows, baseline.rows, progress=progress, known=known)
-
-    def beside(self, new: ValidatedInputs, new_result: Any) -> Partner | None:
-        from ce_cli.families.softmax.losses import Partner
-
-        stats = new_result.losses.row_stats
-        return None if stats is None else Partner(new.rows, stats[0])
 
     def confidences(
         self, inputs: ValidatedInputs, formula: FormulaSpec, temperature: float = 1.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from ce_cli.errors import TargetError, unknown_choice
 from ce_cli.families.softmax.inputs import ValidatedInputs, first_out_of_range, refuse_out_of_range
 from ce_cli.families.softmax.weighting import WeightedLosses, needs_all_classes, target_classes, weighted_losses
 from ce_cli.formulas import BlockLogProbs, FormulaSpec
-from ce_cli.log_sum_exp import ShiftedBlock, nan_ranked
+from ce_cli.log_sum_exp import ShiftedBlock
 from ce_cli.native import Kernel
 from ce_cli.native import active as active_kernel
 from ce_cli.native_blocks import NativeBlock, accepts, native_block, reads_dtype
@@ -39,18 +39,6 @@ def reduction_named(name: str) -> Reduction:
         if reduction == name:
             return reduction
     raise unknown_choice("reduction", name, REDUCTIONS)
-
-
-class Partner(NamedTuple):
-    """``ce-loss diff``'s other model, read beside the rows evaluated (:attr:`Losses.cross_ratio`).
-
-    Attributes:
-        rows: ``(M, C)`` its rows, as :attr:`ValidatedInputs.rows` (a file's read block by block).
-        maximum: ``(M,)`` each row's maximum, from its own evaluation (:attr:`Losses.row_stats`).
-    """
-
-    rows: Any
-    maximum: Float64Array
 
 
 @dataclass(frozen=True)
@@ -78,11 +66,11 @@ class Losses:
             target's (``target_class``'s), or ``None`` when not asked for.
         row_stats: each row's maximum and ``log Σ_j exp(x_j - max)``, ``(M,)`` each, where asked for
             and the compiled kernel made them (``ce-loss diff``'s KL reads them), else ``None``.
-        cross_ratio: ``(M,)``, with a :class:`Partner` (``ce-loss diff``'s baseline beside the new model)
-            where the compiled kernel made it in the same pass: ``Σ_c e_c (zb_c - zx_c) / Σ_c e_c`` per row,
-            with ``zb = x - max x``, ``zx`` the partner's row less its maximum and ``e = exp(zb)``, so that
-            ``KL(p_x || p_partner) = cross_ratio + (lse_partner - lse_x)`` (:func:`ce_cli.paired.kl.kl_from_cross`);
-            else ``None``.
+        cross_ratio: ``(M,)``, for ``ce-loss diff``'s baseline evaluated beside the new model
+            (:func:`evaluate_pair`) where the compiled kernel made it in the same pass:
+            ``Σ_c e_c (zb_c - zx_c) / Σ_c e_c`` per row, with ``zb = x - max x``, ``zx`` NEW's row less its
+            maximum and ``e = exp(zb)``, so that ``KL(p_x || p_new) = cross_ratio + (lse_new - lse_x)``
+            (:func:`ce_cli.paired.kl.kl_from_cross`); else ``None``.
     """
 
     per_sample: Float64Array
@@ -217,7 +205,6 @@ def evaluate(
     ranks: bool = False,
     progress: Callable[[int], None] | None = None,
     row_stats: bool = False,
-    partner: Partner | None = None,
 ) -> Losses:
     """Per-sample losses of ``inputs`` under ``formula``, evaluated block by block on every core.
 
@@ -232,20 +219,18 @@ def evaluate(
         progress: called with the number of rows done, as blocks finish.
         row_stats: also keep each row's maximum and log-sum-exp (:attr:`Losses.row_stats`) where the
             compiled kernel evaluates (elsewhere they are not kept, and ``None``).
-        partner: another model's rows of the same shape, read beside these for :attr:`Losses.cross_ratio`.
 
     Returns:
         :class:`Losses` whose per-sample arrays have ``inputs.sample_shape``.
     """
 
     kernel = active_kernel()
-    fused = formula.binary != "probabilities" and not needs_all_classes(inputs)
-    if kernel.native and fused and reads_dtype(inputs.rows.dtype):  # every block has the rows' dtype
-        # the kernel refuses a target out of range itself, before it reads any row at its target
-        return _native_index_losses(
-            kernel, inputs, predictions=predictions, ranks=ranks, progress=progress, row_stats=row_stats,
-            partner=partner,
-        )  # fmt: skip
+    if _by_kernel_alone(kernel, inputs, formula):
+        from ce_cli.families.softmax.native_losses import native_losses
+
+        return native_losses(
+            kernel, inputs, predictions=predictions, ranks=ranks, progress=progress, row_stats=row_stats
+        )
     check_target_range(inputs)
 
     def one_block(start: int, stop: int) -> Losses:
@@ -291,81 +276,30 @@ def evaluate(
     )
 
 
-def _native_index_losses(
-    kernel: Kernel,
-    inputs: ValidatedInputs,
+def _by_kernel_alone(kernel: Kernel, inputs: ValidatedInputs, formula: FormulaSpec) -> bool:
+    """Whether the compiled kernel's ``index_losses`` evaluates ``inputs`` by itself (index targets, no
+    smoothing, a formula on logits, rows in a dtype every block has)."""
+    fused = formula.binary != "probabilities" and not needs_all_classes(inputs)
+    return kernel.native and fused and reads_dtype(inputs.rows.dtype)
+
+
+def evaluate_pair(
+    new: ValidatedInputs,
+    baseline: ValidatedInputs,
+    formula: FormulaSpec,
     *,
-    predictions: bool,
-    ranks: bool,
-    progress: Callable[[int], None] | None,
-    row_stats: bool = False,
-    partner: Partner | None = None,
-) -> Losses:
-    """:func:`evaluate` for index targets without label smoothing, by the compiled kernel alone.
-
-    The kernel writes each block's results into the output arrays directly (one
-    allocation each, no joining), with the weights and ignored targets applied as
-    :func:`ce_cli.families.softmax.weighting.weighted_losses` applies them. The fused and the
-    two-step formulas give the same ``z[t] - lse_z`` here (``log_softmax`` is only
-    read at the target), so both run this way.
+    predictions: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Losses, Losses] | None:
+    """Both models' :func:`evaluate` (with ``row_stats``) in one pass over their blocks, for ``ce-loss diff``:
+    each file read once, and the baseline's :attr:`Losses.cross_ratio` made where the kernel can
+    (:func:`ce_cli.families.softmax.native_losses.native_pair`). ``None`` where the compiled kernel does not
+    evaluate both by itself, or their rows differ in shape: then evaluate each.
     """
-    count = inputs.num_samples
-    per_sample = np.empty(count)
-    # Unweighted, the loss is exactly -log p[t] where it counts: log p is then made per block and not kept.
-    log_prob = None if inputs.weight is None else np.empty(count)
-    is_max = np.empty(count, dtype=np.bool_)
-    predicted = np.empty(count, dtype=np.int64) if predictions else None
-    rank = np.empty(count, dtype=np.int64) if ranks else None
-    targets = np.ascontiguousarray(inputs.targets, dtype=np.int64)
-    kept = (np.empty(count), np.empty(count)) if row_stats else None  # each row's maximum and log-sum-exp
-    weight = None if inputs.weight is None else np.ascontiguousarray(inputs.weight, dtype=np.float64)
-    cross = None if partner is None else np.empty(count)
-    assert kernel.module is not None
-    module = kernel.module
+    kernel = active_kernel()
+    same = new.rows.shape == baseline.rows.shape and new.num_samples == baseline.num_samples
+    if not (same and _by_kernel_alone(kernel, new, formula) and _by_kernel_alone(kernel, baseline, formula)):
+        return None
+    from ce_cli.families.softmax.native_losses import native_pair
 
-    def one_block(start: int, stop: int) -> tuple[float, RowChecks, bool]:
-        part = slice(start, stop)
-        x = inputs.rows[start:stop]
-        maximum = np.empty(stop - start) if kept is None else kept[0][part]  # else only the row checks read it
-        beside = (
-            () if partner is None or cross is None else (partner.rows[start:stop], partner.maximum[part], cross[part])
-        )
-        try:
-            denominator, lowest, highest, non_finite, crossed = module.index_losses(
-                kernel.index,
-                x,
-                targets[part],
-                inputs.ignore_index,
-                weight,
-                per_sample[part],
-                np.empty(stop - start) if log_prob is None else log_prob[part],
-                is_max[part],
-                maximum,
-                None if predicted is None else predicted[part],
-                None if rank is None else rank[part],
-                None if kept is None else kept[1][part],
-                *beside,
-            )
-        except IndexError:  # a target out of range (inputs not made by validate_inputs): named by its whole row
-            check_target_range(inputs)
-            raise
-        if rank is not None:
-            nan_ranked(x, targets[part], rank[part])
-        summary = (lowest, highest, non_finite)
-        return float(denominator), check_rows(x, maximum, per_sample[part], False, summary), bool(crossed)
-
-    totals = list(run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=NATIVE_CHUNK_BYTES))
-    shape = inputs.sample_shape
-    crossed = cross is not None and all(made for _, _, made in totals)
-    return Losses(
-        per_sample=per_sample.reshape(shape),
-        denominator=float(sum(d for d, _, _ in totals)),
-        target_class=targets.astype(np.intp, copy=False).reshape(shape),
-        stored_log_prob=None if log_prob is None else log_prob.reshape(shape),
-        target_is_max=is_max.reshape(shape),
-        predicted=None if predicted is None else predicted.astype(np.intp, copy=False).reshape(shape),
-        checks=sum((c for _, c, _ in totals), NO_ROWS),
-        ranks=None if rank is None else rank.astype(np.intp, copy=False).reshape(shape),
-        row_stats=kept,
-        cross_ratio=cross if crossed else None,
-    )
+    return native_pair(kernel, new, baseline, predictions=predictions, progress=progress)

@@ -18,7 +18,7 @@ from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.data_warnings import DataWarning, data_warnings
 from ce_cli.errors import SummaryRequestError
 from ce_cli.families.softmax.inputs import ValidatedInputs
-from ce_cli.families.softmax.losses import Losses, Partner, Reduction, evaluate
+from ce_cli.families.softmax.losses import Losses, Reduction, evaluate, evaluate_pair
 from ce_cli.formulas import FormulaSpec, probability_clip
 
 
@@ -43,9 +43,6 @@ class SummaryRequest:
             CSV) and ``by_class``; without it a run of many samples keeps one array less.
         row_stats: each row's maximum and log-sum-exp, kept where the compiled kernel makes them
             (``ce-loss diff`` computes its KL from them, with one exp per class instead of two).
-        partner: ``ce-loss diff``'s new model beside its baseline: the baseline's evaluation then
-            reads the new model's rows too and gives the KL's sums in the same pass
-            (:attr:`ce_cli.families.softmax.losses.Losses.cross_ratio`), not in a pass of their own.
     """
 
     by_class: bool = False
@@ -54,7 +51,6 @@ class SummaryRequest:
     per_sequence: bool = False
     predictions: bool = True
     row_stats: bool = False
-    partner: Partner | None = None
 
 
 @dataclass(frozen=True)
@@ -165,9 +161,19 @@ def build_report(
     ranks = bool(request.top_k)
     predictions = request.predictions or request.by_class
     losses = evaluate(
-        inputs, formula, predictions=predictions, clip=clip, ranks=ranks, progress=progress,
-        row_stats=request.row_stats, partner=request.partner,
-    )  # fmt: skip
+        inputs, formula, predictions=predictions, clip=clip, ranks=ranks, progress=progress, row_stats=request.row_stats
+    )
+    return _report(inputs, formula, reduction, losses, clip, request)
+
+
+def _report(
+    inputs: ValidatedInputs,
+    formula: FormulaSpec,
+    reduction: Reduction,
+    losses: Losses,
+    clip: float | None,
+    request: SummaryRequest,
+) -> Report:
     return Report(
         inputs=inputs,
         formula=formula,
@@ -177,3 +183,35 @@ def build_report(
         warnings=tuple(data_warnings(losses.checks, inputs, formula)),
         request=request,
     )
+
+
+def build_report_pair(
+    new: ValidatedInputs,
+    baseline: ValidatedInputs,
+    formula: FormulaSpec,
+    reduction: Reduction = "mean",
+    *,
+    eps: float | str | None = None,
+    request: SummaryRequest = SummaryRequest(),
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Report, Report]:
+    """:func:`build_report` of two models on the same samples (``ce-loss diff``), in one pass over both
+    where the compiled kernel evaluates them (:func:`ce_cli.families.softmax.losses.evaluate_pair`), else
+    one after the other; ``progress`` counts NEW's rows either way."""
+    for inputs in (new, baseline):
+        check_request(request, inputs)
+    clips = [probability_clip(eps, formula, inputs.rows.dtype) for inputs in (new, baseline)]
+    predictions = request.predictions or request.by_class
+    pair = None if request.top_k else evaluate_pair(new, baseline, formula, predictions=predictions, progress=progress)
+    if pair is not None:
+        return (
+            _report(new, formula, reduction, pair[0], clips[0], request),
+            _report(baseline, formula, reduction, pair[1], clips[1], request),
+        )
+    size = new.num_samples
+
+    def half(offset: int) -> Callable[[int], None] | None:
+        return None if progress is None else lambda done: progress((offset + done) // 2)
+
+    first = build_report(new, formula, reduction, eps=eps, request=request, progress=half(0))
+    return first, build_report(baseline, formula, reduction, eps=eps, request=request, progress=half(size))
