@@ -44,7 +44,7 @@ typedef struct {
 } CeIndexStats;
 
 /* ce-loss diff: the other model's rows beside the ones index_losses evaluates, their maxima, and where
- * each row's cross ratio goes (kernels.h, softmax_rows_cross). */
+ * each row's cross ratio goes (kernels_rows.h, softmax_rows_cross). */
 typedef struct {
     const CeRows *rows;
     const double *maximum;

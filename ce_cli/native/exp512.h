@@ -163,7 +163,7 @@ static inline void ce_map_exp512(Py_ssize_t n, const double *in, double *out) {
     }
 }
 
-/* For ce-loss diff's KL (kernels.h, kl_known): over two rows of n classes, with zb = b - mb, zx = x - mx and
+/* For ce-loss diff's KL (kernels_paired.h, kl_known): over two rows of n classes, with zb = b - mb, zx = x - mx and
  * e = exp(zb) 2^512, the sums of e (zb - zx) and of e; a class with b = -inf adds nothing to the first, and
  * one with x = -inf where b is not makes it +inf. Two pairs of vector accumulators: a fixed order for a
  * given n. */

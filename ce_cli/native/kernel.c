@@ -463,7 +463,7 @@ static PyMethodDef methods[] = {
     {"index_losses", index_losses, METH_VARARGS,
      "index_losses(variant, x, targets, ignore_index, weight, losses, log_prob, is_max, maximum, argmax, ranks[, lse"
      "[, partner, partner_max, cross_ratio]]) -> (denominator, lowest, highest, non_finite, crossed); with a partner "
-     "(ce-loss diff's other model, rows of x's shape), each row's cross ratio where crossed (kernels.h): the losses "
+     "(ce-loss diff's other model, rows of x's shape), each row's cross ratio where crossed (kernels_rows.h): the losses "
      "of index targets without label smoothing, the mean's denominator, the lowest and highest row maximum and the "
      "non-finite losses."},
     {"row_sums", row_sums, METH_VARARGS,

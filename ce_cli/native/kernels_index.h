@@ -1,0 +1,270 @@
+/* Index targets' losses a piece of rows at a time (index_losses), and the per-row sums of row_sums.
+ * Part of kernels.h: included inside each CPU variant's copy, with CE_V(name) and its macros. */
+
+#define PIECE 1024 /* rows per piece in index_losses */
+
+/* Index targets, as ce_cli/families/softmax/weighting.py computes them (no label smoothing): per row
+ *   log_prob = z[t] - lse_z, loss = -w[t] * log_prob (0 where t is the ignore index),
+ * with t taken as class 0 where ignored (as the numpy path does), and the mean's denominator
+ * sum w[t] over the rows that count. A piece of rows at a time, so that its per-row results are
+ * still in cache when the losses are made; what the row checks need is gathered on the way. */
+/* index_losses for rows of two float32 classes side by side (a two-class head), without ranks: the
+ * same results as the general path in three loops a piece, not eight (a row's max, its target's z
+ * and the exponent; exp; the log1p, the loss and the counts). lse_z = log1p(exp(lo - hi)). */
+static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *given, int64_t ignore_index,
+                                  const double *weights, double *loss, double *log_p, unsigned char *at_top,
+                                  double *maximum, double *lse, int64_t *argmax, CeIndexStats *stats) {
+    double z[PIECE], e[PIECE], tz[PIECE];
+    double low[LANES], high[LANES], nan[LANES];
+    for (int k = 0; k < LANES; k++) low[k] = CE_INF, high[k] = -CE_INF, nan[k] = 0.0;
+    double denominator = 0.0;
+    int64_t non_finite = 0;
+    stats->outside = -1;
+    for (Py_ssize_t first = 0; first < n; first += PIECE) {
+        Py_ssize_t count = n - first < PIECE ? n - first : PIECE;
+        const float *restrict p = x + 2 * first;
+        const int64_t *restrict g = given + first;
+        double *restrict m_out = maximum + first;
+        int64_t outside = 0;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            int64_t t = g[i] == ignore_index ? 0 : g[i];
+            outside |= (t < 0) | (t > 1);
+            double a = (double)p[2 * i], b = (double)p[2 * i + 1];
+            int nan = (a != a) | (b != b);
+            double hi = b > a ? b : a, lo = b > a ? a : b;
+            double m = nan ? CE_NAN : hi;
+            z[i] = lo - m;
+            m_out[i] = m;
+            tz[i] = (t ? b : a) - m;
+        }
+        if (outside) { /* refused before any loss is made */
+            for (Py_ssize_t i = 0; i < count; i++) {
+                int64_t t = g[i] == ignore_index ? 0 : g[i];
+                if (t < 0 || t > 1) {
+                    stats->outside = first + i;
+                    return;
+                }
+            }
+        }
+        for (Py_ssize_t j = 0; j < count; j += LANES) { /* the row checks' extremes of the maxima */
+            int width = count - j < LANES ? (int)(count - j) : LANES;
+            for (int k = 0; k < width; k++) {
+                double v = m_out[j + k];
+                low[k] = v < low[k] ? v : low[k];
+                high[k] = v > high[k] ? v : high[k];
+                nan[k] = v != v ? 1.0 : nan[k];
+            }
+        }
+        CE_V(exp_array)(z, e, count);
+        double *restrict out = loss + first, *restrict lp = log_p + first;
+        int64_t counted_rows = 0, bad = 0;
+        double weighted = 0.0;
+#define CE_PAIR_LOSS(WEIGHT)                                                                                \
+    for (Py_ssize_t i = 0; i < count; i++) {                                                               \
+        double m = m_out[i];                                                                               \
+        double l = CE_LOG1P_UNIT(e[i] * 0x1p-512);                                                         \
+        l = m - m == 0.0 ? l : CE_NAN;                                                                     \
+        double log_prob = tz[i] - l;                                                                       \
+        int counted = g[i] != ignore_index;                                                                \
+        double wt = WEIGHT;                                                                                \
+        double value = (counted ? -wt * log_prob : 0.0) + 0.0;                                             \
+        lp[i] = log_prob;                                                                                  \
+        out[i] = value;                                                                                    \
+        counted_rows += counted;                                                                           \
+        weighted += counted ? wt : 0.0;                                                                    \
+        bad += !(value - value == 0.0);                                                                    \
+        e[i] = l;                                                                                          \
+    }
+        if (weights) {
+            CE_PAIR_LOSS(weights[counted ? g[i] : 0])
+        } else {
+            CE_PAIR_LOSS(1.0)
+        }
+#undef CE_PAIR_LOSS
+        if (lse) memcpy(lse + first, e, sizeof(double) * (size_t)count);
+        for (Py_ssize_t i = 0; i < count; i++) at_top[first + i] = tz[i] == 0.0;
+        if (argmax) {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                float a = p[2 * i], b = p[2 * i + 1];
+                argmax[first + i] = a != a ? 0 : b != b ? 1 : b > a ? 1 : 0;
+            }
+        }
+        denominator += weights ? weighted : (double)counted_rows;
+        non_finite += bad;
+    }
+    double lowest = low[0], highest = high[0], any_nan = nan[0];
+    for (int k = 1; k < LANES; k++) {
+        lowest = low[k] < lowest ? low[k] : lowest;
+        highest = high[k] > highest ? high[k] : highest;
+        any_nan += nan[k];
+    }
+    stats->denominator = denominator;
+    stats->lowest = any_nan > 0.0 ? CE_NAN : lowest;
+    stats->highest = any_nan > 0.0 ? CE_NAN : highest;
+    stats->non_finite = non_finite;
+}
+
+static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t ignore_index, const double *weights,
+                              double *loss, double *log_p, unsigned char *at_top, double *maximum, double *lse,
+                              int64_t *argmax, int64_t *rank, const CePartner *partner, CeIndexStats *stats) {
+    int crossed = partner && CE_V(cross_fits)(rows, partner->rows);
+    stats->crossed = crossed;
+    if (rows->classes == 2 && !rank && rows->format == CE_F32 && rows->class_stride == sizeof(float) &&
+        rows->row_stride == 2 * sizeof(float)) {
+        CE_V(index_pairs_f32)((const float *)(const void *)rows->data, rows->count, given, ignore_index, weights,
+                              loss, log_p, at_top, maximum, lse, argmax, stats);
+        return 0;
+    }
+    int64_t c[PIECE]; /* the class each row is read at */
+    double low[LANES], high[LANES], nan[LANES];
+    for (int k = 0; k < LANES; k++) low[k] = CE_INF, high[k] = -CE_INF, nan[k] = 0.0;
+    double denominator = 0.0;
+    int64_t non_finite = 0;
+    Py_ssize_t n = rows->count;
+    stats->outside = -1;
+    for (Py_ssize_t first = 0; first < n; first += PIECE) {
+        Py_ssize_t count = n - first < PIECE ? n - first : PIECE;
+        const int64_t *restrict g = given + first;
+        int64_t outside = 0;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            int64_t t = g[i] == ignore_index ? 0 : g[i];
+            outside |= (t < 0) | (t >= rows->classes);
+            c[i] = t;
+        }
+        if (outside) { /* refused before any row is read at its target */
+            for (Py_ssize_t i = 0; i < count; i++) {
+                if (c[i] < 0 || c[i] >= rows->classes) {
+                    stats->outside = first + i;
+                    return 0;
+                }
+            }
+        }
+        CeRows piece = *rows;
+        piece.data = rows->data + first * rows->row_stride;
+        piece.count = count;
+        double *restrict lp = log_p + first, *restrict out = loss + first, *restrict m = maximum + first;
+        unsigned char *restrict top = at_top + first;
+        if (crossed) {
+            CeRows other = *partner->rows;
+            other.data = partner->rows->data + first * other.row_stride;
+            other.count = count;
+            CE_V(softmax_rows_cross)(&piece, &other, partner->maximum + first, c, m, lp, out,
+                                     argmax ? argmax + first : NULL, rank ? rank + first : NULL,
+                                     partner->cross_ratio + first);
+        } else if (CE_V(softmax_rows)(&piece, c, m, lp, out, argmax ? argmax + first : NULL,
+                                      rank ? rank + first : NULL) < 0) {
+            return -1;
+        }
+        int64_t counted_rows = 0, bad = 0; /* integer sums: the loops vectorise */
+        if (lse) { /* each row's log Σ exp(x - m), kept where asked (ce-loss diff's KL reads it) */
+            for (Py_ssize_t i = 0; i < count; i++) lse[first + i] = out[i];
+        }
+        for (Py_ssize_t i = 0; i < count; i++) top[i] = lp[i] == 0.0; /* z at the target is 0: the maximum */
+        for (Py_ssize_t j = 0; j < count; j += LANES) {
+            int width = count - j < LANES ? (int)(count - j) : LANES;
+            for (int k = 0; k < width; k++) {
+                double x = m[j + k];
+                low[k] = x < low[k] ? x : low[k];
+                high[k] = x > high[k] ? x : high[k];
+                nan[k] = x != x ? 1.0 : nan[k];
+            }
+        }
+        /* log p[t] = z[t] - lse_z, the loss and the counts in one loop */
+        if (weights) {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                int counted = g[i] != ignore_index;
+                double wt = weights[c[i]], log_prob = lp[i] - out[i];
+                double value = (counted ? -wt * log_prob : 0.0) + 0.0;
+                lp[i] = log_prob;
+                out[i] = value;
+                denominator += counted ? wt : 0.0;
+                bad += !(value - value == 0.0);
+            }
+        } else {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                int counted = g[i] != ignore_index;
+                double log_prob = lp[i] - out[i];
+                double value = (counted ? -log_prob : 0.0) + 0.0;
+                lp[i] = log_prob;
+                out[i] = value;
+                counted_rows += counted;
+                bad += !(value - value == 0.0);
+            }
+            denominator += (double)counted_rows;
+        }
+        non_finite += bad;
+    }
+    double lowest = low[0], highest = high[0], any_nan = nan[0];
+    for (int k = 1; k < LANES; k++) {
+        lowest = low[k] < lowest ? low[k] : lowest;
+        highest = high[k] > highest ? high[k] : highest;
+        any_nan += nan[k];
+    }
+    stats->denominator = denominator;
+    stats->lowest = any_nan > 0.0 ? CE_NAN : lowest;
+    stats->highest = any_nan > 0.0 ? CE_NAN : highest;
+    stats->non_finite = non_finite;
+    return 0;
+}
+
+static void CE_V(load_run)(const CeRows *rows, Py_ssize_t i, double *out) {
+    const char *p = rows->data + i * rows->row_stride;
+    ce_load(p, rows->class_stride, rows->format, rows->classes, out);
+}
+
+/* The value summed for class j of a row: z_j (fused), z_j - lse_z (two steps), log q_j (naive). */
+static inline double CE_V(term)(double x, double m, double lse, int mode, double low, double high) {
+    if (mode == CE_TERM_LOG) {
+        double q = x < low ? low : x;
+        q = q > high ? high : q;
+        return ce_log(q);
+    }
+    double z = x - m;
+    return mode == CE_TERM_TWO_STEP ? z - lse : z;
+}
+
+/* One row's sums for one mode; inlined with mode a constant, so that each loop holds one term only. */
+static inline __attribute__((always_inline)) void CE_V(sums_row)(const double *v, const double *coef, Py_ssize_t n,
+                                                                 double m, double l, const int mode, double low,
+                                                                 double high, double *term_sum, double *coef_sum) {
+    double acc[LANES], cacc[LANES];
+    for (int k = 0; k < LANES; k++) acc[k] = 0.0, cacc[k] = 0.0;
+    for (Py_ssize_t j = 0; j < n; j += LANES) {
+        int width = n - j < LANES ? (int)(n - j) : LANES;
+        for (int k = 0; k < width; k++) {
+            double c = coef[j + k];
+            acc[k] += c * CE_V(term)(v[j + k], m, l, mode, low, high);
+            cacc[k] += c;
+        }
+    }
+    *term_sum = CE_V(total)(acc);
+    *coef_sum = CE_V(total)(cacc);
+}
+
+/* Per row: sum_j v_j term_j and sum_j v_j, for coefficients v that are all ones (weight NULL),
+ * a (C,) weight or a (B, C) matrix. */
+static int CE_V(row_sums)(const CeRows *rows, const double *maximum, const double *lse, const CeRows *coefficients,
+                          const double *weight, int mode, double low, double high, double *term_sum,
+                          double *coefficient_sum) {
+    Py_ssize_t n = rows->classes;
+    double *scratch = malloc(sizeof(double) * (size_t)(2 * n + 1));
+    if (!scratch) return -1;
+    double *v = scratch, *w = scratch + n;
+    if (!coefficients) {
+        for (Py_ssize_t j = 0; j < n; j++) w[j] = weight ? weight[j] : 1.0;
+    }
+    for (Py_ssize_t i = 0; i < rows->count; i++) {
+        CE_V(load_run)(rows, i, v);
+        if (coefficients) CE_V(load_run)(coefficients, i, w);
+        double m = maximum[i], l = lse ? lse[i] : 0.0;
+        if (mode == CE_TERM_LOG) {
+            CE_V(sums_row)(v, w, n, m, l, CE_TERM_LOG, low, high, term_sum + i, coefficient_sum + i);
+        } else if (mode == CE_TERM_TWO_STEP) {
+            CE_V(sums_row)(v, w, n, m, l, CE_TERM_TWO_STEP, low, high, term_sum + i, coefficient_sum + i);
+        } else {
+            CE_V(sums_row)(v, w, n, m, l, CE_TERM_SHIFTED, low, high, term_sum + i, coefficient_sum + i);
+        }
+    }
+    free(scratch);
+    return 0;
+}
