@@ -12,8 +12,9 @@ The names below are imported when first used, so that importing the package
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ce_cli.lazy import attributes_from
 
 if TYPE_CHECKING:
     from ce_cli.distillation import distillation_loss, kl_div
@@ -63,13 +64,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The public names, each imported from its module when first asked for (PEP 562)."""
-    if name in _HOMES:
-        value = getattr(importlib.import_module(_HOMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ce_cli' has no attribute {name!r}")
+__getattr__ = attributes_from(__name__, _HOMES)  # the public names, each imported when first asked for
 
 
 def __dir__() -> list[str]:

@@ -3,6 +3,42 @@
 
 #define PIECE 1024 /* rows per piece in index_losses */
 
+/* The row checks' extremes: the smallest and largest row maximum and whether one is NaN, kept in LANES
+ * partial results (so that the loop vectorises) from first(), through add() a piece at a time, to done(). */
+#ifndef CE_EXTREMES_DEFINED /* one type for every variant's copy */
+#define CE_EXTREMES_DEFINED
+typedef struct {
+    double low[LANES], high[LANES], nan[LANES];
+} CeExtremes;
+#endif
+
+static inline void CE_V(extremes_first)(CeExtremes *e) {
+    for (int k = 0; k < LANES; k++) e->low[k] = CE_INF, e->high[k] = -CE_INF, e->nan[k] = 0.0;
+}
+
+static inline void CE_V(extremes_add)(CeExtremes *e, const double *m, Py_ssize_t count) {
+    for (Py_ssize_t j = 0; j < count; j += LANES) {
+        int width = count - j < LANES ? (int)(count - j) : LANES;
+        for (int k = 0; k < width; k++) {
+            double x = m[j + k];
+            e->low[k] = x < e->low[k] ? x : e->low[k];
+            e->high[k] = x > e->high[k] ? x : e->high[k];
+            e->nan[k] = x != x ? 1.0 : e->nan[k];
+        }
+    }
+}
+
+static inline void CE_V(extremes_done)(const CeExtremes *e, CeIndexStats *stats) {
+    double lowest = e->low[0], highest = e->high[0], any_nan = e->nan[0];
+    for (int k = 1; k < LANES; k++) {
+        lowest = e->low[k] < lowest ? e->low[k] : lowest;
+        highest = e->high[k] > highest ? e->high[k] : highest;
+        any_nan += e->nan[k];
+    }
+    stats->lowest = any_nan > 0.0 ? CE_NAN : lowest;
+    stats->highest = any_nan > 0.0 ? CE_NAN : highest;
+}
+
 /* Index targets, as ce_cli/families/softmax/weighting.py computes them (no label smoothing): per row
  *   log_prob = z[t] - lse_z, loss = -w[t] * log_prob (0 where t is the ignore index),
  * with t taken as class 0 where ignored (as the numpy path does), and the mean's denominator
@@ -15,8 +51,9 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
                                   const double *weights, double *loss, double *log_p, unsigned char *at_top,
                                   double *maximum, double *lse, int64_t *argmax, CeIndexStats *stats) {
     double z[PIECE], e[PIECE], tz[PIECE];
-    double low[LANES], high[LANES], nan[LANES];
-    for (int k = 0; k < LANES; k++) low[k] = CE_INF, high[k] = -CE_INF, nan[k] = 0.0;
+    int64_t c[PIECE]; /* each row's class, 0 where ignored */
+    CeExtremes extremes;
+    CE_V(extremes_first)(&extremes);
     double denominator = 0.0;
     int64_t non_finite = 0;
     stats->outside = -1;
@@ -27,34 +64,19 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
         double *restrict m_out = maximum + first;
         int64_t outside = 0;
         for (Py_ssize_t i = 0; i < count; i++) {
-            int64_t t = g[i] == ignore_index ? 0 : g[i];
-            outside |= (t < 0) | (t > 1);
-            double a = (double)p[2 * i], b = (double)p[2 * i + 1];
-            int nan = (a != a) | (b != b);
-            double hi = b > a ? b : a, lo = b > a ? a : b;
-            double m = nan ? CE_NAN : hi;
-            z[i] = lo - m;
-            m_out[i] = m;
-            tz[i] = (t ? b : a) - m;
+            c[i] = g[i] == ignore_index ? 0 : g[i];
+            outside |= (c[i] < 0) | (c[i] > 1);
         }
-        if (outside) { /* refused before any loss is made */
+        if (outside) { /* refused before any row is read */
             for (Py_ssize_t i = 0; i < count; i++) {
-                int64_t t = g[i] == ignore_index ? 0 : g[i];
-                if (t < 0 || t > 1) {
+                if (c[i] < 0 || c[i] > 1) {
                     stats->outside = first + i;
                     return;
                 }
             }
         }
-        for (Py_ssize_t j = 0; j < count; j += LANES) { /* the row checks' extremes of the maxima */
-            int width = count - j < LANES ? (int)(count - j) : LANES;
-            for (int k = 0; k < width; k++) {
-                double v = m_out[j + k];
-                low[k] = v < low[k] ? v : low[k];
-                high[k] = v > high[k] ? v : high[k];
-                nan[k] = v != v ? 1.0 : nan[k];
-            }
-        }
+        CE_V(pairs_tile)(p, c, count, z, m_out, tz);
+        CE_V(extremes_add)(&extremes, m_out, count);
         CE_V(exp_array)(z, e, count);
         double *restrict out = loss + first, *restrict lp = log_p + first;
         int64_t counted_rows = 0, bad = 0;
@@ -92,15 +114,8 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
         denominator += weights ? weighted : (double)counted_rows;
         non_finite += bad;
     }
-    double lowest = low[0], highest = high[0], any_nan = nan[0];
-    for (int k = 1; k < LANES; k++) {
-        lowest = low[k] < lowest ? low[k] : lowest;
-        highest = high[k] > highest ? high[k] : highest;
-        any_nan += nan[k];
-    }
+    CE_V(extremes_done)(&extremes, stats);
     stats->denominator = denominator;
-    stats->lowest = any_nan > 0.0 ? CE_NAN : lowest;
-    stats->highest = any_nan > 0.0 ? CE_NAN : highest;
     stats->non_finite = non_finite;
 }
 
@@ -116,8 +131,8 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
         return 0;
     }
     int64_t c[PIECE]; /* the class each row is read at */
-    double low[LANES], high[LANES], nan[LANES];
-    for (int k = 0; k < LANES; k++) low[k] = CE_INF, high[k] = -CE_INF, nan[k] = 0.0;
+    CeExtremes extremes;
+    CE_V(extremes_first)(&extremes);
     double denominator = 0.0;
     int64_t non_finite = 0;
     Py_ssize_t n = rows->count;
@@ -160,15 +175,7 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
             for (Py_ssize_t i = 0; i < count; i++) lse[first + i] = out[i];
         }
         for (Py_ssize_t i = 0; i < count; i++) top[i] = lp[i] == 0.0; /* z at the target is 0: the maximum */
-        for (Py_ssize_t j = 0; j < count; j += LANES) {
-            int width = count - j < LANES ? (int)(count - j) : LANES;
-            for (int k = 0; k < width; k++) {
-                double x = m[j + k];
-                low[k] = x < low[k] ? x : low[k];
-                high[k] = x > high[k] ? x : high[k];
-                nan[k] = x != x ? 1.0 : nan[k];
-            }
-        }
+        CE_V(extremes_add)(&extremes, m, count);
         /* log p[t] = z[t] - lse_z, the loss and the counts in one loop */
         if (weights) {
             for (Py_ssize_t i = 0; i < count; i++) {
@@ -194,15 +201,8 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
         }
         non_finite += bad;
     }
-    double lowest = low[0], highest = high[0], any_nan = nan[0];
-    for (int k = 1; k < LANES; k++) {
-        lowest = low[k] < lowest ? low[k] : lowest;
-        highest = high[k] > highest ? high[k] : highest;
-        any_nan += nan[k];
-    }
+    CE_V(extremes_done)(&extremes, stats);
     stats->denominator = denominator;
-    stats->lowest = any_nan > 0.0 ? CE_NAN : lowest;
-    stats->highest = any_nan > 0.0 ? CE_NAN : highest;
     stats->non_finite = non_finite;
     return 0;
 }

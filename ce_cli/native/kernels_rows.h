@@ -187,6 +187,21 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
     }
 }
 
+/* count rows of two float32 classes side by side: each row's maximum m (NaN for a row holding NaN), the
+ * other class's z = lo - m, and the target's z (targets 0 or 1). */
+static inline void CE_V(pairs_tile)(const float *restrict p, const int64_t *restrict t, Py_ssize_t count,
+                                    double *restrict z, double *restrict m_out, double *restrict tz) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        double a = (double)p[2 * i], b = (double)p[2 * i + 1];
+        int nan = (a != a) | (b != b);
+        double hi = b > a ? b : a, lo = b > a ? a : b;
+        double m = nan ? CE_NAN : hi;
+        z[i] = lo - m;
+        m_out[i] = m;
+        tz[i] = (t[i] ? b : a) - m;
+    }
+}
+
 /* Rows of two float32 classes side by side (a two-class softmax head): one exp and one log1p per row,
  * lse_z = log1p(exp(lo - hi)), in loops across the rows that the compiler vectorises. */
 static void CE_V(pairs_f32)(const float *x, Py_ssize_t n, const int64_t *targets, double *maximum,
@@ -196,16 +211,8 @@ static void CE_V(pairs_f32)(const float *x, Py_ssize_t n, const int64_t *targets
         Py_ssize_t count = n - first < TILE ? n - first : TILE;
         const float *restrict p = x + 2 * first;
         const int64_t *restrict t = targets + first;
-        double *restrict m_out = maximum + first, *restrict tz_out = target_z + first;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            double a = (double)p[2 * i], b = (double)p[2 * i + 1];
-            int nan = (a != a) | (b != b);
-            double hi = b > a ? b : a, lo = b > a ? a : b;
-            double m = nan ? CE_NAN : hi;
-            z[i] = lo - m;
-            m_out[i] = m;
-            tz_out[i] = (t[i] ? b : a) - m;
-        }
+        double *restrict m_out = maximum + first;
+        CE_V(pairs_tile)(p, t, count, z, m_out, target_z + first);
         CE_V(exp_array)(z, e, count);
         double *restrict l_out = lse_z + first;
         for (Py_ssize_t i = 0; i < count; i++) {

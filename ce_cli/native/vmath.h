@@ -65,27 +65,34 @@ static inline double ce_exp_scaled(double x) {
     return scale + scale * tmp;
 }
 
-/* log(u) + c / u for u = 2^k * (1 + f) reduced as in fdlibm; u positive and normal. */
-static inline double ce_log_reduced(double u, double c, double k_extra) {
+/* u = 2^k * m with m in [sqrt(2)/2, sqrt(2)), returned as f = m - 1: fdlibm's high-word arithmetic on
+ * the whole 64 bits, and k read as a double through the bits of 2^52 + k + 1023 (no int-to-double
+ * conversion, which AVX2 lacks for 64-bit integers). u positive and normal. */
+static inline double ce_log_reduce(double u, double *k) {
+    uint64_t iu = ce_bits(u) + ((uint64_t)(0x3ff00000u - 0x3fe6a09eu) << 32);
+    *k = ce_double(0x4330000000000000u | (iu >> 52)) - (0x1p52 + 1023.0);
+    return ce_double((iu & 0x000fffffffffffffu) + ((uint64_t)0x3fe6a09eu << 32)) - 1.0;
+}
+
+/* log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)) with s = f / (2 + f), plus k ln 2 and c_over_u (the
+ * rounding error of 1 + x over u, for log1p): fdlibm's polynomial and sum, given s. */
+static inline double ce_log_sum(double f, double s, double k, double c_over_u) {
     const double lg1 = 6.666666666666735130e-01, lg2 = 3.999999999940941908e-01;
     const double lg3 = 2.857142874366239149e-01, lg4 = 2.222219843214978396e-01;
     const double lg5 = 1.818357216161805012e-01, lg6 = 1.531383769920937332e-01;
     const double lg7 = 1.479819860511658591e-01;
-    /* u = 2^k * m with m in [sqrt(2)/2, sqrt(2)): fdlibm's high-word arithmetic on the whole
-     * 64 bits, and k read as a double through the bits of 2^52 + k + 1023 (no int-to-double
-     * conversion, which AVX2 lacks for 64-bit integers). */
-    uint64_t iu = ce_bits(u) + ((uint64_t)(0x3ff00000u - 0x3fe6a09eu) << 32);
-    double k = ce_double(0x4330000000000000u | (iu >> 52)) - (0x1p52 + 1023.0) + k_extra;
-    double m = ce_double((iu & 0x000fffffffffffffu) + ((uint64_t)0x3fe6a09eu << 32));
-    double f = m - 1.0;
     double hfsq = 0.5 * f * f;
-    double s = f / (2.0 + f);
     double z = s * s;
     double w = z * z;
     double t1 = w * (lg2 + w * (lg4 + w * lg6));
     double t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)));
-    double big_r = t2 + t1;
-    return s * (hfsq + big_r) + (k * CE_LN2_LO + c) - hfsq + f + k * CE_LN2_HI;
+    return s * (hfsq + (t2 + t1)) + (k * CE_LN2_LO + c_over_u) - hfsq + f + k * CE_LN2_HI;
+}
+
+/* log(u) + c / u for u = 2^k * (1 + f) reduced as in fdlibm; u positive and normal. */
+static inline double ce_log_reduced(double u, double c, double k_extra) {
+    double k, f = ce_log_reduce(u, &k);
+    return ce_log_sum(f, f / (2.0 + f), k + k_extra, c);
 }
 
 static inline double ce_log1p(double x) {
@@ -104,37 +111,24 @@ static inline double ce_log1p(double x) {
  * exp less one): ce_log1p's arithmetic with one division where it has two. fdlibm's s = f / (2 + f)
  * and the correction c / u share 1 / ((2 + f) u), which cannot overflow for u = 1 + x <= 2^1000
  * (two or three more roundings in s, whose term is at most 5 % of the result, and in c / u, which is
- * below half an ulp of it). Tested within 1 ulp of mpmath (tests/test_native.py). */
-static inline double ce_log1p_core(double x, double u, double c) {
-    const double lg1 = 6.666666666666735130e-01, lg2 = 3.999999999940941908e-01;
-    const double lg3 = 2.857142874366239149e-01, lg4 = 2.222219843214978396e-01;
-    const double lg5 = 1.818357216161805012e-01, lg6 = 1.531383769920937332e-01;
-    const double lg7 = 1.479819860511658591e-01;
-    uint64_t iu = ce_bits(u) + ((uint64_t)(0x3ff00000u - 0x3fe6a09eu) << 32);
-    double k = ce_double(0x4330000000000000u | (iu >> 52)) - (0x1p52 + 1023.0);
-    double m = ce_double((iu & 0x000fffffffffffffu) + ((uint64_t)0x3fe6a09eu << 32));
-    double f = m - 1.0;
-    double hfsq = 0.5 * f * f;
+ * below half an ulp of it). Tested within 1 ulp of mpmath (tests/test_kernel_fast_paths.py). */
+static inline double ce_log1p_core(double u, double c) {
+    double k, f = ce_log_reduce(u, &k);
     double two_f = 2.0 + f;
     double q = 1.0 / (two_f * u);
-    double s = (f * u) * q;
-    double z = s * s;
-    double w = z * z;
-    double t1 = w * (lg2 + w * (lg4 + w * lg6));
-    double t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)));
-    return s * (hfsq + (t2 + t1)) + (k * CE_LN2_LO + (c * two_f) * q) - hfsq + f + k * CE_LN2_HI;
+    return ce_log_sum(f, (f * u) * q, k, (c * two_f) * q);
 }
 
 static inline double ce_log1p_nonneg(double x) {
     double u = 1.0 + x;
     double c = u >= 2.0 ? 1.0 - (u - x) : x - (u - 1.0); /* the rounding error of 1 + x, exact (Sterbenz) */
-    double out = ce_log1p_core(x, u, c);
+    double out = ce_log1p_core(u, c);
     out = x == CE_INF ? CE_INF : out;
     return x == x ? out : x;
 }
 
-/* The same with fdlibm's two divisions, faster where division is cheap relative to the rest
- * (AVX2 and the portable build, measured by benchmarks/bench.py). */
+/* log1p on [0, 1] with fdlibm's two divisions: faster than ce_log1p_unit in the binary and two-class
+ * loops of the AVX2 and portable copies (measured against each other in one process), slower with AVX-512. */
 static inline double ce_log1p_unit_two_divisions(double x) {
     double u = 1.0 + x;
     double out = ce_log_reduced(u, (x - (u - 1.0)) / u, 0.0);
@@ -145,7 +139,7 @@ static inline double ce_log1p_unit_two_divisions(double x) {
  * rounding error x - ((1 + x) - 1) is exact, and no other special value to select. */
 static inline double ce_log1p_unit(double x) {
     double u = 1.0 + x;
-    double out = ce_log1p_core(x, u, x - (u - 1.0));
+    double out = ce_log1p_core(u, x - (u - 1.0));
     return x == x ? out : x;
 }
 

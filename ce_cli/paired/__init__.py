@@ -8,8 +8,9 @@ its tests and where it comes from. Pure numpy (plus the compiled kernel), import
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ce_cli.lazy import attributes_from
 
 if TYPE_CHECKING:
     from ce_cli.paired.difference import Difference, DiffRequest, paired_difference
@@ -26,9 +27,4 @@ _HOMES = {
 __all__ = ["DiffRequest", "Difference", "PairedSamples", "paired_difference"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        value = getattr(importlib.import_module(_HOMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ce_cli.paired' has no attribute {name!r}")
+__getattr__ = attributes_from(__name__, _HOMES)

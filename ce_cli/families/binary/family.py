@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ce_cli.families.binary import render as render_binary
+from ce_cli.families.pairs import OneAfterTheOther
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ce_cli.render import Writer
 
 
-class BinaryFamily:
+class BinaryFamily(OneAfterTheOther):
     """Binary classifiers ``(N,)``, multi-label ``(N, L)`` and masks: one sigmoid per element."""
 
     name = "binary"
@@ -71,26 +72,6 @@ class BinaryFamily:
         from ce_cli.families.binary.report import build_binary_report
 
         return build_binary_report(inputs, formula, reduction, eps=eps, by_label=request.by_class, progress=progress)
-
-    def compute_pair(
-        self,
-        new: Any,
-        baseline: Any,
-        formula: FormulaSpec,
-        reduction: Reduction,
-        *,
-        eps: float | str | None,
-        request: SummaryRequest,
-        progress: Callable[[int], None] | None,
-    ) -> tuple[Any, Any]:
-        """One model after the other (no pass over both to share)."""
-        size = self.size(new)
-
-        def half(offset: int) -> Callable[[int], None] | None:
-            return None if progress is None else lambda done: progress((offset + done) // 2)
-
-        first = self.compute(new, formula, reduction, eps=eps, request=request, progress=half(0))
-        return first, self.compute(baseline, formula, reduction, eps=eps, request=request, progress=half(size))
 
     def write_quiet(self, result: Any, stream: TextIO) -> None:
         render_binary.write_quiet(result, stream)

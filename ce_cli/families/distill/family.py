@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ce_cli.families.distill import comparison, derivation
 from ce_cli.families.distill import render as render_distill
+from ce_cli.families.pairs import OneAfterTheOther
 
 if TYPE_CHECKING:
     from ce_cli.accumulators import LossStats
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ce_cli.paired.samples import PairedSamples
 
 
-class DistillFamily:
+class DistillFamily(OneAfterTheOther):
     """A student's softened softmax against a teacher's: KL (either direction) or JS, times T^2, plus
     the hard cross-entropy where targets are given."""
 
@@ -97,26 +98,6 @@ class DistillFamily:
         from ce_cli.families.distill.report import build_distill_report
 
         return build_distill_report(inputs, reduction, predictions=request.predictions, progress=progress)
-
-    def compute_pair(
-        self,
-        new: Any,
-        baseline: Any,
-        formula: FormulaSpec,
-        reduction: Reduction,
-        *,
-        eps: float | str | None,
-        request: SummaryRequest,
-        progress: Callable[[int], None] | None,
-    ) -> tuple[Any, Any]:
-        """One model after the other (no pass over both to share)."""
-        size = self.size(new)
-
-        def half(offset: int) -> Callable[[int], None] | None:
-            return None if progress is None else lambda done: progress((offset + done) // 2)
-
-        first = self.compute(new, formula, reduction, eps=eps, request=request, progress=half(0))
-        return first, self.compute(baseline, formula, reduction, eps=eps, request=request, progress=half(size))
 
     def write_quiet(self, result: Any, stream: TextIO) -> None:
         render_distill.write_quiet(result, stream)

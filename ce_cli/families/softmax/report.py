@@ -208,10 +208,9 @@ def build_report_pair(
             _report(new, formula, reduction, pair[0], clips[0], request),
             _report(baseline, formula, reduction, pair[1], clips[1], request),
         )
-    size = new.num_samples
+    from ce_cli.families.pairs import one_after_the_other
 
-    def half(offset: int) -> Callable[[int], None] | None:
-        return None if progress is None else lambda done: progress((offset + done) // 2)
+    def compute(inputs: ValidatedInputs, counted: Callable[[int], None] | None) -> Report:
+        return build_report(inputs, formula, reduction, eps=eps, request=request, progress=counted)
 
-    first = build_report(new, formula, reduction, eps=eps, request=request, progress=half(0))
-    return first, build_report(baseline, formula, reduction, eps=eps, request=request, progress=half(size))
+    return one_after_the_other(compute, new, baseline, new.num_samples, progress)
