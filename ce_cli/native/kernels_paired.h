@@ -154,7 +154,8 @@ static int CE_V(kl_known)(const CeRows *base, const CeRows *new_rows, const doub
  * high 16 bits resample 2j + 1's; a weight c is the number of ce_poisson_thresholds its 16 bits reach, and
  * num[b] += c a[i], den[b] += c w[i] for resamples first .. first + count - 1. Whole pairs take one hash
  * for two weights, four samples are added per pass over the pairs (their weighted sum first, then into
- * the sums), and the loops over the pairs are plain vector code. */
+ * the sums), and the loops over the pairs are plain vector code; with AVX-512, sixteen pairs a vector,
+ * both halves of each draw counted at once by 16-bit compares (poisson_quad16). */
 static inline uint32_t CE_V(poisson_draw)(uint32_t key, uint32_t other, uint32_t step) {
     uint32_t x = (key + step) ^ other;
     x ^= x >> 16;
@@ -175,6 +176,72 @@ static inline double CE_V(poisson_one)(uint32_t lo, uint32_t hi, int64_t b) {
     uint32_t u = CE_V(poisson_draw)(lo, hi, (uint32_t)((uint64_t)(b >> 1) * 0x9E3779B9u));
     return (double)CE_V(poisson_count)((b & 1) ? u >> 16 : u & 0xFFFFu);
 }
+
+#if defined(CE_EXP512)
+/* poisson_draw on 16 lanes. */
+static inline __m512i CE_V(poisson_draw16)(__m512i key, __m512i other, __m512i step) {
+    __m512i x = _mm512_xor_si512(_mm512_add_epi32(key, step), other);
+    x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+    x = _mm512_mullo_epi32(x, _mm512_set1_epi32(0x7FEB352D));
+    x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
+    x = _mm512_mullo_epi32(x, _mm512_set1_epi32((int)0x846CA68Bu));
+    return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+}
+
+/* poisson_count of both 16-bit halves of each 32-bit draw at once (AVX-512BW's 16-bit compares): each
+ * lane's low half's count in its bits 0-15, the high half's in bits 16-31. */
+static inline __m512i CE_V(poisson_counts16)(__m512i u) {
+    const __m512i one = _mm512_set1_epi16(1);
+    __m512i c = _mm512_setzero_si512();
+    for (int k = 0; k < 8; k++) {
+        __mmask32 reached = _mm512_cmpge_epu16_mask(u, _mm512_set1_epi16((short)ce_poisson_thresholds[k]));
+        c = _mm512_mask_add_epi16(c, reached, c, one);
+    }
+    return c;
+}
+
+/* One sample's weights for sixteen pairs, as float64: the even resamples' (low halves) in *even, the odd
+ * ones' in *odd, lanes 0-7 and 8-15 apart. */
+static inline void CE_V(poisson_weights16)(__m512i key, __m512i other, __m512i step, __m512d even[2], __m512d odd[2]) {
+    __m512i c = CE_V(poisson_counts16)(CE_V(poisson_draw16)(key, other, step));
+    __m512i l = _mm512_and_si512(c, _mm512_set1_epi32(0xFFFF)), g = _mm512_srli_epi32(c, 16);
+    even[0] = _mm512_cvtepi32_pd(_mm512_castsi512_si256(l));
+    even[1] = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(l, 1));
+    odd[0] = _mm512_cvtepi32_pd(_mm512_castsi512_si256(g));
+    odd[1] = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(g, 1));
+}
+
+/* The pairs [0, pairs - pairs % 16) of four samples (keys k, others h, values a and w) into the sums, as the
+ * scalar loop adds them: sum[j] += (c0 v0 + c1 v1) + (c2 v2 + c3 v3). Returns the first pair not done. */
+static inline Py_ssize_t CE_V(poisson_quad16)(const uint32_t k[4], const uint32_t h[4], const double a[4],
+                                              const double w[4], Py_ssize_t pairs, double *ne, double *no,
+                                              double *de, double *dd) {
+    const __m512i golden = _mm512_set1_epi32((int)0x9E3779B9u);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    Py_ssize_t j = 0;
+    for (; j + 16 <= pairs; j += 16) {
+        __m512i step = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)j), iota), golden);
+        __m512d even[4][2], odd[4][2];
+        for (int s = 0; s < 4; s++) {
+            CE_V(poisson_weights16)(_mm512_set1_epi32((int)k[s]), _mm512_set1_epi32((int)h[s]), step, even[s], odd[s]);
+        }
+        for (int half = 0; half < 2; half++) {
+            Py_ssize_t at = j + 8 * half;
+#define CE_QUAD(C, V)                                                                                        \
+    _mm512_add_pd(_mm512_add_pd(_mm512_mul_pd(C[0][half], _mm512_set1_pd(V[0])),                             \
+                                _mm512_mul_pd(C[1][half], _mm512_set1_pd(V[1]))),                            \
+                  _mm512_add_pd(_mm512_mul_pd(C[2][half], _mm512_set1_pd(V[2])),                             \
+                                _mm512_mul_pd(C[3][half], _mm512_set1_pd(V[3]))))
+            _mm512_storeu_pd(ne + at, _mm512_add_pd(_mm512_loadu_pd(ne + at), CE_QUAD(even, a)));
+            _mm512_storeu_pd(de + at, _mm512_add_pd(_mm512_loadu_pd(de + at), CE_QUAD(even, w)));
+            _mm512_storeu_pd(no + at, _mm512_add_pd(_mm512_loadu_pd(no + at), CE_QUAD(odd, a)));
+            _mm512_storeu_pd(dd + at, _mm512_add_pd(_mm512_loadu_pd(dd + at), CE_QUAD(odd, w)));
+#undef CE_QUAD
+        }
+    }
+    return j;
+}
+#endif
 
 static void CE_V(poisson_sums)(const uint32_t *lo, const uint32_t *hi, const double *a, const double *w, Py_ssize_t n,
                                int64_t first, Py_ssize_t count, double *restrict num, double *restrict den) {
@@ -208,7 +275,15 @@ static void CE_V(poisson_sums)(const uint32_t *lo, const uint32_t *hi, const dou
         const uint32_t h0 = hi[i], h1 = hi[i + 1], h2 = hi[i + 2], h3 = hi[i + 3];
         const double a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3];
         const double w0 = w[i], w1 = w[i + 1], w2 = w[i + 2], w3 = w[i + 3];
-        for (Py_ssize_t j = 0; j < pairs; j++) {
+        Py_ssize_t j0 = 0;
+#if defined(CE_EXP512)
+        {
+            const uint32_t keys[4] = {k0, k1, k2, k3}, others[4] = {h0, h1, h2, h3};
+            const double as[4] = {a0, a1, a2, a3}, ws[4] = {w0, w1, w2, w3};
+            j0 = CE_V(poisson_quad16)(keys, others, as, ws, pairs, ne, no, de, dd);
+        }
+#endif
+        for (Py_ssize_t j = j0; j < pairs; j++) {
             const uint32_t step = (uint32_t)j * 0x9E3779B9u;
             uint32_t u0 = CE_V(poisson_draw)(k0, h0, step), u1 = CE_V(poisson_draw)(k1, h1, step);
             uint32_t u2 = CE_V(poisson_draw)(k2, h2, step), u3 = CE_V(poisson_draw)(k3, h3, step);
