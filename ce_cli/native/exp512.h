@@ -98,40 +98,68 @@ static inline double ce_row_max512_f64(const double *v, Py_ssize_t n, int *has_n
     return _mm512_reduce_max_pd(top);
 }
 
-/* sum over j with v[j] != m of exp(v[j] - m) 2^512, and the count of v[j] == m; m finite and
- * the largest of v. Four vector accumulators: a fixed order for a given n. */
+/* Over a row b of n values: the sum over b[j] != mb of exp(b[j] - mb) 2^512, and the count of b[j] == mb in
+ * *zeros; mb finite and the largest of b. Four vector accumulators: a fixed order for a given n.
+ * NAME_cross also takes a partner row x (ce-loss diff's new model beside its baseline; NULL: none) and, in
+ * the same pass, sums e (zb - zx) over every class into *cross, e = exp(zb) 2^512 (2^512 at the maximum),
+ * zb - zx = (b - x) + (mx - mb): the same sum as without x, to the bit. It does not apply CE_KL_CROSS512's
+ * rules for -inf: a row where they matter (b or x -inf) sums to NaN or +inf, and the caller takes that
+ * row's cross sum from CE_KL_CROSS512. NAME is NAME_cross without a partner (inlined, x a constant NULL). */
+#define CE_CROSS_ADD512(ACC, E, VB, VX) ACC = _mm512_fmadd_pd(E, _mm512_add_pd(_mm512_sub_pd(VB, VX), gap), ACC)
 #define CE_SUM_EXP512(NAME, T, LOAD)                                                                        \
-    static inline double NAME(const T *v, Py_ssize_t n, double m, Py_ssize_t *zeros) {                     \
+    static inline __attribute__((always_inline)) double NAME##_cross(const T *b, const T *x, Py_ssize_t n,  \
+                                                                     double mb, double mx, Py_ssize_t *zeros, \
+                                                                     double *cross) {                       \
         const CeExp16 table = ce_exp16_table();                                                            \
-        __m512d shift = _mm512_set1_pd(m), zero = _mm512_setzero_pd();                                     \
-        __m512d a0 = zero, a1 = zero, a2 = zero, a3 = zero;                                                \
+        const __m512d shift = _mm512_set1_pd(mb), gap = _mm512_set1_pd(mx - mb), zero = _mm512_setzero_pd(); \
+        __m512d a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero;                          \
         Py_ssize_t count = 0, j = 0;                                                                       \
         for (; j + 32 <= n; j += 32) {                                                                     \
-            __m512d z0 = _mm512_sub_pd(LOAD(v + j, 0xff), shift);                                          \
-            __m512d z1 = _mm512_sub_pd(LOAD(v + j + 8, 0xff), shift);                                      \
-            __m512d z2 = _mm512_sub_pd(LOAD(v + j + 16, 0xff), shift);                                     \
-            __m512d z3 = _mm512_sub_pd(LOAD(v + j + 24, 0xff), shift);                                     \
+            __m512d b0 = LOAD(b + j, 0xff), b1 = LOAD(b + j + 8, 0xff);                                    \
+            __m512d b2 = LOAD(b + j + 16, 0xff), b3 = LOAD(b + j + 24, 0xff);                              \
+            __m512d z0 = _mm512_sub_pd(b0, shift), z1 = _mm512_sub_pd(b1, shift);                          \
+            __m512d z2 = _mm512_sub_pd(b2, shift), z3 = _mm512_sub_pd(b3, shift);                          \
             __mmask8 e0 = _mm512_cmp_pd_mask(z0, zero, _CMP_EQ_OQ), e1 = _mm512_cmp_pd_mask(z1, zero, _CMP_EQ_OQ); \
             __mmask8 e2 = _mm512_cmp_pd_mask(z2, zero, _CMP_EQ_OQ), e3 = _mm512_cmp_pd_mask(z3, zero, _CMP_EQ_OQ); \
-            a0 = _mm512_mask_add_pd(a0, (__mmask8)~e0, a0, ce_exp512(z0, &table));                        \
-            a1 = _mm512_mask_add_pd(a1, (__mmask8)~e1, a1, ce_exp512(z1, &table));                        \
-            a2 = _mm512_mask_add_pd(a2, (__mmask8)~e2, a2, ce_exp512(z2, &table));                        \
-            a3 = _mm512_mask_add_pd(a3, (__mmask8)~e3, a3, ce_exp512(z3, &table));                        \
+            __m512d x0 = ce_exp512(z0, &table), x1 = ce_exp512(z1, &table);                                \
+            __m512d x2 = ce_exp512(z2, &table), x3 = ce_exp512(z3, &table);                                \
+            a0 = _mm512_mask_add_pd(a0, (__mmask8)~e0, a0, x0);                                            \
+            a1 = _mm512_mask_add_pd(a1, (__mmask8)~e1, a1, x1);                                            \
+            a2 = _mm512_mask_add_pd(a2, (__mmask8)~e2, a2, x2);                                            \
+            a3 = _mm512_mask_add_pd(a3, (__mmask8)~e3, a3, x3);                                            \
             count += __builtin_popcount((unsigned)e0 | ((unsigned)e1 << 8) | ((unsigned)e2 << 16) |       \
                                         ((unsigned)e3 << 24));                                            \
+            if (x) {                                                                                       \
+                CE_CROSS_ADD512(c0, x0, b0, LOAD(x + j, 0xff));                                            \
+                CE_CROSS_ADD512(c1, x1, b1, LOAD(x + j + 8, 0xff));                                        \
+                CE_CROSS_ADD512(c0, x2, b2, LOAD(x + j + 16, 0xff));                                       \
+                CE_CROSS_ADD512(c1, x3, b3, LOAD(x + j + 24, 0xff));                                       \
+            }                                                                                              \
         }                                                                                                  \
         for (; j < n; j += 8) {                                                                            \
             __mmask8 mask = ce_tail_mask(n - j);                                                           \
-            __m512d z = _mm512_sub_pd(LOAD(v + j, mask), shift); /* -inf beyond the row */                \
+            __m512d vb = LOAD(b + j, mask); /* -inf beyond the row */                                      \
+            __m512d z = _mm512_sub_pd(vb, shift);                                                          \
             __mmask8 e = _mm512_mask_cmp_pd_mask(mask, z, zero, _CMP_EQ_OQ);                               \
-            a0 = _mm512_mask_add_pd(a0, (__mmask8)(mask & ~e), a0, ce_exp512(z, &table));                 \
+            __m512d ez = ce_exp512(z, &table);                                                             \
+            a0 = _mm512_mask_add_pd(a0, (__mmask8)(mask & ~e), a0, ez);                                    \
             count += __builtin_popcount((unsigned)e);                                                      \
+            if (x) {                                                                                       \
+                __m512d c = c0;                                                                            \
+                CE_CROSS_ADD512(c, ez, vb, LOAD(x + j, mask));                                             \
+                c0 = _mm512_mask_mov_pd(c0, mask, c);                                                      \
+            }                                                                                              \
         }                                                                                                  \
         *zeros = count;                                                                                    \
+        if (x) *cross = _mm512_reduce_add_pd(_mm512_add_pd(c0, c1));                                       \
         return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));          \
+    }                                                                                                      \
+    static inline double NAME(const T *v, Py_ssize_t n, double m, Py_ssize_t *zeros) {                     \
+        return NAME##_cross(v, NULL, n, m, 0.0, zeros, NULL);                                              \
     }
 CE_SUM_EXP512(ce_sum_exp512_f64, double, ce_load8_f64)
 CE_SUM_EXP512(ce_sum_exp512_f32, float, ce_load8_f32)
+#undef CE_CROSS_ADD512
 
 /* For class-major tiles (columns `stride` apart): per row i of count, the sum over the classes c of
  * exp(z) 2^512 for z = cols[c][i] - m[i] != 0, and the count of z == 0, kept in registers across the classes. */
@@ -192,57 +220,5 @@ static inline void ce_map_exp512(Py_ssize_t n, const double *in, double *out) {
     }
 CE_KL_CROSS512(ce_kl_cross512_f64, double, ce_load8_f64)
 CE_KL_CROSS512(ce_kl_cross512_f32, float, ce_load8_f32)
-
-/* CE_SUM_EXP512 and the cross sum of CE_KL_CROSS512 in one pass over a row b and its partner x (ce-loss
- * diff's baseline and new model): returns CE_SUM_EXP512's sum, in its order (the same log-sum-exp, to the
- * bit, as compute's) with the count of b[j] == mb in *zeros, and the sum of e (zb - zx) over every class in
- * *cross, e = exp(zb) 2^512 (2^512 at the maximum), zb - zx = (b - x) + (mx - mb). Without
- * CE_KL_CROSS512's rules for -inf: a row where they matter (b or x -inf) sums to NaN or +inf, and the
- * caller takes that row's cross sum from CE_KL_CROSS512. mb finite and the largest of b. */
-#define CE_CROSS_TERM512(E, ZB, VB, VX) _mm512_fmadd_pd(E, _mm512_add_pd(_mm512_sub_pd(VB, VX), shift_gap), c)
-#define CE_SUM_EXP_CROSS512(NAME, T, LOAD)                                                                  \
-    static inline double NAME(const T *b, const T *x, Py_ssize_t n, double mb, double mx, Py_ssize_t *zeros, \
-                              double *cross) {                                                             \
-        const CeExp16 table = ce_exp16_table();                                                            \
-        const __m512d shift = _mm512_set1_pd(mb), shift_gap = _mm512_set1_pd(mx - mb), zero = _mm512_setzero_pd(); \
-        __m512d a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero, c;                       \
-        Py_ssize_t count = 0, j = 0;                                                                       \
-        for (; j + 32 <= n; j += 32) {                                                                     \
-            __m512d b0 = LOAD(b + j, 0xff), b1 = LOAD(b + j + 8, 0xff);                                    \
-            __m512d b2 = LOAD(b + j + 16, 0xff), b3 = LOAD(b + j + 24, 0xff);                              \
-            __m512d z0 = _mm512_sub_pd(b0, shift), z1 = _mm512_sub_pd(b1, shift);                          \
-            __m512d z2 = _mm512_sub_pd(b2, shift), z3 = _mm512_sub_pd(b3, shift);                          \
-            __mmask8 e0 = _mm512_cmp_pd_mask(z0, zero, _CMP_EQ_OQ), e1 = _mm512_cmp_pd_mask(z1, zero, _CMP_EQ_OQ); \
-            __mmask8 e2 = _mm512_cmp_pd_mask(z2, zero, _CMP_EQ_OQ), e3 = _mm512_cmp_pd_mask(z3, zero, _CMP_EQ_OQ); \
-            __m512d x0 = ce_exp512(z0, &table), x1 = ce_exp512(z1, &table);                                \
-            __m512d x2 = ce_exp512(z2, &table), x3 = ce_exp512(z3, &table);                                \
-            a0 = _mm512_mask_add_pd(a0, (__mmask8)~e0, a0, x0);                                            \
-            a1 = _mm512_mask_add_pd(a1, (__mmask8)~e1, a1, x1);                                            \
-            a2 = _mm512_mask_add_pd(a2, (__mmask8)~e2, a2, x2);                                            \
-            a3 = _mm512_mask_add_pd(a3, (__mmask8)~e3, a3, x3);                                            \
-            count += __builtin_popcount((unsigned)e0 | ((unsigned)e1 << 8) | ((unsigned)e2 << 16) |       \
-                                        ((unsigned)e3 << 24));                                            \
-            c = c0, c0 = CE_CROSS_TERM512(x0, z0, b0, LOAD(x + j, 0xff));                                  \
-            c = c1, c1 = CE_CROSS_TERM512(x1, z1, b1, LOAD(x + j + 8, 0xff));                              \
-            c = c0, c0 = CE_CROSS_TERM512(x2, z2, b2, LOAD(x + j + 16, 0xff));                             \
-            c = c1, c1 = CE_CROSS_TERM512(x3, z3, b3, LOAD(x + j + 24, 0xff));                             \
-        }                                                                                                  \
-        for (; j < n; j += 8) {                                                                            \
-            __mmask8 mask = ce_tail_mask(n - j);                                                           \
-            __m512d vb = LOAD(b + j, mask); /* -inf beyond the row */                                      \
-            __m512d z = _mm512_sub_pd(vb, shift);                                                          \
-            __mmask8 e = _mm512_mask_cmp_pd_mask(mask, z, zero, _CMP_EQ_OQ);                               \
-            __m512d ez = ce_exp512(z, &table);                                                             \
-            a0 = _mm512_mask_add_pd(a0, (__mmask8)(mask & ~e), a0, ez);                                    \
-            count += __builtin_popcount((unsigned)e);                                                      \
-            c = c0, c0 = _mm512_mask_mov_pd(c0, mask, CE_CROSS_TERM512(ez, z, vb, LOAD(x + j, mask)));     \
-        }                                                                                                  \
-        *zeros = count;                                                                                    \
-        *cross = _mm512_reduce_add_pd(_mm512_add_pd(c0, c1));                                              \
-        return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));          \
-    }
-CE_SUM_EXP_CROSS512(ce_sum_exp_cross512_f64, double, ce_load8_f64)
-CE_SUM_EXP_CROSS512(ce_sum_exp_cross512_f32, float, ce_load8_f32)
-#undef CE_CROSS_TERM512
 
 #endif

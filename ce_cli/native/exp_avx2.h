@@ -78,44 +78,66 @@ static inline double ce_row_max256_f64(const double *v, Py_ssize_t n, int *has_n
     return m;
 }
 
-/* As CE_SUM_EXP512 (exp512.h): the sum over v[j] != m of exp(v[j] - m) 2^512 and the count of v[j] == m,
- * in four vector accumulators, the last (n mod 4) values by the scalar function. */
+/* As CE_SUM_EXP512 (exp512.h), NAME_cross with its partner row included: four vector accumulators, the last
+ * (n mod 4) values by the scalar function. */
+#define CE_CROSS_ADD256(ACC, E, VB, VX) ACC = _mm256_fmadd_pd(E, _mm256_add_pd(_mm256_sub_pd(VB, VX), gap), ACC)
 #define CE_SUM_EXP256(NAME, T, LOAD)                                                                        \
-    static inline double NAME(const T *v, Py_ssize_t n, double m, Py_ssize_t *zeros) {                     \
-        __m256d shift = _mm256_set1_pd(m), zero = _mm256_setzero_pd();                                     \
-        __m256d a0 = zero, a1 = zero, a2 = zero, a3 = zero;                                                \
+    static inline __attribute__((always_inline)) double NAME##_cross(const T *b, const T *x, Py_ssize_t n,  \
+                                                                     double mb, double mx, Py_ssize_t *zeros, \
+                                                                     double *cross) {                       \
+        const __m256d shift = _mm256_set1_pd(mb), gap = _mm256_set1_pd(mx - mb), zero = _mm256_setzero_pd(); \
+        __m256d a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero;                          \
         Py_ssize_t count = 0, j = 0;                                                                       \
         for (; j + 16 <= n; j += 16) {                                                                     \
-            __m256d z0 = _mm256_sub_pd(LOAD(v + j), shift), z1 = _mm256_sub_pd(LOAD(v + j + 4), shift);    \
-            __m256d z2 = _mm256_sub_pd(LOAD(v + j + 8), shift), z3 = _mm256_sub_pd(LOAD(v + j + 12), shift); \
+            __m256d b0 = LOAD(b + j), b1 = LOAD(b + j + 4), b2 = LOAD(b + j + 8), b3 = LOAD(b + j + 12);   \
+            __m256d z0 = _mm256_sub_pd(b0, shift), z1 = _mm256_sub_pd(b1, shift);                          \
+            __m256d z2 = _mm256_sub_pd(b2, shift), z3 = _mm256_sub_pd(b3, shift);                          \
             __m256d k0 = _mm256_cmp_pd(z0, zero, _CMP_NEQ_UQ), k1 = _mm256_cmp_pd(z1, zero, _CMP_NEQ_UQ);  \
             __m256d k2 = _mm256_cmp_pd(z2, zero, _CMP_NEQ_UQ), k3 = _mm256_cmp_pd(z3, zero, _CMP_NEQ_UQ);  \
-            a0 = _mm256_add_pd(a0, _mm256_and_pd(k0, ce_exp256(z0)));                                     \
-            a1 = _mm256_add_pd(a1, _mm256_and_pd(k1, ce_exp256(z1)));                                     \
-            a2 = _mm256_add_pd(a2, _mm256_and_pd(k2, ce_exp256(z2)));                                     \
-            a3 = _mm256_add_pd(a3, _mm256_and_pd(k3, ce_exp256(z3)));                                     \
+            __m256d x0 = ce_exp256(z0), x1 = ce_exp256(z1), x2 = ce_exp256(z2), x3 = ce_exp256(z3);        \
+            a0 = _mm256_add_pd(a0, _mm256_and_pd(k0, x0));                                                 \
+            a1 = _mm256_add_pd(a1, _mm256_and_pd(k1, x1));                                                 \
+            a2 = _mm256_add_pd(a2, _mm256_and_pd(k2, x2));                                                 \
+            a3 = _mm256_add_pd(a3, _mm256_and_pd(k3, x3));                                                 \
             unsigned kept = (unsigned)_mm256_movemask_pd(k0) | ((unsigned)_mm256_movemask_pd(k1) << 4) |  \
                             ((unsigned)_mm256_movemask_pd(k2) << 8) | ((unsigned)_mm256_movemask_pd(k3) << 12); \
             count += 16 - __builtin_popcount(kept);                                                        \
+            if (x) {                                                                                       \
+                CE_CROSS_ADD256(c0, x0, b0, LOAD(x + j));                                                  \
+                CE_CROSS_ADD256(c1, x1, b1, LOAD(x + j + 4));                                              \
+                CE_CROSS_ADD256(c0, x2, b2, LOAD(x + j + 8));                                              \
+                CE_CROSS_ADD256(c1, x3, b3, LOAD(x + j + 12));                                             \
+            }                                                                                              \
         }                                                                                                  \
         for (; j + 4 <= n; j += 4) {                                                                       \
-            __m256d z = _mm256_sub_pd(LOAD(v + j), shift), k = _mm256_cmp_pd(z, zero, _CMP_NEQ_UQ);        \
-            a0 = _mm256_add_pd(a0, _mm256_and_pd(k, ce_exp256(z)));                                       \
+            __m256d vb = LOAD(b + j), z = _mm256_sub_pd(vb, shift), k = _mm256_cmp_pd(z, zero, _CMP_NEQ_UQ); \
+            __m256d ez = ce_exp256(z);                                                                     \
+            a0 = _mm256_add_pd(a0, _mm256_and_pd(k, ez));                                                  \
             count += 4 - __builtin_popcount((unsigned)_mm256_movemask_pd(k));                              \
+            if (x) CE_CROSS_ADD256(c0, ez, vb, LOAD(x + j));                                               \
         }                                                                                                  \
         __m256d a = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));                           \
         __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));                    \
         double s = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));                                    \
+        double lanes_c[4];                                                                                 \
+        _mm256_storeu_pd(lanes_c, _mm256_add_pd(c0, c1));                                                  \
+        double sc = (lanes_c[0] + lanes_c[1]) + (lanes_c[2] + lanes_c[3]);                                 \
         for (; j < n; j++) {                                                                               \
-            double z = (double)v[j] - m;                                                                   \
-            s += z == 0.0 ? 0.0 : ce_exp_scaled(z);                                                        \
+            double z = (double)b[j] - mb, e = ce_exp_scaled(z);                                            \
+            s += z == 0.0 ? 0.0 : e;                                                                       \
             count += z == 0.0;                                                                             \
+            if (x) sc += e * (((double)b[j] - (double)x[j]) + (mx - mb));                                  \
         }                                                                                                  \
         *zeros = count;                                                                                    \
+        if (x) *cross = sc;                                                                                \
         return s;                                                                                          \
+    }                                                                                                      \
+    static inline double NAME(const T *v, Py_ssize_t n, double m, Py_ssize_t *zeros) {                     \
+        return NAME##_cross(v, NULL, n, m, 0.0, zeros, NULL);                                              \
     }
 CE_SUM_EXP256(ce_sum_exp256_f64, double, ce_load4_f64)
 CE_SUM_EXP256(ce_sum_exp256_f32, float, ce_load4_f32)
+#undef CE_CROSS_ADD256
 
 /* As ce_tile_sums512 (exp512.h), four rows at a time; the last (count mod 4) rows by the scalar function. */
 static inline void ce_tile_sums256(const double *cols, Py_ssize_t stride, Py_ssize_t classes, Py_ssize_t count,
@@ -184,60 +206,5 @@ static inline void ce_map_exp256(Py_ssize_t n, const double *in, double *out) {
     }
 CE_KL_CROSS256(ce_kl_cross256_f64, double, ce_load4_f64)
 CE_KL_CROSS256(ce_kl_cross256_f32, float, ce_load4_f32)
-
-/* As CE_SUM_EXP_CROSS512 (exp512.h): CE_SUM_EXP256's sum in its order, and the cross sum beside it
- * (without the rules for -inf, which the caller applies to a row whose sum is not finite). */
-#define CE_CROSS_TERM256(E, ZB, VB, VX) _mm256_fmadd_pd(E, _mm256_add_pd(_mm256_sub_pd(VB, VX), shift_gap), c)
-#define CE_SUM_EXP_CROSS256(NAME, T, LOAD)                                                                  \
-    static inline double NAME(const T *b, const T *x, Py_ssize_t n, double mb, double mx, Py_ssize_t *zeros, \
-                              double *cross) {                                                             \
-        const __m256d shift = _mm256_set1_pd(mb), shift_gap = _mm256_set1_pd(mx - mb), zero = _mm256_setzero_pd(); \
-        __m256d a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero, c;                       \
-        Py_ssize_t count = 0, j = 0;                                                                       \
-        for (; j + 16 <= n; j += 16) {                                                                     \
-            __m256d b0 = LOAD(b + j), b1 = LOAD(b + j + 4), b2 = LOAD(b + j + 8), b3 = LOAD(b + j + 12);   \
-            __m256d z0 = _mm256_sub_pd(b0, shift), z1 = _mm256_sub_pd(b1, shift);                          \
-            __m256d z2 = _mm256_sub_pd(b2, shift), z3 = _mm256_sub_pd(b3, shift);                          \
-            __m256d k0 = _mm256_cmp_pd(z0, zero, _CMP_NEQ_UQ), k1 = _mm256_cmp_pd(z1, zero, _CMP_NEQ_UQ);  \
-            __m256d k2 = _mm256_cmp_pd(z2, zero, _CMP_NEQ_UQ), k3 = _mm256_cmp_pd(z3, zero, _CMP_NEQ_UQ);  \
-            __m256d x0 = ce_exp256(z0), x1 = ce_exp256(z1), x2 = ce_exp256(z2), x3 = ce_exp256(z3);        \
-            a0 = _mm256_add_pd(a0, _mm256_and_pd(k0, x0));                                                 \
-            a1 = _mm256_add_pd(a1, _mm256_and_pd(k1, x1));                                                 \
-            a2 = _mm256_add_pd(a2, _mm256_and_pd(k2, x2));                                                 \
-            a3 = _mm256_add_pd(a3, _mm256_and_pd(k3, x3));                                                 \
-            unsigned kept = (unsigned)_mm256_movemask_pd(k0) | ((unsigned)_mm256_movemask_pd(k1) << 4) |  \
-                            ((unsigned)_mm256_movemask_pd(k2) << 8) | ((unsigned)_mm256_movemask_pd(k3) << 12); \
-            count += 16 - __builtin_popcount(kept);                                                        \
-            c = c0, c0 = CE_CROSS_TERM256(x0, z0, b0, LOAD(x + j));                                        \
-            c = c1, c1 = CE_CROSS_TERM256(x1, z1, b1, LOAD(x + j + 4));                                    \
-            c = c0, c0 = CE_CROSS_TERM256(x2, z2, b2, LOAD(x + j + 8));                                    \
-            c = c1, c1 = CE_CROSS_TERM256(x3, z3, b3, LOAD(x + j + 12));                                   \
-        }                                                                                                  \
-        for (; j + 4 <= n; j += 4) {                                                                       \
-            __m256d vb = LOAD(b + j), z = _mm256_sub_pd(vb, shift), k = _mm256_cmp_pd(z, zero, _CMP_NEQ_UQ); \
-            __m256d ez = ce_exp256(z);                                                                     \
-            a0 = _mm256_add_pd(a0, _mm256_and_pd(k, ez));                                                  \
-            count += 4 - __builtin_popcount((unsigned)_mm256_movemask_pd(k));                              \
-            c = c0, c0 = CE_CROSS_TERM256(ez, z, vb, LOAD(x + j));                                         \
-        }                                                                                                  \
-        __m256d a = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));                           \
-        __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));                    \
-        double s = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));                                    \
-        double lanes_c[4];                                                                                 \
-        _mm256_storeu_pd(lanes_c, _mm256_add_pd(c0, c1));                                                  \
-        double sc = (lanes_c[0] + lanes_c[1]) + (lanes_c[2] + lanes_c[3]);                                 \
-        for (; j < n; j++) {                                                                               \
-            double z = (double)b[j] - mb, e = ce_exp_scaled(z);                                            \
-            s += z == 0.0 ? 0.0 : e;                                                                       \
-            count += z == 0.0;                                                                             \
-            sc += e * (((double)b[j] - (double)x[j]) + (mx - mb));                                        \
-        }                                                                                                  \
-        *zeros = count;                                                                                    \
-        *cross = sc;                                                                                       \
-        return s;                                                                                          \
-    }
-CE_SUM_EXP_CROSS256(ce_sum_exp_cross256_f64, double, ce_load4_f64)
-CE_SUM_EXP_CROSS256(ce_sum_exp_cross256_f32, float, ce_load4_f32)
-#undef CE_CROSS_TERM256
 
 #endif

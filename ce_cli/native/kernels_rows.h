@@ -8,13 +8,13 @@
  * Rows of adjacent classes in one dtype, with vector code (AVX-512, AVX2) only. */
 #if defined(CE_EXP512) || defined(CE_EXP256)
 #if defined(CE_EXP512)
-#define CE_SUM_CROSS_F32 ce_sum_exp_cross512_f32
-#define CE_SUM_CROSS_F64 ce_sum_exp_cross512_f64
+#define CE_SUM_CROSS_F32 ce_sum_exp512_f32_cross
+#define CE_SUM_CROSS_F64 ce_sum_exp512_f64_cross
 #define CE_KL_CROSS_F32 ce_kl_cross512_f32
 #define CE_KL_CROSS_F64 ce_kl_cross512_f64
 #else
-#define CE_SUM_CROSS_F32 ce_sum_exp_cross256_f32
-#define CE_SUM_CROSS_F64 ce_sum_exp_cross256_f64
+#define CE_SUM_CROSS_F32 ce_sum_exp256_f32_cross
+#define CE_SUM_CROSS_F64 ce_sum_exp256_f64_cross
 #define CE_KL_CROSS_F32 ce_kl_cross256_f32
 #define CE_KL_CROSS_F64 ce_kl_cross256_f64
 #endif
