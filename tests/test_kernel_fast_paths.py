@@ -159,6 +159,24 @@ def test_binary_fused_tiles_agree_with_the_numpy_path_in_every_dtype_pair(
 
 
 @needs_kernel
+@pytest.mark.parametrize("layout", ["strided", "float16"])
+def test_binary_logits_the_tiles_cannot_read_in_place_agree(
+    kernel: native.Kernel, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    """Strided or float16 logits: the same tile, on float64 copies of each tile, as the numpy path."""
+    rng = np.random.default_rng(8)
+    wide = rng.standard_normal(5000) * 10
+    wide[:6] = [np.inf, -np.inf, np.nan, 0.0, 40.0, -40.0]
+    x: np.ndarray = wide[::2] if layout == "strided" else wide[:2500].astype(np.float16)
+    t = (rng.random(2500) < 0.4).astype(np.float64)
+    ours, theirs = _both(monkeypatch, kernel, ce_cli.binary_cross_entropy_with_logits, x, t, reduction="none")
+    assert_agree(ours, theirs)
+    t[17] = 2.0  # and the targets' range, checked in the same pass
+    with pytest.raises(TargetError, match=re.escape("2.0 is not one")):
+        ce_cli.binary_cross_entropy_with_logits(x, t, reduction="none")
+
+
+@needs_kernel
 @pytest.mark.parametrize("bad", [1.5, -0.25, np.nan])
 @pytest.mark.parametrize("x_dtype", [np.float32, np.float64])
 def test_binary_targets_outside_0_1_are_refused_in_the_kernels_pass(

@@ -1,16 +1,10 @@
 /* The binary family element by element, and the elementwise map the tests read.
  * Part of kernels.h: included inside each CPU variant's copy, with CE_V(name) and its macros. */
 
-/* The binary family, element by element (ce_cli/binary.py), weighted, with the prediction
- * (x above the threshold) checked against the target (t >= 0.5):
- *   logits:        loss = pw t softplus(-x) + (1 - t) softplus(x),
- *                  softplus(z) = max(z, 0) + log1p(exp(-|z|)); infinite logits are counted, and the
- *                  caller takes their losses from PyTorch's arrangement;
- *   probabilities: loss = (t - 1) max(log(1 - p), -100) - t max(log p, -100), PyTorch's clamp,
- *                  p clipped into [low, high] first; the first p outside [0, 1] is reported. */
-/* Unweighted logits read where they lie (contiguous float32 or float64 logits and targets), in two
- * passes over a tile instead of six: -|x| and the infinite ones, exp; then the loss and the counts;
- * then the hits. The same arithmetic as the general loop in CE_V(binary). */
+/* Unweighted logits (CE_V(binary)'s loss with no weights), a tile of them read where they lie (contiguous
+ * float32 or float64 logits and targets): -|x| and the infinite ones, exp; then the loss; then the counts
+ * and the hits. counts: the infinite logits, the x outside [0, 1], the elements whose x and loss are both
+ * non-finite, and (check_targets) the targets outside [0, 1]. */
 #define CE_BINARY_TILE(TX, TT, SUFFIX)                                                                      \
     static void CE_V(binary_tile_##SUFFIX)(const TX *restrict x, const TT *restrict t, Py_ssize_t count,   \
                                            double *restrict out, unsigned char *restrict correct,          \
@@ -93,11 +87,20 @@ static int CE_V(binary_fused)(const CeBinary *job, CeBinaryStats *stats) {
     return 1;
 }
 
+/* The binary family, element by element (ce_cli/binary.py), weighted, with the prediction
+ * (x above the threshold) checked against the target (t >= 0.5):
+ *   logits:        loss = pw t softplus(-x) + (1 - t) softplus(x),
+ *                  softplus(z) = max(z, 0) + log1p(exp(-|z|)); infinite logits are counted, and the
+ *                  caller takes their losses from PyTorch's arrangement;
+ *   probabilities: loss = (t - 1) max(log(1 - p), -100) - t max(log p, -100), PyTorch's clamp,
+ *                  p clipped into [low, high] first; the first p outside [0, 1] is reported.
+ * Unweighted logits go through CE_V(binary_tile_*): in place where binary_fused applies, else from
+ * float64 copies of each tile. */
 static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
     if (CE_V(binary_fused)(job, stats)) return;
     const CeRows *x = job->x;
     Py_ssize_t n = x->count;
-    double chunk[TILE], t[TILE], pw[TILE], w[TILE], decay[TILE];
+    double chunk[TILE], t[TILE], pw[TILE], w[TILE], decay[TILE], wide[TILE], wide_t[TILE];
     stats->special = job->probabilities ? -1 : 0;
     stats->not_in_unit = 0;
     stats->non_finite = 0;
@@ -117,6 +120,15 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
             ce_load(job->weight->data + first * job->weight->row_stride, job->weight->row_stride, CE_F64, count, w);
         }
         const int weighted = job->weight != NULL, positive_weighted = job->pos_weight != NULL;
+        if (!job->probabilities && !weighted && !positive_weighted) { /* strided or float16: the tile on copies */
+            int64_t counts[4] = {0, 0, 0, 0};
+            CE_V(binary_tile_dd)(chunk, t, count, out, correct, decay, wide, wide_t, job->check_targets, counts);
+            stats->special += counts[0];
+            stats->not_in_unit += counts[1];
+            stats->non_finite += counts[2];
+            stats->bad_targets += counts[3];
+            continue;
+        }
         int64_t special = 0, outside = 0, non_finite = 0, bad_targets = 0; /* integers: float sums would not vectorise */
         if (job->probabilities) {
             for (Py_ssize_t i = 0; i < count; i++) {
@@ -135,24 +147,13 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
                 decay[i] = -a;
             }
             CE_V(exp_array)(decay, decay, count);
-            /* one loop per case, so that each is plain vector code (the weights' presence is loop-invariant) */
-            if (!weighted && !positive_weighted) {
-                for (Py_ssize_t i = 0; i < count; i++) {
-                    double v = chunk[i], target = t[i];
-                    double log_term = CE_LOG1P_UNIT(decay[i] * 0x1p-512);
-                    double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
-                    double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
-                    out[i] = target * sp_minus + (1.0 - target) * sp_plus + 0.0;
-                }
-            } else {
-                for (Py_ssize_t i = 0; i < count; i++) {
-                    double v = chunk[i], target = t[i];
-                    double log_term = CE_LOG1P_UNIT(decay[i] * 0x1p-512);
-                    double sp_minus = (v < 0.0 ? -v : 0.0) + log_term;
-                    double sp_plus = (v > 0.0 ? v : 0.0) + log_term;
-                    double p = positive_weighted ? pw[i] : 1.0, weight = weighted ? w[i] : 1.0;
-                    out[i] = (p * target * sp_minus + (1.0 - target) * sp_plus + 0.0) * weight;
-                }
+            for (Py_ssize_t i = 0; i < count; i++) {
+                double v = chunk[i], target = t[i];
+                double log_term = CE_LOG1P_UNIT(decay[i] * 0x1p-512);
+                double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
+                double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
+                double p = positive_weighted ? pw[i] : 1.0, weight = weighted ? w[i] : 1.0;
+                out[i] = (p * target * sp_minus + (1.0 - target) * sp_plus + 0.0) * weight;
             }
         }
         for (Py_ssize_t i = 0; i < count; i++) {
