@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ from numpy.typing import NDArray
 from ce_cli.array_types import Float64Array
 from ce_cli.data_warnings import DataWarning
 from ce_cli.formulas import REFERENCE, REGISTRY, FormulaSpec
+from ce_cli.records import frozen
 
 AGREEMENT = 1e-9
 
@@ -48,7 +48,7 @@ def verdict(formula: FormulaSpec, difference: float, samples: int = 2) -> str:
     return f"differs by {'up to ' if samples > 1 else ''}{difference:.2g}: {formula.differs_because}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Comparison:
     """Per-sample losses of every registered formula, in the inputs' sample shape.
 

@@ -16,16 +16,15 @@ clipping its own check would ask for when a probability is 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ce_cli.families.softmax.inputs import ValidatedInputs
 from ce_cli.formulas import REGISTRY, Expects, FormulaSpec
+from ce_cli.records import frozen
 from ce_cli.row_checks import RowChecks, sum_tolerance
 
 
-@dataclass(frozen=True)
+@frozen
 class ProbabilitiesGivenAsLogits:
     """Every row is a probability row, but ``formula`` takes logits and applies softmax again.
 
@@ -37,7 +36,7 @@ class ProbabilitiesGivenAsLogits:
     zeros: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class NotProbabilities:
     """``rows`` of ``samples`` rows are not probabilities, which ``formula`` takes; ``instead`` takes logits."""
 
@@ -47,7 +46,7 @@ class NotProbabilities:
     instead: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ZeroProbabilities:
     """``affected`` of ``samples`` losses are infinite: a probability their target needs is exactly 0."""
 
@@ -55,7 +54,7 @@ class ZeroProbabilities:
     samples: int
 
 
-@dataclass(frozen=True)
+@frozen
 class NonFiniteLogits:
     """``affected`` of ``samples`` samples have NaN or infinite inputs that make their loss NaN or infinite;
     ``binary``: elements of the binary family, whose infinities PyTorch resolves otherwise."""
@@ -65,14 +64,14 @@ class NonFiniteLogits:
     binary: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class EveryTargetIgnored:
     """Every target is ``ignore_index``: the mean is NaN (0/0) and the sum 0, as in PyTorch."""
 
     ignore_index: int
 
 
-@dataclass(frozen=True)
+@frozen
 class MultiHotTargets:
     """Probability targets of 0s and 1s with several 1s in ``rows`` of ``samples`` rows: multi-label data."""
 
@@ -80,7 +79,7 @@ class MultiHotTargets:
     samples: int
 
 
-@dataclass(frozen=True)
+@frozen
 class TargetsNotDistributions:
     """``rows`` of ``samples`` probability-target rows do not sum to 1 (the first sums to ``first_sum``)."""
 
@@ -89,7 +88,7 @@ class TargetsNotDistributions:
     first_sum: float
 
 
-@dataclass(frozen=True)
+@frozen
 class OneSampleAssumed:
     """Logits of shape ``(C,)`` with targets of the same shape that are no distribution: read as one sample
     over ``classes`` classes with probability targets, where ``classes`` samples of one logit each may be meant."""
@@ -97,7 +96,7 @@ class OneSampleAssumed:
     classes: int
 
 
-@dataclass(frozen=True)
+@frozen
 class SigmoidGivenProbabilities:
     """Every binary input lies in [0, 1], as probabilities do, but ``formula`` applies the sigmoid to them again.
 
@@ -108,7 +107,7 @@ class SigmoidGivenProbabilities:
     instead: str
 
 
-@dataclass(frozen=True)
+@frozen
 class PosWeightLeftOut:
     """``formulas`` take the inputs as probabilities, where a positive weight has no meaning: their losses
     are computed without it (``binary_cross_entropy`` has no ``pos_weight``)."""
@@ -116,7 +115,7 @@ class PosWeightLeftOut:
     formulas: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class TeacherForm:
     """A distillation teacher declared as ``declared`` that looks like ``looks`` in ``rows`` of ``samples`` rows."""
 

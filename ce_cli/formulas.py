@@ -24,7 +24,6 @@ help text read it from there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -34,6 +33,7 @@ from ce_cli.arguments import real_number
 from ce_cli.array_types import Float64Array, IndexArray
 from ce_cli.errors import OptionError, choose
 from ce_cli.log_sum_exp import ShiftedBlock
+from ce_cli.records import frozen
 
 Family = Literal["softmax"]
 Expects = Literal["logits", "probabilities"]
@@ -82,7 +82,7 @@ class BlockFunction(Protocol):
     ) -> tuple[ShiftedBlock, BlockLogProbs]: ...
 
 
-@dataclass(frozen=True)
+@frozen
 class FormulaSpec:
     """One formula, as every part of ce-loss knows it.
 

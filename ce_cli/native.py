@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
 
 from ce_cli.errors import OptionError
+from ce_cli.records import frozen
 
 ENVIRONMENT = "CE_LOSS_KERNEL"
 
@@ -34,7 +34,7 @@ def _compiled() -> ModuleType | None:
     return module
 
 
-@dataclass(frozen=True)
+@frozen
 class Kernel:
     """The implementation that runs.
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 
 from ce_cli.accumulators import LossStats, MergeError
 from ce_cli.errors import InputError
+from ce_cli.records import frozen
 
 NOT_POOLED = ("losses", "quantiles", "worst", "ranks", "per_sequence", "ids", "temperature", "ece_ci")
 
@@ -27,7 +27,7 @@ class PoolMismatchError(InputError):
         self.first, self.other, self.what = first, other, error.what
 
 
-@dataclass(frozen=True)
+@frozen
 class Result:
     """One result to pool: how messages name it, its statistics, and their family."""
 
@@ -71,7 +71,7 @@ def parse_results(text: str, label: str) -> list[Result]:
     return results
 
 
-@dataclass(frozen=True)
+@frozen
 class Pooled:
     """The merged whole: its statistics, how many results made it, and what was left out.
 

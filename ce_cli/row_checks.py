@@ -14,13 +14,13 @@ stored at full precision sum to 1 within a few machine epsilons of their dtype
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import BoolArray, Float64Array
+from ce_cli.records import frozen
 
 ROW_SUM_TOLERANCE = 1e-6  # the least tolerance: below it nobody writes probabilities down
 MAX_DECIMALS = 9  # values with more decimals than this are taken as full precision
@@ -28,7 +28,7 @@ MAX_TOLERANCE = 0.25  # rounding to few decimals over many classes never excuses
 SAMPLE_VALUES = 4096  # the values whose digits show how many decimals were written
 
 
-@dataclass(frozen=True)
+@frozen
 class RowChecks:
     """What the rows showed, added up over the blocks.
 

@@ -276,9 +276,7 @@ def test_the_compiled_kernel_refuses_a_target_outside_the_row(variant: str, monk
 def test_evaluate_refuses_a_target_outside_the_classes_on_every_path(
     kernel: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dataclasses
-
-    from ce_cli import native
+    from ce_cli import native, records
     from ce_cli.errors import TargetError
     from ce_cli.families.softmax.inputs import validate_inputs
     from ce_cli.families.softmax.losses import evaluate
@@ -288,7 +286,7 @@ def test_evaluate_refuses_a_target_outside_the_classes_on_every_path(
         pytest.skip("no compiled kernel in this install")
     monkeypatch.setenv(native.ENVIRONMENT, kernel)
     valid = validate_inputs([[1.0, 2.0, 3.0]], [0])
-    planted = dataclasses.replace(valid, targets=np.array([3]))  # as if validation had let it through
+    planted = records.replace(valid, targets=np.array([3]))  # as if validation had let it through
     with pytest.raises(TargetError, match="target 3 at row 0 is out of range for 3 classes"):
         evaluate(planted, formula_spec("cross_entropy"))
 
@@ -407,9 +405,7 @@ def test_compare_says_the_naive_column_leaves_pos_weight_out(run: Run) -> None:
 
 def test_a_target_out_of_range_deep_in_a_later_block_is_named_by_its_row(monkeypatch: pytest.MonkeyPatch) -> None:
     """The compiled kernel refuses it per block; the message names the row of the whole input."""
-    import dataclasses
-
-    from ce_cli import blocks, native
+    from ce_cli import blocks, native, records
     from ce_cli.errors import TargetError
     from ce_cli.families.softmax.inputs import validate_inputs
     from ce_cli.families.softmax.losses import evaluate
@@ -422,6 +418,6 @@ def test_a_target_out_of_range_deep_in_a_later_block_is_named_by_its_row(monkeyp
     valid = validate_inputs(np.zeros((1000, 3)), np.zeros(1000, dtype=np.int64))
     targets = np.zeros(1000, dtype=np.int64)
     targets[777] = 5
-    planted = dataclasses.replace(valid, targets=targets)
+    planted = records.replace(valid, targets=targets)
     with pytest.raises(TargetError, match="target 5 at row 777 is out of range for 3 classes"):
         evaluate(planted, formula_spec("cross_entropy"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ce_cli import FORMULAS, OptionError
+from ce_cli import FORMULAS, OptionError, records
 from ce_cli.cli import app
 from ce_cli.families.softmax import render as compute_writers
 from ce_cli.families.softmax import render_explain as explain_writers
@@ -82,7 +81,7 @@ def test_unknown_names_are_usage_errors_not_fallbacks() -> None:
 def test_a_new_formula_appears_in_compare_and_explain_from_its_registry_entry(
     monkeypatch: pytest.MonkeyPatch, run: Run
 ) -> None:
-    twin = dataclasses.replace(REGISTRY[REFERENCE], name="fused_twin", differs_because="a twin cannot differ")
+    twin = records.replace(REGISTRY[REFERENCE], name="fused_twin", differs_because="a twin cannot differ")
     monkeypatch.setitem(REGISTRY, "fused_twin", twin)
 
     out = json.loads(run("compare", *WORKED_FILES, "-f", "json").stdout)

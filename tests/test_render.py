@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ce_cli import records
 from ce_cli.families.softmax import render as compute_writers
 from ce_cli.families.softmax.inputs import validate_inputs
 from ce_cli.families.softmax.report import Report, build_report
@@ -28,7 +28,7 @@ def _report() -> Report:
 def _without_logits(report: Report) -> Report:
     """The same report, its logits replaced by NaN: a writer that read them would print other numbers."""
     rows = np.broadcast_to(np.float64(np.nan), report.inputs.rows.shape)
-    return dataclasses.replace(report, inputs=dataclasses.replace(report.inputs, rows=rows))
+    return records.replace(report, inputs=records.replace(report.inputs, rows=rows))
 
 
 @pytest.mark.parametrize("name", list(compute_writers.WRITERS))

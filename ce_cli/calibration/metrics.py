@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ce_cli.array_types import Float64Array
 from ce_cli.calibration.sums import BinSums
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class BinRow:
     """One non-empty bin of the reliability table: its range, count, mean confidence and accuracy."""
 
@@ -28,7 +28,7 @@ class BinRow:
         return self.accuracy - self.confidence
 
 
-@dataclass(frozen=True)
+@frozen
 class Calibration:
     """The calibration statistics of :class:`BinSums` (``ece_ci``: the bootstrap interval, where asked)."""
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ce_cli.calibration.metrics import Calibration
 from ce_cli.calibration.temperature import Temperature
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class FittedTemperature:
     """The fitted temperature with the ECE before (``T = 1``) and after it, in the same kind of bins."""
 
@@ -17,7 +16,7 @@ class FittedTemperature:
     ece_after: float
 
 
-@dataclass(frozen=True)
+@frozen
 class CalibrationOutcome:
     """``calibration``: where ``--calibration`` was given; ``temperature``: where ``--fit-temperature`` was."""
 

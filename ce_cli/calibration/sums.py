@@ -11,9 +11,10 @@ from ce_cli.accumulators import ExactSum, MergeError
 from ce_cli.array_types import BoolArray, Float64Array
 from ce_cli.calibration.bins import Binning, Precision, bin_edges, bin_index
 from ce_cli.errors import InputError
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Confidences:
     """What calibration reads of each counted sample, each ``(n,)``.
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
 from ce_cli.array_types import Float64Array, IndexArray
+from ce_cli.records import frozen
 
 Blocks = Callable[[], Iterable[tuple[Float64Array, IndexArray]]]
 """Called once per evaluation: the counted samples' ``(B, C)`` float64 logits and ``(B,)`` targets, by blocks."""
@@ -30,7 +30,7 @@ TOLERANCE = 1e-13
 LARGEST_B = 2.0**40
 
 
-@dataclass(frozen=True)
+@frozen
 class Temperature:
     """The fitted temperature, and the mean NLL at ``T = 1`` and at the fitted ``T``."""
 

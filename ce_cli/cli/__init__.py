@@ -251,9 +251,9 @@ pool.register(app)
 
 def main() -> None:
     """Console-script entry point; a closed pipe (``ce-loss ... | head``) ends quietly with status 141."""
-    from ce_cli.cli.typer_adapters import only_the_command_run, share_plain_adapters
+    from ce_cli.cli.typer_adapters import defer_option_converters, only_the_command_run
 
-    share_plain_adapters()
+    defer_option_converters()
     try:
         only_the_command_run(app, sys.argv)()
     except BrokenPipeError:

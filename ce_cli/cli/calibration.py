@@ -3,12 +3,12 @@ family's confidences and the calibration's statistics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from ce_cli.calibration.bins import DEFAULT_BINS
+from ce_cli.records import frozen
 
 if TYPE_CHECKING:
     from ce_cli.calibration.outcome import CalibrationOutcome
@@ -69,7 +69,7 @@ PlotOption = Annotated[
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class CalibrationRequest:
     """What the calibration options ask for."""
 

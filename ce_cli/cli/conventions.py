@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from ce_cli.cli.arguments import load
@@ -12,6 +11,7 @@ from ce_cli.conventions.options import CONVENTIONS, ConventionResult
 from ce_cli.errors import CeLossError
 from ce_cli.families.protocol import Family
 from ce_cli.io.inputs import InputSpec
+from ce_cli.records import replace
 from ce_cli.render import RenderOptions, writer_for
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -50,6 +49,7 @@ from ce_cli.families.distill.defaults import (
 from ce_cli.families.softmax.inputs import DEFAULT_CLASS_AXIS, DEFAULT_IGNORE_INDEX, DEFAULT_LABEL_SMOOTHING
 from ce_cli.formulas import REFERENCE
 from ce_cli.paired.defaults import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED
+from ce_cli.records import replace
 
 if TYPE_CHECKING:
     from ce_cli.paired.difference import Difference

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ce_cli.array_types import Float64Array
 from ce_cli.errors import OptionError
+from ce_cli.records import frozen
 
 CONVENTIONS = ("pytorch", "keras", "keras-tf", "tf-v1", "optax", "sklearn", "fairseq", "transformers-causal-lm")
 FRAMEWORK = {
@@ -23,7 +22,7 @@ FRAMEWORK = {
 KERAS_EPSILON = 1e-7  # keras.config.epsilon()
 
 
-@dataclass(frozen=True)
+@frozen
 class ConventionResult:
     """A convention's losses: per sample (weighted as the framework weights them), and the reduced value.
 
@@ -37,7 +36,7 @@ class ConventionResult:
     per_sample: Float64Array
     numerator: float
     denominator: float
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def value(self) -> float:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import IO, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.errors import InputError, OptionError
+from ce_cli.records import frozen
 
 HeaderMode = Literal["auto", "yes", "no"]
 
@@ -28,7 +28,7 @@ _LABEL_WORDS = frozenset({"label", "labels", "target", "targets", "y", "class", 
 _WHOLE = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
 
 
-@dataclass(frozen=True)
+@frozen
 class ColumnChoice:
     """The columns of a logits table the user named, as given (header names or 0-based indices).
 
@@ -107,7 +107,7 @@ def names_a_label(name: str) -> bool:
     return bool(words) and ("_".join(words) in _LABEL_WORDS or words[-1] in _LABEL_WORDS)
 
 
-@dataclass(frozen=True)
+@frozen
 class StrayColumn:
     """A logit column that is not a logit.
 

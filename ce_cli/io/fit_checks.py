@@ -14,7 +14,6 @@ wrong number:
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,7 @@ from ce_cli.errors import StrayColumnError
 from ce_cli.io.columns import HeaderMode, stray_logit_column
 from ce_cli.io.sources import SourceArray
 from ce_cli.layout import LeadingReader
+from ce_cli.records import replace
 
 _INT64_LIMIT = 2.0**63
 _ROWS_LOOKED_AT = 1 << 16  # rows of a file read block by block that the stray-column check looks at

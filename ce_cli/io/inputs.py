@@ -9,7 +9,6 @@ validates the arrays (:meth:`ce_cli.families.protocol.Family.validate`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
@@ -31,9 +30,10 @@ from ce_cli.io.shards import Shards
 from ce_cli.io.sources import SourceArray, load
 from ce_cli.io.tensor_files import ParquetRows
 from ce_cli.io.text_stream import TextRows
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class InputSpec:
     """Where the arrays come from and PyTorch's options, as the user gave them.
 
@@ -89,7 +89,7 @@ class InputSpec:
         return ColumnChoice(self.drop_columns, self.logit_columns, self.target_column, self.id_column)
 
 
-@dataclass(frozen=True)
+@frozen
 class HeaderWithNumbers:
     """The first row of ``label`` was read as a header though it mixes numbers with ``cell``, which is not one."""
 
@@ -101,7 +101,7 @@ InputNotice = HeaderWithNumbers  # the row index pandas writes is said in the so
 Array = NDArray[Any] | NpyFile | NpzMember | TextRows | Shards | ParquetRows
 
 
-@dataclass(frozen=True)
+@frozen
 class SourcesRead:
     """The arrays every source gave, before validation, with how messages name them.
 

@@ -8,15 +8,15 @@ and row it came from, so that per-sample outputs trace back to rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from ce_cli.io.sources import SourceArray
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class ReadRecord:
     """What ce-loss took from one source.
 

@@ -22,7 +22,6 @@ import io
 import os
 import re
 import stat
-from dataclasses import dataclass, replace
 from typing import IO, Any, Literal
 
 import numpy as np
@@ -37,6 +36,7 @@ from ce_cli.io.other_formats import json_array, refuse_unread_format
 from ce_cli.io.table_plan import NUMBER, TablePlan, plan_table
 from ce_cli.io.text_stream import TextRows
 from ce_cli.io.text_tables import TextTable, not_text, parse_table, read_ids
+from ce_cli.records import frozen, replace
 
 ZIP_MAGIC = b"PK\x03\x04"
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # text suffixes and their cell delimiter
@@ -46,7 +46,7 @@ _STREAM_BLOCK = 1 << 20  # streams (stdin, pipes, devices) are read in blocks of
 MAX_STREAM_BYTES = 1 << 34  # a stream longer than this (16 GiB) is refused rather than read until memory runs out
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceArray:
     """An array read from a SRC.
 
@@ -114,7 +114,7 @@ def load(
     return loaded
 
 
-@dataclass(frozen=True)
+@frozen
 class _Reading:
     """How text tables are read: the columns chosen and the header rule."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ce_cli.errors import ColumnChoiceError, InputError, OptionError
 from ce_cli.io.columns import (
@@ -24,6 +23,7 @@ from ce_cli.io.columns import (
     target_position,
 )
 from ce_cli.io.dialects import first_row
+from ce_cli.records import frozen
 
 
 def split_cells(line: str, delimiter: str | None) -> list[str]:
@@ -62,7 +62,7 @@ def _names_like_numbers(cells: list[str]) -> bool:
     return values == list(range(values[0], values[0] + len(values))) if values else True
 
 
-@dataclass(frozen=True)
+@frozen
 class TablePlan:
     """How a table's rows are read, from its first rows: its header and the columns kept.
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,13 +27,14 @@ from ce_cli.io.positional_files import PositionalFile
 from ce_cli.io.table_plan import TablePlan, split_cells
 from ce_cli.io.text_tables import not_text, parse_rows, raise_first_bad_cell
 from ce_cli.native import active as active_kernel
+from ce_cli.records import frozen
 
 STREAM_TEXT_BYTES = 1 << 26  # text files larger than this (64 MiB) are read a chunk at a time as they are scored
 CHUNK_TEXT_BYTES = 1 << 21  # text per chunk (2 MiB): its parsed rows and its text, a few in flight, bound the memory
 PARSED_CHUNKS_KEPT = 2  # parsed chunks kept for a block that asks for rows of a chunk again (blocks are chunks)
 
 
-@dataclass(frozen=True)
+@frozen
 class TextChunk:
     """A run of whole lines of the file: where it is, and which rows and lines it holds."""
 

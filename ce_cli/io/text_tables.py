@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
@@ -18,6 +17,7 @@ from numpy.typing import NDArray
 from ce_cli.errors import CellError, InputError
 from ce_cli.io.columns import NO_CHOICE, ColumnChoice, HeaderMode, data_lines, is_row, text_column
 from ce_cli.io.table_plan import TablePlan, almost_number, is_number, plan_table, split_cells
+from ce_cli.records import frozen
 
 
 def not_text(label: str) -> InputError:
@@ -25,7 +25,7 @@ def not_text(label: str) -> InputError:
     return InputError(f"{label} is neither text (UTF-8) nor a .npy/.npz file")
 
 
-@dataclass(frozen=True)
+@frozen
 class TextTable:
     """A parsed numeric table.
 

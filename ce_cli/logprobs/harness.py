@@ -14,12 +14,12 @@ Each line is one document as the harness logs it (lm_eval/evaluator.py: ``doc_id
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ce_cli.errors import InputError
 from ce_cli.logprobs.reader import json_lines
+from ce_cli.records import frozen
 
 
 def is_harness_sample(record: object) -> bool:
@@ -27,7 +27,7 @@ def is_harness_sample(record: object) -> bool:
     return isinstance(record, dict) and "doc_id" in record and ("filtered_resps" in record or "resps" in record)
 
 
-@dataclass(frozen=True)
+@frozen
 class RollingScores:
     """A ``loglikelihood_rolling`` task's documents: log-likelihoods, words and bytes."""
 
@@ -48,7 +48,7 @@ class RollingScores:
         return -math.fsum(self.loglikelihoods) / sum(self.num_bytes) / math.log(2.0)
 
 
-@dataclass(frozen=True)
+@frozen
 class ChoiceScores:
     """A multiple-choice task's documents: the choices' log-likelihoods, the gold index, the logged ``acc``."""
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from ce_cli.errors import ShapeError
 from ce_cli.logprobs.reader import LogprobsRead
+from ce_cli.records import frozen
 
 
 def _exp(value: float) -> float:
@@ -36,7 +36,7 @@ def count_words(text: str) -> int:
     return len(re.split(r"\s+", text))
 
 
-@dataclass(frozen=True)
+@frozen
 class SequenceScore:
     tokens: int
     nll: float
@@ -48,7 +48,7 @@ class SequenceScore:
         return _exp(self.nll / self.tokens) if self.tokens else math.nan
 
 
-@dataclass(frozen=True)
+@frozen
 class Perplexities:
     """Per-sequence scores and the pooled figures (``None`` where the counts they divide by are unknown)."""
 

@@ -18,16 +18,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from ce_cli.errors import InputError, OptionError
+from ce_cli.records import frozen
 
 FORMATS = ("auto", "openai-chat", "openai-completions", "vllm", "plain", "lm-eval")
 SENTINEL = -9999.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Sequence:
     """One sequence's token log-probabilities, and what is known of its text."""
 
@@ -37,14 +37,14 @@ class Sequence:
     skipped: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class LogprobsRead:
     """Every sequence of a file, the format it was read as, and the tokens skipped (a leading ``null``)."""
 
     sequences: list[Sequence]
     format: str
     skipped: int = 0
-    label: str = field(default="logprobs")
+    label: str = "logprobs"
 
 
 def detect(record: Any) -> str:

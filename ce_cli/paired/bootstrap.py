@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ce_cli.array_types import Float64Array
+from ce_cli.records import frozen
 
 # round(2^16 P(X <= k - 1)) for X ~ Poisson(1), k = 1..8, those below 2^16 (tests/test_paired_bootstrap.py
 # recomputes them with mpmath).
@@ -81,7 +81,7 @@ def poisson_weights(lo: U32, hi: U32, first: int, count: int) -> NDArray[np.uint
     return weights
 
 
-@dataclass(frozen=True)
+@frozen
 class ResampledSums:
     """Per resample ``b``: ``numerator[b] = sum_i c_ib a_i`` and ``denominator[b] = sum_i c_ib w_i``."""
 

@@ -24,7 +24,6 @@ counted sample has no mean and is left out of the percentiles.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,11 +32,12 @@ from ce_cli.paired.bootstrap import SumsKernel, percentile_interval, resample_su
 from ce_cli.paired.defaults import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED
 from ce_cli.paired.samples import PairedSamples
 from ce_cli.paired.special import mcnemar_exact, student_t_two_sided
+from ce_cli.records import frozen
 
 BOOTSTRAP_METHOD = "poisson"
 
 
-@dataclass(frozen=True)
+@frozen
 class DiffRequest:
     """What ``diff`` is asked for beyond the headline: resamples, seed, confidence, per class, worst."""
 
@@ -48,7 +48,7 @@ class DiffRequest:
     worst: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class ClassDelta:
     """The difference over the counted samples of one target class (or label)."""
 
@@ -62,7 +62,7 @@ class ClassDelta:
         return self.mean_new - self.mean_baseline
 
 
-@dataclass(frozen=True)
+@frozen
 class Regression:
     """One of the largest per-sample regressions: its flat position and both losses."""
 
@@ -75,7 +75,7 @@ class Regression:
         return self.loss_new - self.loss_baseline
 
 
-@dataclass(frozen=True)
+@frozen
 class KlSummary:
     """Per-sample ``KL(p_baseline || p_new)`` over the counted samples: mean, median, 99th percentile, max."""
 
@@ -85,7 +85,7 @@ class KlSummary:
     max: float
 
 
-@dataclass(frozen=True)
+@frozen
 class Difference:
     """The paired comparison of NEW against BASELINE (see the module docstring for each figure)."""
 
@@ -108,8 +108,8 @@ class Difference:
     kl: KlSummary | None
     resamples_used: int
     predictions: bool = True
-    by_class: tuple[ClassDelta, ...] = field(default=())
-    worst: tuple[Regression, ...] = field(default=())
+    by_class: tuple[ClassDelta, ...] = ()
+    worst: tuple[Regression, ...] = ()
 
     def differences(self) -> Float64Array:
         """``d_i = loss_new_i - loss_baseline_i`` over the counted samples, in order."""

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.errors import InputError, ShapeError
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class PairedSamples:
     """One model's per-sample values, each ``(M,)`` over the flat samples (elements, for ``--task binary``).
 

@@ -10,12 +10,12 @@ through Rich; Rich is imported only when a table is written.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, TypeVar
 
 from numpy.typing import NDArray
 
 from ce_cli.errors import choose
+from ce_cli.records import frozen
 
 if TYPE_CHECKING:
     from ce_cli.io.provenance import ReadRecord, SampleNames
@@ -24,7 +24,7 @@ R = TypeVar("R")
 DEFAULT_MAX_ROWS = 20
 
 
-@dataclass(frozen=True)
+@frozen
 class RenderOptions:
     """How a writer lays out its result.
 

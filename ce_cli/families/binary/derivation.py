@@ -12,17 +12,16 @@ For a logit ``x``, target ``t``, weight ``w`` and positive weight ``pw``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ce_cli.errors import InputError
 from ce_cli.families.binary.forms import logits_losses, probability_losses, softplus
 from ce_cli.families.binary.inputs import BinaryInputs
 from ce_cli.log_sum_exp import EXP_OVERFLOW
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class BinaryDerivation:
     """Every intermediate value of one element's loss; named, and ordered, as ``explain --format json`` writes them.
 

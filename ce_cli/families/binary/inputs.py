@@ -9,7 +9,6 @@ over the last axis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -19,12 +18,13 @@ from ce_cli.arguments import real_array
 from ce_cli.array_types import Float64Array
 from ce_cli.families.binary.forms import broadcast_option, check_targets
 from ce_cli.layout import ElementRows, LeadingReader
+from ce_cli.records import frozen
 
 Task = Literal["multiclass", "binary"]
 TASKS: tuple[Task, ...] = get_args(Task)
 
 
-@dataclass(frozen=True)
+@frozen
 class BinaryInputs:
     """Validated binary inputs, flattened to elements in C order.
 

@@ -6,13 +6,13 @@ table shows one row per sample (for multi-label input, its mean over labels).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any, TextIO
 
 import numpy as np
 
+from ce_cli import records
 from ce_cli.families.binary.derivation import BinaryDerivation
 from ce_cli.families.binary.report import BinaryReport, LabelSummary
 from ce_cli.families.softmax.summary import quantiles
@@ -197,9 +197,9 @@ LOSSES_FILE_ENCODERS = losses_file_encoders(lambda report: report.losses, write_
 def derivation_json(d: BinaryDerivation) -> dict[str, Any]:
     """Every intermediate value, keyed by the derivation's attribute names, in their order."""
     out: dict[str, Any] = {"task": "binary"}
-    for field in dataclasses.fields(d):
-        value = getattr(d, field.name)
-        out[field.name] = list(value) if isinstance(value, tuple) else (None if value is None else json_number(value))
+    for name in records.fields(d):
+        value = getattr(d, name)
+        out[name] = list(value) if isinstance(value, tuple) else (None if value is None else json_number(value))
     return out
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,9 +25,10 @@ from ce_cli.families.softmax.losses import Reduction
 from ce_cli.formulas import REGISTRY, FormulaSpec, probability_clip
 from ce_cli.native import active as active_kernel
 from ce_cli.native_blocks import binary_elements, reads_dtype
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class BinaryBlock:
     """One block's element losses and what it showed."""
 
@@ -64,7 +64,7 @@ def binary_block(
     return BinaryBlock(losses, predicted == (t >= 0.5), all_in_unit, non_finite)
 
 
-@dataclass(frozen=True)
+@frozen
 class LabelSummary:
     """One label (an index of axis 1; the one label of ``(N,)`` input): its positives, loss, accuracy.
 
@@ -79,7 +79,7 @@ class LabelSummary:
     accuracy: float
 
 
-@dataclass(frozen=True)
+@frozen
 class BinaryReport:
     """The result of one binary computation; per-element arrays have ``inputs.shape``.
 

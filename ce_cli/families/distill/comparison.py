@@ -11,7 +11,6 @@ mistake, C times too small for 2-D input), both over every sample as ``kl_div`` 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 import numpy as np
@@ -28,6 +27,7 @@ from ce_cli.families.distill.divergences import (
     teacher_log_probs,
 )
 from ce_cli.families.distill.inputs import DistillInputs
+from ce_cli.records import frozen
 from ce_cli.render import RenderOptions, Writer
 from ce_cli.render.numbers import json_number, short_number, write_json_line
 
@@ -40,7 +40,7 @@ ROWS = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class DivergenceRow:
     name: str
     description: str
@@ -48,7 +48,7 @@ class DivergenceRow:
     without_t2: float
 
 
-@dataclass(frozen=True)
+@frozen
 class DistillComparison:
     """The rows of ``compare --task distill`` (see the module docstring)."""
 

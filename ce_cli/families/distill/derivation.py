@@ -11,7 +11,6 @@ gradients would otherwise shrink as ``1 / T^2`` for large T). The hard part adds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 import numpy as np
@@ -21,11 +20,12 @@ from ce_cli.errors import OptionError
 from ce_cli.families.distill.divergences import softened_log_probs, teacher_log_probs
 from ce_cli.families.distill.inputs import DistillInputs
 from ce_cli.families.distill.losses import block_losses
+from ce_cli.records import frozen
 from ce_cli.render import RenderOptions, Writer
 from ce_cli.render.numbers import json_number, json_values, short_number, write_json_line
 
 
-@dataclass(frozen=True)
+@frozen
 class DistillDerivation:
     """One sample's distillation, class by class (``(C,)`` arrays)."""
 

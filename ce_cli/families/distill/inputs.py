@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,9 +10,10 @@ from ce_cli.errors import ShapeError, TargetError
 from ce_cli.families.distill.losses import DistillOptions, rows_last
 from ce_cli.families.softmax.inputs import ValidatedInputs, validate_inputs
 from ce_cli.layout import Rows
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class DistillInputs:
     """Validated distillation inputs.
 

@@ -13,7 +13,6 @@ cross-entropy), and the mean divides by the counted samples (every sample withou
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -36,12 +35,13 @@ from ce_cli.families.distill.divergences import (
     sparse_log_probs,
     teacher_log_probs,
 )
+from ce_cli.records import frozen
 
 Sparse: TypeAlias = Literal["renormalize", "rest"]
 SPARSE_CONVENTIONS: tuple[Sparse, ...] = ("renormalize", "rest")
 
 
-@dataclass(frozen=True)
+@frozen
 class DistillOptions:
     """The distillation's options (see the module docstring); :meth:`checked` refuses what cannot be honoured."""
 
@@ -86,7 +86,7 @@ class DistillOptions:
         return self
 
 
-@dataclass(frozen=True)
+@frozen
 class BlockLosses:
     """One block's per-sample soft, hard (``None`` without targets) and total losses, and which count."""
 

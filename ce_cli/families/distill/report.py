@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,10 +20,11 @@ from ce_cli.families.distill.inputs import DistillInputs
 from ce_cli.families.distill.losses import block_losses
 from ce_cli.families.softmax.losses import Reduction
 from ce_cli.native import active as active_kernel
+from ce_cli.records import frozen
 from ce_cli.row_checks import sum_tolerance
 
 
-@dataclass(frozen=True)
+@frozen
 class DistillReport:
     """The result of one distillation; per-sample arrays are flat ``(M,)`` over ``inputs.sample_shape``.
 

@@ -17,7 +17,6 @@ gradient ``sum(v) * softmax(x) - v``), computed there for every formula.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,9 +28,10 @@ from ce_cli.families.softmax.losses import block_terms
 from ce_cli.families.softmax.weighting import index_coefficients, probability_coefficients, smoothed_targets
 from ce_cli.formulas import REFERENCE, REGISTRY
 from ce_cli.log_sum_exp import EXP_OVERFLOW, log_softmax, logsumexp
+from ce_cli.records import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Derivation:
     """Every intermediate value of one sample's loss; arrays are ``(C,)`` float64.
 

@@ -17,7 +17,6 @@ Layout conventions (PyTorch's ``torch.nn.functional.cross_entropy``):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,7 @@ from ce_cli.errors import (
     TargetError,
 )
 from ce_cli.layout import LayoutRows, LeadingReader, Rows
+from ce_cli.records import frozen
 
 _INT64_LIMIT = 2.0**63
 FLOAT64 = np.dtype(np.float64)
@@ -43,7 +43,7 @@ DEFAULT_LABEL_SMOOTHING = 0.0
 DEFAULT_CLASS_AXIS = 1
 
 
-@dataclass(frozen=True)
+@frozen
 class ValidatedInputs:
     """Validated inputs, flattened to rows with the class axis last.
 

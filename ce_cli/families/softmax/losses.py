@@ -8,7 +8,6 @@ predicted class (on request) and the checks behind the warnings about the data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -23,6 +22,7 @@ from ce_cli.log_sum_exp import ShiftedBlock
 from ce_cli.native import Kernel
 from ce_cli.native import active as active_kernel
 from ce_cli.native_blocks import NativeBlock, accepts, native_block, reads_dtype
+from ce_cli.records import frozen
 from ce_cli.row_checks import NO_ROWS, RowChecks, check_rows
 
 Reduction = Literal["mean", "sum", "none"]
@@ -41,7 +41,7 @@ def reduction_named(name: str) -> Reduction:
     raise unknown_choice("reduction", name, REDUCTIONS)
 
 
-@dataclass(frozen=True)
+@frozen
 class Losses:
     """Per-sample losses, what their mean divides by, and what the evaluation saw on the way.
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from ce_cli import records
 from ce_cli.formulas import REFERENCE, REGISTRY
 from ce_cli.log_sum_exp import EXP_OVERFLOW
 from ce_cli.render import RenderOptions, Writer
@@ -52,7 +52,7 @@ def _json_value(value: Any) -> Any:
 
 def derivation_json(d: Derivation) -> dict[str, Any]:
     """Every intermediate value, keyed by the derivation's attribute names, in their order."""
-    return {field.name: _json_value(getattr(d, field.name)) for field in dataclasses.fields(d)}
+    return {name: _json_value(getattr(d, name)) for name in records.fields(d)}
 
 
 def write_json(d: Derivation, stream: TextIO, options: RenderOptions) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from ce_cli.errors import SummaryRequestError
 from ce_cli.families.softmax.inputs import ValidatedInputs
 from ce_cli.families.softmax.losses import Losses, Reduction, evaluate, evaluate_pair
 from ce_cli.formulas import FormulaSpec, probability_clip
+from ce_cli.records import frozen
 
 
 def exp_or_inf(value: float) -> float:
@@ -30,7 +30,7 @@ def exp_or_inf(value: float) -> float:
         return math.inf
 
 
-@dataclass(frozen=True)
+@frozen
 class SummaryRequest:
     """The parts of the evaluation summary asked for beyond the default (see :mod:`ce_cli.families.softmax.summary`).
 
@@ -53,7 +53,7 @@ class SummaryRequest:
     row_stats: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Report:
     """The result of one computation.
 

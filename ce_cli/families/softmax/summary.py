@@ -19,12 +19,12 @@ see :mod:`ce_cli.families.softmax.weighting`)::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ce_cli.array_types import Float64Array, IndexArray
 from ce_cli.families.softmax.report import Report, exp_or_inf
+from ce_cli.records import frozen
 
 QUANTILES = (("min", 0.0), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
 LN2 = math.log(2.0)
@@ -87,7 +87,7 @@ def sample_denominators(report: Report) -> Float64Array:
     return weights
 
 
-@dataclass(frozen=True)
+@frozen
 class ClassSummary:
     """One class among the counted targets: its count, mean loss, share of the total loss, accuracy."""
 
@@ -142,7 +142,7 @@ def counted_ranks(report: Report) -> IndexArray:
     return ranks
 
 
-@dataclass(frozen=True)
+@frozen
 class SequenceSummary:
     """One sequence (an index of the first sample axis): its mean loss, perplexity and counted tokens."""
 

@@ -24,13 +24,12 @@ with respect to the logits is ``sum(v) * softmax(x) - v``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ce_cli.array_types import BoolArray, Float64Array, IndexArray
 from ce_cli.families.softmax.inputs import ValidatedInputs
 from ce_cli.formulas import BlockLogProbs
+from ce_cli.records import frozen
 
 
 def needs_all_classes(inputs: ValidatedInputs) -> bool:
@@ -76,7 +75,7 @@ def index_coefficients(target: int, inputs: ValidatedInputs) -> Float64Array:
     return v
 
 
-@dataclass(frozen=True)
+@frozen
 class WeightedLosses:
     """The losses of a block of ``B`` rows, and their parts.
 
