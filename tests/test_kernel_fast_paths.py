@@ -4,7 +4,8 @@
   against mpmath;
 - two float32 classes side by side (``index_pairs_f32``): losses, the mean's denominator, the
   predictions, the target-is-maximum flags, the row checks and each row's maximum and log-sum-exp;
-- the binary family's fused tiles (unweighted logits, float32 or float64 logits and targets);
+- the binary family's fused tiles (unweighted logits, float32 or float64 logits and targets), and their
+  ``log1p`` on [0, 1] (with AVX-512, from a table, without a division), against mpmath;
 - targets whose range the functional API leaves to the kernel's pass: refused with the message
   :func:`ce_cli.families.softmax.inputs.validate_inputs` gives, on every kernel.
 
@@ -29,6 +30,7 @@ from ce_cli.formulas import formula_spec
 from tests.test_native import KERNELS, _both, assert_agree, kernel_map, needs_kernel, ulps
 
 LOG1P_NONNEG = 5  # the kernel's map: log1p on [0, 2^1000]
+LOG1P_BINARY = 6  # the kernel's map: log1p on [0, 1] as the binary loss computes it (AVX-512: a table, no division)
 
 
 @pytest.fixture(params=KERNELS)
@@ -130,6 +132,59 @@ def test_two_float32_classes_agree_with_mpmath_and_the_numpy_path(
     for i in np.flatnonzero(np.isfinite(maximum))[:200]:
         a, b = (mpmath.mpf(v) - mpmath.mpf(maximum[i]) for v in wide[i])
         assert lse[i] == pytest.approx(float(mpmath.log(mpmath.exp(a) + mpmath.exp(b))), rel=3e-16, abs=0.0)  # 1 ulp
+
+
+@needs_kernel
+def test_the_binary_loss_log1p_is_within_0_8_ulp(kernel: native.Kernel) -> None:
+    """log1p(e) for e = exp(-|x|) in [0, 1]: dense, every binade down to the subnormals, and both sides of
+    the table's interval edges ((i + 1/2) / 15, where the index changes) and of its entries (i / 15)."""
+    rng = np.random.default_rng(12)
+    edges = np.concatenate([(np.arange(15) + 0.5) / 15, np.arange(1, 16) / 15])
+    e = np.concatenate(
+        [
+            np.linspace(0.0, 1.0, 6001),
+            rng.uniform(0.0, 1.0, 4000),
+            10.0 ** rng.uniform(-323, 0, 1500),
+            np.nextafter(edges, 0.0),
+            edges,
+            np.nextafter(edges, 1.0)[:-1],
+            [5e-324, 2.2250738585072014e-308, 1.0, 0.0],
+        ]
+    )
+    errors = ulps(kernel_map(kernel, LOG1P_BINARY, e), mpmath.log1p, e)
+    assert errors.max() <= 0.8, f"{errors.max():.3f} ulp at e = {e[errors.argmax()]!r}"
+    assert errors.mean() < 0.3
+    special = kernel_map(kernel, LOG1P_BINARY, np.array([np.nan, 0.0, 1.0]))
+    assert np.isnan(special[0])
+    assert special[1] == 0.0
+    assert special[2] == float(mpmath.log(2))
+
+
+@needs_kernel
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float32, np.float64), (np.float64, np.float32)])
+def test_binary_fused_counts_and_hits_for_every_length(kernel: native.Kernel, dtypes: tuple[type, type]) -> None:
+    """The kernel's counts (infinite logits, logits outside [0, 1], non-finite logit and loss, targets
+    outside [0, 1]) and its hits, for lengths 1 to 40 (whole vectors and every tail), against numpy."""
+    assert kernel.module is not None
+    rng = np.random.default_rng(13)
+    pool = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 0.5, 1.0, 1.5, -2.0, 40.0])
+    for n in range(1, 41):
+        x: np.ndarray = np.where(rng.random(n) < 0.5, rng.choice(pool, n), rng.standard_normal(n) * 4).astype(dtypes[0])
+        t: np.ndarray = rng.choice(np.array([0.0, 1.0, 0.3, 0.5, 1.5, -0.1, np.nan]), n).astype(dtypes[1])
+        out, hits = np.empty(n), np.empty(n, dtype=bool)
+        special, outside, non_finite, bad = kernel.module.binary(
+            kernel.index, 0, x, t, None, None, -np.inf, np.inf, out, hits, True
+        )
+        wide = x.astype(np.float64)
+        assert special == np.count_nonzero(np.isinf(wide)), n
+        assert outside == np.count_nonzero(~((wide >= 0) & (wide <= 1))), n
+        assert non_finite == np.count_nonzero(~np.isfinite(wide) & ~np.isfinite(out)), n
+        assert bad == np.count_nonzero(~((t >= 0) & (t <= 1))), n
+        np.testing.assert_array_equal(hits, (x > 0) == (t >= 0.5))
+        finite = np.isfinite(wide) & (t >= 0) & (t <= 1)
+        v, w = wide[finite], t[finite].astype(np.float64)
+        expected = np.logaddexp(0.0, -v) * w + np.logaddexp(0.0, v) * (1 - w)  # numpy's own, a reference
+        np.testing.assert_allclose(out[finite], expected, rtol=1e-14, atol=0.0)
 
 
 @needs_kernel

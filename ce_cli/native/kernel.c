@@ -55,6 +55,7 @@
 #define CE_V(name) name##_avx512
 #define CE_EXP512 1
 #include "exp512.h"
+#include "binary512.h"
 #include "kernels.h"
 #undef CE_EXP512
 #undef CE_V
@@ -299,8 +300,8 @@ static PyObject *map_function(PyObject *self, PyObject *args) {
     Py_ssize_t n = views[0].len / 8;
     void *result;
     if (views[0].itemsize != 8 || strcmp(views[0].format, "d") != 0 || flat_from(out, &views[1], n, 8, 1, &result) < 0 ||
-        which < 0 || which > 5) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "map: expected contiguous float64 arrays, which in 0..5");
+        which < 0 || which > 6) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "map: expected contiguous float64 arrays, which in 0..6");
         release(views, 2);
         return NULL;
     }
@@ -473,7 +474,7 @@ static PyMethodDef methods[] = {
      "(special, not_in_unit, non_finite, bad_targets): special is the number of infinite logits, or the first "
      "probability outside [0, 1] (-1: none); bad_targets the targets outside [0, 1] or NaN (0 unless "
      "check_targets)."},
-    {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2), log1p on [0, 1] (3), exp(x) 2^512 (4) or log1p on [0, 2^1000] (5) "
+    {"map", map_function, METH_VARARGS, "map(variant, which, x, out): exp (0), log1p (1), log (2), log1p on [0, 1] (3), exp(x) 2^512 (4) or log1p on [0, 2^1000] (5), log1p on [0, 1] as the binary loss has it (6) "
      "elementwise."},
     {"kl_rows", kl_rows, METH_VARARGS,
      "kl_rows(variant, base, new, temperature, out): KL(softmax(base / T) || softmax(new / T)) per row into out "

@@ -23,13 +23,11 @@
         /* float64 alone here: a float32 read would make the loop twice as wide, and spill */               \
         for (Py_ssize_t i = 0; i < count; i++) {                                                           \
             double v = wide[i], target = wide_t[i];                                                        \
-            double log_term = CE_LOG1P_UNIT(decay[i] * 0x1p-512);                                          \
-            double sp_minus = (v < 0.0 ? -v : 0.0) + log_term;                                             \
-            double sp_plus = (v > 0.0 ? v : 0.0) + log_term;                                               \
-            out[i] = target * sp_minus + (1.0 - target) * sp_plus + 0.0;                                   \
+            /* t softplus(-v) + (1 - t) softplus(v), their log1p shared (binary512.h) */                   \
+            out[i] = CE_LOG1P_UNIT(decay[i] * 0x1p-512) + __builtin_fma(-target, v, v > 0.0 ? v : 0.0);    \
         }                                                                                                  \
         for (Py_ssize_t i = 0; i < count; i++) {                                                           \
-            double v = wide[i], target = wide_t[i], loss = out[i];                                         \
+            double v = wide[i], loss = out[i];                                                             \
             outside += !(v >= 0.0 && v <= 1.0);                                                            \
             non_finite += !(v - v == 0.0) & !(loss - loss == 0.0);                                         \
         }                                                                                                  \
@@ -43,10 +41,12 @@
         counts[2] += non_finite;                                                                           \
         counts[3] += bad_targets;                                                                          \
     }
+#ifndef CE_EXP512 /* AVX-512 has its own (binary512.h) */
 CE_BINARY_TILE(float, float, ff)
 CE_BINARY_TILE(float, double, fd)
 CE_BINARY_TILE(double, float, df)
 CE_BINARY_TILE(double, double, dd)
+#endif
 
 /* The fused tiles where they apply (unweighted logits, contiguous float32/float64 x and t): 1 if done. */
 static int CE_V(binary_fused)(const CeBinary *job, CeBinaryStats *stats) {
@@ -56,8 +56,20 @@ static int CE_V(binary_fused)(const CeBinary *job, CeBinaryStats *stats) {
     int tf = t->format == CE_F32 && t->row_stride == sizeof(float);
     int td = t->format == CE_F64 && t->row_stride == sizeof(double);
     if (job->probabilities || job->weight || job->pos_weight || !(xf || xd) || !(tf || td)) return 0;
-    double decay[TILE], wide[TILE], wide_t[TILE];
     int64_t counts[4] = {0, 0, 0, 0};
+#ifdef CE_EXP512 /* one pass with AVX-512 instructions (binary512.h) */
+    const void *xs = x->data, *ts = t->data;
+    if (xf && tf) {
+        ce_binary512_ff(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
+    } else if (xf) {
+        ce_binary512_fd(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
+    } else if (tf) {
+        ce_binary512_df(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
+    } else {
+        ce_binary512_dd(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
+    }
+#else
+    double decay[TILE], wide[TILE], wide_t[TILE];
     for (Py_ssize_t first = 0; first < x->count; first += TILE) {
         Py_ssize_t count = x->count - first < TILE ? x->count - first : TILE;
         double *out = job->out + first;
@@ -80,6 +92,7 @@ static int CE_V(binary_fused)(const CeBinary *job, CeBinaryStats *stats) {
                                  job->check_targets, counts);
         }
     }
+#endif
     stats->special = counts[0];
     stats->not_in_unit = counts[1];
     stats->non_finite = counts[2];
@@ -100,7 +113,10 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
     if (CE_V(binary_fused)(job, stats)) return;
     const CeRows *x = job->x;
     Py_ssize_t n = x->count;
-    double chunk[TILE], t[TILE], pw[TILE], w[TILE], decay[TILE], wide[TILE], wide_t[TILE];
+    double chunk[TILE], t[TILE], pw[TILE], w[TILE], decay[TILE];
+#ifndef CE_EXP512
+    double wide[TILE], wide_t[TILE];
+#endif
     stats->special = job->probabilities ? -1 : 0;
     stats->not_in_unit = 0;
     stats->non_finite = 0;
@@ -122,7 +138,11 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
         const int weighted = job->weight != NULL, positive_weighted = job->pos_weight != NULL;
         if (!job->probabilities && !weighted && !positive_weighted) { /* strided or float16: the tile on copies */
             int64_t counts[4] = {0, 0, 0, 0};
+#ifdef CE_EXP512
+            ce_binary512_dd(chunk, t, count, out, correct, job->check_targets, counts);
+#else
             CE_V(binary_tile_dd)(chunk, t, count, out, correct, decay, wide, wide_t, job->check_targets, counts);
+#endif
             stats->special += counts[0];
             stats->not_in_unit += counts[1];
             stats->non_finite += counts[2];
@@ -193,6 +213,12 @@ static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log(in[i]);
     } else if (which == 5) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p_nonneg(in[i]);
+    } else if (which == 6) { /* log1p on [0, 1] as the binary loss computes it */
+#ifdef CE_EXP512
+        ce_map_log1p512(n, in, out);
+#else
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = CE_LOG1P_UNIT(in[i]);
+#endif
     } else {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = CE_LOG1P_UNIT(in[i]);
     }

@@ -28,7 +28,7 @@
         double key = (double)v[target], lse = CE_NAN, ratio = CE_NAN;                                      \
         if (m - m == 0.0) {                                                                                \
             Py_ssize_t zeros;                                                                              \
-            double cross, s = SUM_CROSS(v, w, n, m, mx, &zeros, &cross);                                   \
+            double cross = 0.0, s = SUM_CROSS(v, w, n, m, mx, &zeros, &cross);                             \
             lse = CE_V(row_lse)(s, zeros); /* one_row's own function: the same lse, to the bit */          \
             ratio = cross / (s + (double)zeros * 0x1p512);                                                 \
             if (!(ratio - ratio == 0.0) && mx - mx == 0.0) { /* -inf in b or x: the rules of kl_known */    \
