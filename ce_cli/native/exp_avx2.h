@@ -9,7 +9,7 @@
 #define CE_EXP256_H
 
 /* exp(x) 2^512 for x <= 0, -inf or NaN. */
-static inline __m256d ce_exp256(__m256d x) {
+static inline __attribute__((always_inline)) __m256d ce_exp256(__m256d x) {
     __m256d y = _mm256_max_pd(_mm256_set1_pd(CE_EXP_LOWEST), x); /* max returns x where x is NaN */
     __m256d shifted = _mm256_fmadd_pd(y, _mm256_set1_pd(256.0 * CE_INV_LN2), _mm256_set1_pd(CE_EXP_SHIFT));
     __m256d kd = _mm256_sub_pd(shifted, _mm256_set1_pd(CE_EXP_SHIFT));

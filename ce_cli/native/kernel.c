@@ -41,6 +41,9 @@
 #define CE_V(name) name##_avx2
 #define CE_EXP256 1
 #include "exp_avx2.h"
+#include "log1p_table.h"
+#include "log1p256.h"
+#include "binary256.h"
 #include "kernels.h"
 #undef CE_EXP256
 #undef CE_V
@@ -55,6 +58,7 @@
 #define CE_V(name) name##_avx512
 #define CE_EXP512 1
 #include "exp512.h"
+#include "log1p512.h"
 #include "binary512.h"
 #include "kernels.h"
 #undef CE_EXP512

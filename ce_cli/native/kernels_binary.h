@@ -1,6 +1,13 @@
 /* The binary family element by element, and the elementwise map the tests read.
  * Part of kernels.h: included inside each CPU variant's copy, with CE_V(name) and its macros. */
 
+/* The AVX-512 and AVX2 copies evaluate unweighted logits in one pass of their own (binary512.h, binary256.h). */
+#if defined(CE_EXP512)
+#define CE_ONE_PASS(SUFFIX) ce_binary512_##SUFFIX
+#elif defined(CE_EXP256)
+#define CE_ONE_PASS(SUFFIX) ce_binary256_##SUFFIX
+#endif
+
 /* Unweighted logits (CE_V(binary)'s loss with no weights), a tile of them read where they lie (contiguous
  * float32 or float64 logits and targets): -|x| and the infinite ones, exp; then the loss; then the counts
  * and the hits. counts: the infinite logits, the x outside [0, 1], the elements whose x and loss are both
@@ -20,11 +27,12 @@
             wide_t[i] = (double)t[i];                                                                      \
         }                                                                                                  \
         CE_V(exp_array)(decay, decay, count);                                                              \
+        CE_V(log1p_unit_array)(decay, decay, count, 0x1p-512);                                             \
         /* float64 alone here: a float32 read would make the loop twice as wide, and spill */               \
         for (Py_ssize_t i = 0; i < count; i++) {                                                           \
             double v = wide[i], target = wide_t[i];                                                        \
             /* t softplus(-v) + (1 - t) softplus(v), their log1p shared (binary512.h) */                   \
-            out[i] = CE_LOG1P_UNIT(decay[i] * 0x1p-512) + __builtin_fma(-target, v, v > 0.0 ? v : 0.0);    \
+            out[i] = decay[i] + __builtin_fma(-target, v, v > 0.0 ? v : 0.0);                             \
         }                                                                                                  \
         for (Py_ssize_t i = 0; i < count; i++) {                                                           \
             double v = wide[i], loss = out[i];                                                             \
@@ -41,7 +49,7 @@
         counts[2] += non_finite;                                                                           \
         counts[3] += bad_targets;                                                                          \
     }
-#ifndef CE_EXP512 /* AVX-512 has its own (binary512.h) */
+#ifndef CE_ONE_PASS
 CE_BINARY_TILE(float, float, ff)
 CE_BINARY_TILE(float, double, fd)
 CE_BINARY_TILE(double, float, df)
@@ -57,16 +65,16 @@ static int CE_V(binary_fused)(const CeBinary *job, CeBinaryStats *stats) {
     int td = t->format == CE_F64 && t->row_stride == sizeof(double);
     if (job->probabilities || job->weight || job->pos_weight || !(xf || xd) || !(tf || td)) return 0;
     int64_t counts[4] = {0, 0, 0, 0};
-#ifdef CE_EXP512 /* one pass with AVX-512 instructions (binary512.h) */
+#ifdef CE_ONE_PASS
     const void *xs = x->data, *ts = t->data;
     if (xf && tf) {
-        ce_binary512_ff(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
+        CE_ONE_PASS(ff)(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
     } else if (xf) {
-        ce_binary512_fd(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
+        CE_ONE_PASS(fd)(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
     } else if (tf) {
-        ce_binary512_df(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
+        CE_ONE_PASS(df)(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
     } else {
-        ce_binary512_dd(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
+        CE_ONE_PASS(dd)(xs, ts, x->count, job->out, job->correct, job->check_targets, counts);
     }
 #else
     double decay[TILE], wide[TILE], wide_t[TILE];
@@ -114,7 +122,7 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
     const CeRows *x = job->x;
     Py_ssize_t n = x->count;
     double chunk[TILE], t[TILE], pw[TILE], w[TILE], decay[TILE];
-#ifndef CE_EXP512
+#ifndef CE_ONE_PASS
     double wide[TILE], wide_t[TILE];
 #endif
     stats->special = job->probabilities ? -1 : 0;
@@ -138,8 +146,8 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
         const int weighted = job->weight != NULL, positive_weighted = job->pos_weight != NULL;
         if (!job->probabilities && !weighted && !positive_weighted) { /* strided or float16: the tile on copies */
             int64_t counts[4] = {0, 0, 0, 0};
-#ifdef CE_EXP512
-            ce_binary512_dd(chunk, t, count, out, correct, job->check_targets, counts);
+#ifdef CE_ONE_PASS
+            CE_ONE_PASS(dd)(chunk, t, count, out, correct, job->check_targets, counts);
 #else
             CE_V(binary_tile_dd)(chunk, t, count, out, correct, decay, wide, wide_t, job->check_targets, counts);
 #endif
@@ -167,9 +175,10 @@ static void CE_V(binary)(const CeBinary *job, CeBinaryStats *stats) {
                 decay[i] = -a;
             }
             CE_V(exp_array)(decay, decay, count);
+            CE_V(log1p_unit_array)(decay, decay, count, 0x1p-512);
             for (Py_ssize_t i = 0; i < count; i++) {
                 double v = chunk[i], target = t[i];
-                double log_term = CE_LOG1P_UNIT(decay[i] * 0x1p-512);
+                double log_term = decay[i];
                 double sp_minus = (v < 0.0 ? -v : 0.0) + log_term; /* softplus(-x) */
                 double sp_plus = (v > 0.0 ? v : 0.0) + log_term;   /* softplus(x) */
                 double p = positive_weighted ? pw[i] : 1.0, weight = weighted ? w[i] : 1.0;
@@ -214,12 +223,10 @@ static void CE_V(map)(int which, Py_ssize_t n, const double *in, double *out) {
     } else if (which == 5) {
         for (Py_ssize_t i = 0; i < n; i++) out[i] = ce_log1p_nonneg(in[i]);
     } else if (which == 6) { /* log1p on [0, 1] as the binary loss computes it */
-#ifdef CE_EXP512
-        ce_map_log1p512(n, in, out);
-#else
-        for (Py_ssize_t i = 0; i < n; i++) out[i] = CE_LOG1P_UNIT(in[i]);
-#endif
-    } else {
+        CE_V(log1p_unit_array)(in, out, n, 1.0);
+    } else { /* 3: as the two-class rows compute it */
         for (Py_ssize_t i = 0; i < n; i++) out[i] = CE_LOG1P_UNIT(in[i]);
     }
 }
+
+#undef CE_ONE_PASS

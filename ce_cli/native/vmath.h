@@ -127,15 +127,16 @@ static inline double ce_log1p_nonneg(double x) {
     return x == x ? out : x;
 }
 
-/* log1p on [0, 1] with fdlibm's two divisions: faster than ce_log1p_unit in the binary and two-class
- * loops of the AVX2 and portable copies (measured against each other in one process), slower with AVX-512. */
+/* log1p on [0, 1] with fdlibm's two divisions: faster than ce_log1p_unit in the two-class loops of the AVX2
+ * and portable copies and the portable binary loss (measured against each other in one process), slower with
+ * AVX-512. (The AVX2 and AVX-512 binary losses read a table instead: log1p256.h, log1p512.h.) */
 static inline double ce_log1p_unit_two_divisions(double x) {
     double u = 1.0 + x;
     double out = ce_log_reduced(u, (x - (u - 1.0)) / u, 0.0);
     return x == x ? out : x;
 }
 
-/* log1p(x) for x in [0, 1] (or NaN): the binary family's log1p(exp(-|x|)); 1 + x in [1, 2], whose
+/* log1p(x) for x in [0, 1] (or NaN): the AVX-512 two-class rows' log1p(exp(-|d|)); 1 + x in [1, 2], whose
  * rounding error x - ((1 + x) - 1) is exact, and no other special value to select. */
 static inline double ce_log1p_unit(double x) {
     double u = 1.0 + x;
