@@ -81,7 +81,7 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
         double *restrict out = loss + first, *restrict lp = log_p + first;
         int64_t counted_rows = 0, bad = 0;
         double weighted = 0.0;
-#define CE_PAIR_LOSS(WEIGHT)                                                                                \
+#define CE_PAIR_LOSS(WEIGHT, ADD_WEIGHT)                                                                   \
     for (Py_ssize_t i = 0; i < count; i++) {                                                               \
         double m = m_out[i];                                                                               \
         double l = CE_LOG1P_UNIT(e[i] * 0x1p-512);                                                         \
@@ -93,14 +93,14 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
         lp[i] = log_prob;                                                                                  \
         out[i] = value;                                                                                    \
         counted_rows += counted;                                                                           \
-        weighted += counted ? wt : 0.0;                                                                    \
+        ADD_WEIGHT; /* none unweighted: the count is the denominator (a float sum is serial) */            \
         bad += !(value - value == 0.0);                                                                    \
         e[i] = l;                                                                                          \
     }
         if (weights) {
-            CE_PAIR_LOSS(weights[counted ? g[i] : 0])
+            CE_PAIR_LOSS(weights[counted ? g[i] : 0], weighted += counted ? wt : 0.0)
         } else {
-            CE_PAIR_LOSS(1.0)
+            CE_PAIR_LOSS(1.0, (void)0)
         }
 #undef CE_PAIR_LOSS
         if (lse) memcpy(lse + first, e, sizeof(double) * (size_t)count);
