@@ -5,7 +5,7 @@
 - two float32 classes side by side (``index_pairs_f32``): losses, the mean's denominator, the
   predictions, the target-is-maximum flags, the row checks and each row's maximum and log-sum-exp;
 - the binary family's fused tiles (unweighted logits, float32 or float64 logits and targets), and their
-  ``log1p`` on [0, 1] (with AVX-512, from a table, without a division), against mpmath;
+  ``log1p`` on [0, 1] (with AVX2 and AVX-512, from a table, without a division), against mpmath;
 - targets whose range the functional API leaves to the kernel's pass: refused with the message
   :func:`ce_cli.families.softmax.inputs.validate_inputs` gives, on every kernel.
 
@@ -30,7 +30,7 @@ from ce_cli.formulas import formula_spec
 from tests.test_native import KERNELS, _both, assert_agree, kernel_map, needs_kernel, ulps
 
 LOG1P_NONNEG = 5  # the kernel's map: log1p on [0, 2^1000]
-LOG1P_BINARY = 6  # the kernel's map: log1p on [0, 1] as the binary loss computes it (AVX-512: a table, no division)
+LOG1P_BINARY = 6  # the kernel's map: log1p on [0, 1] as the binary loss computes it (AVX2, AVX-512: a table)
 
 
 @pytest.fixture(params=KERNELS)
@@ -137,9 +137,10 @@ def test_two_float32_classes_agree_with_mpmath_and_the_numpy_path(
 @needs_kernel
 def test_the_binary_loss_log1p_is_within_0_8_ulp(kernel: native.Kernel) -> None:
     """log1p(e) for e = exp(-|x|) in [0, 1]: dense, every binade down to the subnormals, and both sides of
-    the table's interval edges ((i + 1/2) / 15, where the index changes) and of its entries (i / 15)."""
+    the tables' interval edges ((i + 1/2) / N, where the index changes) and of their entries (i / N), for
+    AVX-512's N = 15 and AVX2's N = 127."""
     rng = np.random.default_rng(12)
-    edges = np.concatenate([(np.arange(15) + 0.5) / 15, np.arange(1, 16) / 15])
+    edges = np.concatenate([(np.arange(n) + 0.5) / n for n in (15, 127)] + [np.arange(1, n + 1) / n for n in (15, 127)])
     e = np.concatenate(
         [
             np.linspace(0.0, 1.0, 6001),
@@ -270,3 +271,40 @@ def test_index_targets_out_of_range_are_refused_with_validates_message(
                     ce_cli.cross_entropy(x, t, reduction="none", **extra)
                 assert str(found.value) == str(refused.value)
                 assert getattr(found.value, "row", None) == position
+
+
+@needs_kernel
+@pytest.mark.parametrize("classes", [3, 4, 5, 8, 10, 13, 16])
+def test_float32_rows_of_few_classes_give_exact_maxima_predictions_and_ranks(
+    kernel: native.Kernel, classes: int
+) -> None:
+    """Rows of 3 to 16 float32 classes (with AVX2, read four rows and four classes at a time and transposed in
+    registers, the maxima taken in float32): each row's maximum (its sign of zero too), the first class at
+    it (the first NaN where one is), the target's rank and z, against numpy, for 1 to 40 rows (every tail)."""
+    assert kernel.module is not None
+    rng = np.random.default_rng(14)
+    pool = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, 1.0, -3.5], dtype=np.float32)
+    for n in (*range(1, 13), 37, 40):
+        x = rng.standard_normal((n, classes)).astype(np.float32)
+        special = rng.random((n, classes)) < 0.3
+        x[special] = rng.choice(pool, int(special.sum()))
+        t = rng.integers(0, classes, n)
+        maximum, target_z, lse_z = np.empty(n), np.empty(n), np.empty(n)
+        argmax, rank = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        kernel.module.softmax_rows(kernel.index, x, t, maximum, target_z, lse_z, argmax, rank)
+        wide = x.astype(np.float64)
+        for i in range(n):
+            row = wide[i]
+            if np.isnan(row).any():
+                assert np.isnan(maximum[i]), (n, i)
+                assert argmax[i] == int(np.flatnonzero(np.isnan(row))[0]), (n, i)
+                continue
+            top = row[0]
+            for value in row[1:]:  # the first maximum under a strict >, as PyTorch's argmax
+                top = value if value > top else top
+            assert maximum[i] == top, (n, i)
+            assert np.signbit(maximum[i]) == np.signbit(top), (n, i)
+            assert argmax[i] == int(np.flatnonzero(row == top)[0]), (n, i)
+            assert rank[i] == 1 + int(np.count_nonzero(row > row[t[i]])), (n, i)
+            if np.isfinite(top):
+                assert target_z[i] == row[t[i]] - top, (n, i)

@@ -139,6 +139,50 @@ CE_SUM_EXP256(ce_sum_exp256_f64, double, ce_load4_f64)
 CE_SUM_EXP256(ce_sum_exp256_f32, float, ce_load4_f32)
 #undef CE_CROSS_ADD256
 
+/* count rows of classes >= 4 contiguous float32 values (row_stride bytes apart) into scratch, class-major
+ * as float64 (class c of row i at scratch[c TILE + i]), with each row's maximum into m (as float64) and
+ * bad[i] = 1 where the row holds a NaN, else 0: four rows at a time, four classes of each loaded at once
+ * and transposed in registers (the last four classes overlap the ones before when classes is not a multiple
+ * of four), the maximum taken in float32 (the conversion to float64 is exact and keeps the order). In place
+ * of a strided load per class and a pass for the maxima: 0.86-0.88 of the time at (1e6, 10). */
+static inline void ce_tile_load256_f32(const char *data, Py_ssize_t row_stride, Py_ssize_t classes,
+                                       Py_ssize_t count, double *scratch, double *m, double *bad) {
+    Py_ssize_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        const float *r0 = (const float *)(const void *)(data + i * row_stride);
+        const float *r1 = (const float *)(const void *)(data + (i + 1) * row_stride);
+        const float *r2 = (const float *)(const void *)(data + (i + 2) * row_stride);
+        const float *r3 = (const float *)(const void *)(data + (i + 3) * row_stride);
+        __m128 top = _mm_set1_ps(-__builtin_inff()), nan = _mm_setzero_ps();
+        for (Py_ssize_t c = 0; c < classes; c += 4) {
+            Py_ssize_t at = c + 4 <= classes ? c : classes - 4;
+            __m128 a = _mm_loadu_ps(r0 + at), b = _mm_loadu_ps(r1 + at), d = _mm_loadu_ps(r2 + at), e = _mm_loadu_ps(r3 + at);
+            _MM_TRANSPOSE4_PS(a, b, d, e); /* a: class at of the four rows, b: at + 1, ... */
+            __m128 cols[4] = {a, b, d, e};
+            for (int k = 0; k < 4; k++) {
+                nan = _mm_or_ps(nan, _mm_cmp_ps(cols[k], cols[k], _CMP_UNORD_Q));
+                top = _mm_max_ps(cols[k], top); /* x > top ? x : top, as the portable loop: the same zero */
+                _mm256_storeu_pd(scratch + (at + k) * TILE + i, _mm256_cvtps_pd(cols[k]));
+            }
+        }
+        _mm256_storeu_pd(m + i, _mm256_cvtps_pd(top));
+        _mm256_storeu_pd(bad + i, _mm256_and_pd(_mm256_cvtps_pd(nan), _mm256_set1_pd(1.0)));
+    }
+    for (; i < count; i++) { /* the last rows of the tile, one at a time */
+        const float *row = (const float *)(const void *)(data + i * row_stride);
+        float top = -__builtin_inff();
+        int any_nan = 0;
+        for (Py_ssize_t c = 0; c < classes; c++) {
+            float v = row[c];
+            any_nan |= v != v;
+            top = v > top ? v : top;
+            scratch[c * TILE + i] = (double)v;
+        }
+        m[i] = (double)top;
+        bad[i] = any_nan ? 1.0 : 0.0;
+    }
+}
+
 /* As ce_tile_sums512 (exp512.h), four rows at a time; the last (count mod 4) rows by the scalar function. */
 static inline void ce_tile_sums256(const double *cols, Py_ssize_t stride, Py_ssize_t classes, Py_ssize_t count,
                                    const double *m, double *sum, double *zeros) {

@@ -112,20 +112,30 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
     double *restrict zeros = key + TILE, *restrict z = zeros + TILE, *restrict e = z + TILE;
     (void)e; /* the portable sums' only */
     const int64_t *target = targets + first;
-    for (Py_ssize_t c = 0; c < classes; c++) {
-        const char *p = rows->data + first * rows->row_stride + c * rows->class_stride;
-        ce_load(p, rows->row_stride, rows->format, count, scratch + c * TILE);
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        m[i] = -CE_INF, at[i] = 0.0, bad[i] = 0.0, sum[i] = 0.0, zeros[i] = 0.0, key[i] = 0.0;
-    }
-    /* Separate loops, each a plain select or sum that the compiler vectorises without masked stores. */
-    for (Py_ssize_t c = 0; c < classes; c++) {
-        const double *restrict col = scratch + c * TILE;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            double x = col[i], top = m[i];
-            m[i] = x > top ? x : top;
-            bad[i] += x != x ? 1.0 : 0.0;
+    for (Py_ssize_t i = 0; i < count; i++) at[i] = 0.0, sum[i] = 0.0, zeros[i] = 0.0, key[i] = 0.0;
+#if defined(CE_EXP256)
+    int transposed = rows->format == CE_F32 && rows->class_stride == sizeof(float) && classes >= 4;
+#else
+    int transposed = 0;
+#endif
+    if (transposed) { /* the values and the maxima in one pass, in registers */
+#if defined(CE_EXP256)
+        ce_tile_load256_f32(rows->data + first * rows->row_stride, rows->row_stride, classes, count, scratch, m, bad);
+#endif
+    } else {
+        for (Py_ssize_t c = 0; c < classes; c++) {
+            const char *p = rows->data + first * rows->row_stride + c * rows->class_stride;
+            ce_load(p, rows->row_stride, rows->format, count, scratch + c * TILE);
+        }
+        for (Py_ssize_t i = 0; i < count; i++) m[i] = -CE_INF, bad[i] = 0.0;
+        /* Separate loops, each a plain select or sum that the compiler vectorises without masked stores. */
+        for (Py_ssize_t c = 0; c < classes; c++) {
+            const double *restrict col = scratch + c * TILE;
+            for (Py_ssize_t i = 0; i < count; i++) {
+                double x = col[i], top = m[i];
+                m[i] = x > top ? x : top;
+                bad[i] += x != x ? 1.0 : 0.0;
+            }
         }
     }
     if (argmax || classes == 2) {
