@@ -11,8 +11,6 @@ warnings and errors go to stderr, one line each. Only the project's own
 is a bug and surfaces as one, with its traceback.
 """
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``ce-loss compute``: per-sample and reduced losses, with the summary, calibration and pictures asked for."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``ce-loss pool``: merge results computed apart (``compute -f json`` of shards, machines, days)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal, TypeAlias
 
 import typer

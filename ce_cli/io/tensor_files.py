@@ -16,7 +16,6 @@ error, not a crash.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -55,6 +54,8 @@ def read_safetensors(path: str, key: str | None, label: str) -> NDArray[Any]:
         length = int.from_bytes(head, "little")
         if length > size - 8 or length > 100_000_000:
             raise InputError(f"{label} is truncated or not a safetensors file (header of {length} bytes)")
+        import json  # here: only a safetensors file needs it, and a run that reads none skips its import
+
         try:
             header = json.loads(handle.read(length))
         except (json.JSONDecodeError, UnicodeDecodeError):
