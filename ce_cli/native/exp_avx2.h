@@ -187,18 +187,34 @@ static inline void ce_tile_load256_f32(const char *data, Py_ssize_t row_stride, 
 static inline void ce_tile_sums256(const double *cols, Py_ssize_t stride, Py_ssize_t classes, Py_ssize_t count,
                                    const double *m, double *sum, double *zeros) {
     const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+/* one class's terms for four rows at i: exp(z) 2^512 into S where z != 0, the count of z == 0 into K */
+#define CE_TILE_TERMS(S, K, SHIFT, AT)                                                                      \
+    do {                                                                                                   \
+        __m256d z_ = _mm256_sub_pd(_mm256_loadu_pd(cols + c * stride + (AT)), SHIFT);                       \
+        __m256d top_ = _mm256_cmp_pd(z_, zero, _CMP_EQ_OQ);                                                \
+        S = _mm256_add_pd(S, _mm256_andnot_pd(top_, ce_exp256(z_)));                                      \
+        K = _mm256_add_pd(K, _mm256_and_pd(top_, one));                                                    \
+    } while (0)
     Py_ssize_t i = 0;
-    for (; i + 4 <= count; i += 4) {
-        __m256d shift = _mm256_loadu_pd(m + i), s = zero, k = zero;
+    for (; i + 8 <= count; i += 8) { /* eight rows: two independent chains of sums (0.97 of the time) */
+        __m256d shift = _mm256_loadu_pd(m + i), shift2 = _mm256_loadu_pd(m + i + 4);
+        __m256d s = zero, k = zero, s2 = zero, k2 = zero;
         for (Py_ssize_t c = 0; c < classes; c++) {
-            __m256d z = _mm256_sub_pd(_mm256_loadu_pd(cols + c * stride + i), shift);
-            __m256d at_top = _mm256_cmp_pd(z, zero, _CMP_EQ_OQ);
-            s = _mm256_add_pd(s, _mm256_andnot_pd(at_top, ce_exp256(z)));
-            k = _mm256_add_pd(k, _mm256_and_pd(at_top, one));
+            CE_TILE_TERMS(s, k, shift, i);
+            CE_TILE_TERMS(s2, k2, shift2, i + 4);
         }
         _mm256_storeu_pd(sum + i, s);
         _mm256_storeu_pd(zeros + i, k);
+        _mm256_storeu_pd(sum + i + 4, s2);
+        _mm256_storeu_pd(zeros + i + 4, k2);
     }
+    for (; i + 4 <= count; i += 4) {
+        __m256d shift = _mm256_loadu_pd(m + i), s = zero, k = zero;
+        for (Py_ssize_t c = 0; c < classes; c++) CE_TILE_TERMS(s, k, shift, i);
+        _mm256_storeu_pd(sum + i, s);
+        _mm256_storeu_pd(zeros + i, k);
+    }
+#undef CE_TILE_TERMS
     for (; i < count; i++) {
         double s = 0.0, k = 0.0;
         for (Py_ssize_t c = 0; c < classes; c++) {
