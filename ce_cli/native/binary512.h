@@ -21,7 +21,7 @@ static inline __m512d ce_binary512_f64(const double *v, __mmask8 mask) { return 
 /* CE_V(binary_tile_*)'s contract (kernels_binary.h) over n elements in one pass: losses into out, the
  * prediction's hits into correct, and counts += the infinite logits, the logits outside [0, 1], the
  * elements whose logit and loss are both non-finite, and (check_targets) the targets outside [0, 1]. */
-#define CE_BINARY512(TX, LX, TT, LT, SUFFIX)                                                                      \
+#define CE_BINARY512(TX, LX, TT, LT, SUFFIX)                                                                \
     static void ce_binary512_##SUFFIX(const TX *x, const TT *t, Py_ssize_t n, double *out,                 \
                                       unsigned char *correct, int check_targets, int64_t *counts) {        \
         const CeExp16 exp_table = ce_exp16_table();                                                        \
