@@ -3,8 +3,8 @@
 On CPython 3.11, :func:`dataclasses.dataclass` writes and compiles six small functions for
 every frozen class (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``,
 ``__delattr__``): about 1 ms a class, which for the records one ``compute`` imports was about
-35 ms of its start-up. Decorated with :func:`frozen`, a class gets the same behaviour from functions shared by
-every record:
+35 ms of its start-up. Decorated with :func:`frozen`, a class gets the same behaviour from
+functions shared by every record:
 
 - ``__init__`` taking the fields in order, positionally or by keyword (only by keyword with
   ``kw_only=True``), with their class-level defaults;
