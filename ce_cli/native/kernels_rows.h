@@ -100,6 +100,35 @@ static void CE_V(softmax_rows_cross)(const CeRows *rows, const CeRows *partner, 
 #endif
 }
 
+/* count rows from first into scratch, class-major as float64 (class c of row i at scratch[c TILE + i]), with
+ * each row's maximum into m and bad[i] > 0 where the row holds a NaN. AVX2 reads float32 rows of 4 or more
+ * adjacent classes four rows and four classes at a time (exp_avx2.h); otherwise a strided load per class
+ * and a pass for the maxima. */
+static void CE_V(tile_read)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, double *scratch,
+                            double *restrict m, double *restrict bad) {
+    Py_ssize_t classes = rows->classes;
+#if defined(CE_EXP256)
+    if (rows->format == CE_F32 && rows->class_stride == sizeof(float) && classes >= 4) {
+        ce_tile_load256_f32(rows->data + first * rows->row_stride, rows->row_stride, classes, count, scratch, m, bad);
+        return;
+    }
+#endif
+    for (Py_ssize_t c = 0; c < classes; c++) {
+        const char *p = rows->data + first * rows->row_stride + c * rows->class_stride;
+        ce_load(p, rows->row_stride, rows->format, count, scratch + c * TILE);
+    }
+    for (Py_ssize_t i = 0; i < count; i++) m[i] = -CE_INF, bad[i] = 0.0;
+    /* Separate loops, each a plain select or sum that the compiler vectorises without masked stores. */
+    for (Py_ssize_t c = 0; c < classes; c++) {
+        const double *restrict col = scratch + c * TILE;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            double x = col[i], top = m[i];
+            m[i] = x > top ? x : top;
+            bad[i] += x != x ? 1.0 : 0.0;
+        }
+    }
+}
+
 /* TILE rows (count of them) from first, stored class-major in scratch. Every loop runs across the
  * rows; one maximum's term is left out of the sum by counting the terms at the maximum (z == 0,
  * each exactly 1) and adding back all but one of them, so that no loop holds a per-row store. */
@@ -113,31 +142,7 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
     (void)e; /* the portable sums' only */
     const int64_t *target = targets + first;
     for (Py_ssize_t i = 0; i < count; i++) at[i] = 0.0, sum[i] = 0.0, zeros[i] = 0.0, key[i] = 0.0;
-#if defined(CE_EXP256)
-    int transposed = rows->format == CE_F32 && rows->class_stride == sizeof(float) && classes >= 4;
-#else
-    int transposed = 0;
-#endif
-    if (transposed) { /* the values and the maxima in one pass, in registers */
-#if defined(CE_EXP256)
-        ce_tile_load256_f32(rows->data + first * rows->row_stride, rows->row_stride, classes, count, scratch, m, bad);
-#endif
-    } else {
-        for (Py_ssize_t c = 0; c < classes; c++) {
-            const char *p = rows->data + first * rows->row_stride + c * rows->class_stride;
-            ce_load(p, rows->row_stride, rows->format, count, scratch + c * TILE);
-        }
-        for (Py_ssize_t i = 0; i < count; i++) m[i] = -CE_INF, bad[i] = 0.0;
-        /* Separate loops, each a plain select or sum that the compiler vectorises without masked stores. */
-        for (Py_ssize_t c = 0; c < classes; c++) {
-            const double *restrict col = scratch + c * TILE;
-            for (Py_ssize_t i = 0; i < count; i++) {
-                double x = col[i], top = m[i];
-                m[i] = x > top ? x : top;
-                bad[i] += x != x ? 1.0 : 0.0;
-            }
-        }
-    }
+    CE_V(tile_read)(rows, first, count, scratch, m, bad);
     if (argmax || classes == 2) {
         for (Py_ssize_t c = classes - 1; c >= 0; c--) { /* the first class at the maximum: the last seen backwards */
             const double *restrict col = scratch + c * TILE;
