@@ -83,9 +83,11 @@ def sum_tolerance(rows: Float64Array, dtype: np.dtype[Any]) -> float:
     return float(min(MAX_TOLERANCE, max(ROW_SUM_TOLERANCE, rounding)))
 
 
-def probability_rows(x: NDArray[Any], maximum: Float64Array) -> tuple[BoolArray, BoolArray]:
-    """``(is_probability, has_zero)`` per row of a ``(B, C)`` block whose row maxima are ``maximum``."""
+def probability_rows(x: NDArray[Any], maximum: Float64Array | None) -> tuple[BoolArray, BoolArray]:
+    """``(is_probability, has_zero)`` per row of a ``(B, C)`` block whose row maxima are ``maximum``
+    (``None``: taken from ``x``)."""
     rows = np.asarray(x, dtype=np.float64)
+    maximum = rows.max(axis=1) if maximum is None else maximum
     low = rows.min(axis=1)
     sums = rows.sum(axis=1)
     within = np.abs(sums - 1.0) <= sum_tolerance(rows, x.dtype)
@@ -95,7 +97,7 @@ def probability_rows(x: NDArray[Any], maximum: Float64Array) -> tuple[BoolArray,
 
 def check_rows(
     x: NDArray[Any],
-    maximum: Float64Array,
+    maximum: Float64Array | None,
     losses: Float64Array,
     takes_probabilities: bool,
     summary: tuple[float, float, int] | None = None,
@@ -107,14 +109,16 @@ def check_rows(
     be all probabilities (or blocks of a formula that takes probabilities,
     which counts the rows that are not) have their rows summed. ``summary``:
     the smallest and largest row maximum (NaN if any is) and the count of
-    non-finite losses, where the compiled kernel has counted them already.
+    non-finite losses, where the compiled kernel has counted them already;
+    with it, ``maximum`` may be ``None`` (taken from ``x`` if it is needed).
     """
     with np.errstate(invalid="ignore", over="ignore"):
         if summary is not None:
             lowest, highest, bad_losses = summary
-            maybe_all = maximum.size == 0 or (lowest >= 0.0 and highest <= 1.0)  # NaN: False
+            maybe_all = len(x) == 0 or (lowest >= 0.0 and highest <= 1.0)  # NaN: False
         else:
             bad_losses = -1
+            maximum = np.asarray(x, dtype=np.float64).max(axis=1) if maximum is None else maximum
             maybe_all = maximum.size == 0 or bool(np.min(maximum) >= 0.0 and np.max(maximum) <= 1.0)
         all_probability_like, zeros, not_probability = maybe_all, 0, 0
         if maybe_all or takes_probabilities:

@@ -94,8 +94,8 @@ def _exact_losses(x: np.ndarray, t: np.ndarray, weight: np.ndarray | None) -> li
         if target == -100:
             out.append(0.0)
             continue
-        lse = mpmath.log(mpmath.exp(mpmath.mpf(a)) + mpmath.exp(mpmath.mpf(b)))
-        loss = -((mpmath.mpf(a) if target == 0 else mpmath.mpf(b)) - lse)
+        at, other = (mpmath.mpf(a), mpmath.mpf(b)) if target == 0 else (mpmath.mpf(b), mpmath.mpf(a))
+        loss = mpmath.log1p(mpmath.exp(other - at))  # log(e^a + e^b) - x[t], without its cancellation
         out.append(float(loss * (1 if weight is None else mpmath.mpf(float(weight[target])))))
     return out
 
@@ -132,6 +132,78 @@ def test_two_float32_classes_agree_with_mpmath_and_the_numpy_path(
     for i in np.flatnonzero(np.isfinite(maximum))[:200]:
         a, b = (mpmath.mpf(v) - mpmath.mpf(maximum[i]) for v in wide[i])
         assert lse[i] == pytest.approx(float(mpmath.log(mpmath.exp(a) + mpmath.exp(b))), rel=3e-16, abs=0.0)  # 1 ulp
+
+
+@needs_kernel
+@pytest.mark.parametrize("keep", [False, True])
+def test_two_float32_classes_for_every_length(kernel: native.Kernel, keep: bool) -> None:
+    """index_losses on two float32 classes, for lengths 1 to 40 (whole vectors of rows and every tail),
+    with the maxima and log p kept or not: the losses, the target-is-maximum flags, the extremes of the
+    row maxima, the non-finite losses and the denominator against numpy; and a target outside {0, 1} at
+    each row refused with that row named."""
+    assert kernel.module is not None
+    rng = np.random.default_rng(14)
+    pool = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 0.5, 1.0, -2.0, 40.0], dtype=np.float32)
+    for n in range(1, 41):
+        x = np.where(rng.random((n, 2)) < 0.3, rng.choice(pool, (n, 2)), rng.standard_normal((n, 2)) * 4)
+        x = x.astype(np.float32)
+        if n % 3 == 0:  # rows of probabilities: every maximum in [0, 1] (inf / inf: NaN)
+            with np.errstate(invalid="ignore"):
+                x = np.abs(x) / (1.0 + np.abs(x))
+        t = rng.integers(0, 2, n)
+        t[rng.random(n) < 0.2] = -100
+        loss, top = np.full(n, 7.0), np.zeros(n, dtype=bool)
+        log_p, maximum = (np.empty(n), np.empty(n)) if keep else (None, None)
+        denominator, lowest, highest, non_finite, _ = kernel.module.index_losses(
+            kernel.index, x, t, -100, None, loss, log_p, top, maximum, None, None, None
+        )
+        wide = x.astype(np.float64)
+        row_max = np.where(np.isnan(wide).any(axis=1), np.nan, wide.max(axis=1))
+        at = wide[np.arange(n), np.where(t == -100, 0, t)]
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(top, at - row_max == 0.0, err_msg=f"n = {n}")
+        finite = np.isfinite(wide).all(axis=1)
+        exact = _exact_losses(x[finite], t[finite], None)
+        np.testing.assert_allclose(loss[finite], exact, rtol=2e-15, atol=0.0, err_msg=f"n = {n}")
+        assert non_finite == np.count_nonzero(~np.isfinite(loss)), n
+        assert denominator == np.count_nonzero(t != -100), n
+        if np.isnan(row_max).any():
+            assert np.isnan(lowest), n
+            assert np.isnan(highest), n
+        else:
+            assert (lowest, highest) == (row_max.min(), row_max.max()), n
+        if keep:
+            np.testing.assert_array_equal(maximum, row_max, err_msg=f"n = {n}")
+        for row in range(n):
+            for bad in (2, -1):
+                refused = t.copy()
+                refused[row] = bad
+                with pytest.raises(IndexError, match=rf"target {bad} at row {row} is"):
+                    kernel.module.index_losses(
+                        kernel.index, x, refused, -100, None, loss, log_p, top, maximum, None, None, None
+                    )
+
+
+@needs_kernel
+@pytest.mark.parametrize("classes", [2, 10])
+def test_probability_rows_are_seen_when_the_kernel_keeps_no_maxima(
+    kernel: native.Kernel, monkeypatch: pytest.MonkeyPatch, classes: int
+) -> None:
+    """Without row statistics the kernel keeps no row maxima, and the row checks take them from the rows
+    only where every maximum is in [0, 1]: probabilities given as logits are still seen, zeros counted."""
+    rng = np.random.default_rng(15)
+    x = rng.dirichlet(np.ones(classes), 3000).astype(np.float32)
+    x[::7, 0], x[::7, 1:] = 0.0, x[::7, 1:] / x[::7, 1:].sum(axis=1, keepdims=True)
+    t = rng.integers(0, classes, 3000)
+    spec = formula_spec("cross_entropy")
+    found, expected = _both(monkeypatch, kernel, lambda: evaluate(validate_inputs(x, t), spec))
+    assert found.checks == expected.checks
+    assert found.checks.all_probability_like
+    assert found.checks.zero_probability == len(x[::7])
+    logits = x * 10.0  # maxima outside [0, 1]: settled without a pass over the rows
+    found, expected = _both(monkeypatch, kernel, lambda: evaluate(validate_inputs(logits, t), spec))
+    assert found.checks == expected.checks
+    assert not found.checks.all_probability_like
 
 
 @needs_kernel

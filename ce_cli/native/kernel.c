@@ -44,6 +44,7 @@
 #include "log1p_table.h"
 #include "log1p256.h"
 #include "binary256.h"
+#include "pairs256.h"
 #include "kernels.h"
 #undef CE_EXP256
 #undef CE_V
@@ -146,8 +147,8 @@ static PyObject *softmax_rows(PyObject *self, PyObject *args) {
 /* Index targets, as ce_cli/weighting.py computes them (no label smoothing): per row
  *   log_prob = z[t] - lse_z, loss = -w[t] * log_prob (0 where t is the ignore index),
  * with t taken as class 0 where ignored (as the numpy path does), and the mean's
- * denominator sum w[t] over the rows that count. log_prob and per_sample first hold
- * z[t] and lse_z from the softmax kernel, so no memory beyond the outputs is used. */
+ * denominator sum w[t] over the rows that count. log_prob and maximum may be None: the kernel then
+ * keeps them a piece of rows at a time on its stack (a fresh array of them costs its page faults). */
 static PyObject *index_losses(PyObject *self, PyObject *args) {
     int variant;
     long long ignore_index;
@@ -177,11 +178,11 @@ static PyObject *index_losses(PyObject *self, PyObject *args) {
         release(views, 13);
         return NULL;
     }
-    if (!targets || !out || !lp || !top || !maximum || rows.classes < 1 ||
+    if (!targets || !out || !top || rows.classes < 1 ||
         (px != Py_None && (!partner_max || !cross))) {
         release(views, 13);
         PyErr_SetString(PyExc_ValueError,
-                        "index_losses: every output but argmax and ranks is required, and a partner needs its "
+                        "index_losses: the losses and is_max are required, and a partner needs its "
                         "maxima and the cross ratios' array");
         return NULL;
     }
@@ -470,7 +471,7 @@ static PyMethodDef methods[] = {
      "[, partner, partner_max, cross_ratio]]) -> (denominator, lowest, highest, non_finite, crossed); with a partner "
      "(ce-loss diff's other model, rows of x's shape), each row's cross ratio where crossed (kernels_rows.h): the losses "
      "of index targets without label smoothing, the mean's denominator, the lowest and highest row maximum and the "
-     "non-finite losses."},
+     "non-finite losses. log_prob, maximum, argmax, ranks and lse may be None (not kept)."},
     {"row_sums", row_sums, METH_VARARGS,
      "row_sums(variant, x, maximum, lse_z, coefficients, weight, mode, low, high, term_sum, coefficient_sum)."},
     {"binary", binary, METH_VARARGS,

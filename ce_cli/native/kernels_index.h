@@ -39,6 +39,30 @@ static inline void CE_V(extremes_done)(const CeExtremes *e, CeIndexStats *stats)
     stats->highest = any_nan > 0.0 ? CE_NAN : highest;
 }
 
+/* The first loops of index_pairs_f32 over rows [from, count) of a piece (the portable code; the AVX2 copy
+ * runs pairs256.h's instead on its rows in fours): each row's class (0 where ignored), its maximum, z and
+ * target z, whether the target is a maximum, and the extremes. Returns the first row whose class is outside
+ * {0, 1} (before any of these rows is read), else -1. */
+static inline Py_ssize_t CE_V(pairs_first_loops)(const float *p, const int64_t *g, int64_t ignore_index,
+                                                 Py_ssize_t from, Py_ssize_t count, int64_t *c, double *z,
+                                                 double *m_out, double *tz, unsigned char *at_top,
+                                                 CeExtremes *extremes) {
+    int64_t outside = 0;
+    for (Py_ssize_t i = from; i < count; i++) {
+        c[i] = g[i] == ignore_index ? 0 : g[i];
+        outside |= (c[i] < 0) | (c[i] > 1);
+    }
+    if (outside) {
+        for (Py_ssize_t i = from; i < count; i++) {
+            if (c[i] < 0 || c[i] > 1) return i;
+        }
+    }
+    CE_V(pairs_tile)(p + 2 * from, c + from, count - from, z + from, m_out + from, tz + from);
+    CE_V(extremes_add)(extremes, m_out + from, count - from);
+    for (Py_ssize_t i = from; i < count; i++) at_top[i] = tz[i] == 0.0;
+    return -1;
+}
+
 /* Index targets, as ce_cli/families/softmax/weighting.py computes them (no label smoothing): per row
  *   log_prob = z[t] - lse_z, loss = -w[t] * log_prob (0 where t is the ignore index),
  * with t taken as class 0 where ignored (as the numpy path does), and the mean's denominator
@@ -50,10 +74,13 @@ static inline void CE_V(extremes_done)(const CeExtremes *e, CeIndexStats *stats)
 static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *given, int64_t ignore_index,
                                   const double *weights, double *loss, double *log_p, unsigned char *at_top,
                                   double *maximum, double *lse, int64_t *argmax, CeIndexStats *stats) {
-    double z[PIECE], e[PIECE], tz[PIECE];
+    double z[PIECE], e[PIECE], tz[PIECE], m_own[PIECE], lp_own[PIECE];
     int64_t c[PIECE]; /* each row's class, 0 where ignored */
     CeExtremes extremes;
     CE_V(extremes_first)(&extremes);
+#if defined(CE_EXP256)
+    __m256d low = _mm256_set1_pd(CE_INF), high = _mm256_set1_pd(-CE_INF), nan_seen = _mm256_setzero_pd();
+#endif
     double denominator = 0.0;
     int64_t non_finite = 0;
     stats->outside = -1;
@@ -61,31 +88,28 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
         Py_ssize_t count = n - first < PIECE ? n - first : PIECE;
         const float *restrict p = x + 2 * first;
         const int64_t *restrict g = given + first;
-        double *restrict m_out = maximum + first;
-        int64_t outside = 0;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            c[i] = g[i] == ignore_index ? 0 : g[i];
-            outside |= (c[i] < 0) | (c[i] > 1);
+        double *restrict m_out = maximum ? maximum + first : m_own;
+        Py_ssize_t from = 0;
+#if defined(CE_EXP256)
+        from = count & ~(Py_ssize_t)3;
+        if (ce_pairs256_tile(p, g, ignore_index, from, z, maximum ? m_out : NULL, tz, at_top + first, &low, &high,
+                             &nan_seen)) {
+            from = 0; /* a class outside {0, 1}: the loops below name the first */
         }
-        if (outside) { /* refused before any row is read */
-            for (Py_ssize_t i = 0; i < count; i++) {
-                if (c[i] < 0 || c[i] > 1) {
-                    stats->outside = first + i;
-                    return;
-                }
-            }
+#endif
+        Py_ssize_t outside = CE_V(pairs_first_loops)(p, g, ignore_index, from, count, c, z, m_out, tz,
+                                                     at_top + first, &extremes);
+        if (outside >= 0) {
+            stats->outside = first + outside;
+            return;
         }
-        CE_V(pairs_tile)(p, c, count, z, m_out, tz);
-        CE_V(extremes_add)(&extremes, m_out, count);
         CE_V(exp_array)(z, e, count);
-        double *restrict out = loss + first, *restrict lp = log_p + first;
+        double *restrict out = loss + first, *restrict lp = log_p ? log_p + first : lp_own;
         int64_t counted_rows = 0, bad = 0;
         double weighted = 0.0;
 #define CE_PAIR_LOSS(WEIGHT, ADD_WEIGHT)                                                                   \
     for (Py_ssize_t i = 0; i < count; i++) {                                                               \
-        double m = m_out[i];                                                                               \
-        double l = CE_LOG1P_UNIT(e[i] * 0x1p-512);                                                         \
-        l = m - m == 0.0 ? l : CE_NAN;                                                                     \
+        double l = CE_LOG1P_UNIT(e[i] * 0x1p-512); /* NaN where the row's maximum is not (pairs_tile) */   \
         double log_prob = tz[i] - l;                                                                       \
         int counted = g[i] != ignore_index;                                                                \
         double wt = WEIGHT;                                                                                \
@@ -104,7 +128,6 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
         }
 #undef CE_PAIR_LOSS
         if (lse) memcpy(lse + first, e, sizeof(double) * (size_t)count);
-        for (Py_ssize_t i = 0; i < count; i++) at_top[first + i] = tz[i] == 0.0;
         if (argmax) {
             for (Py_ssize_t i = 0; i < count; i++) {
                 float a = p[2 * i], b = p[2 * i + 1];
@@ -114,6 +137,15 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
         denominator += weights ? weighted : (double)counted_rows;
         non_finite += bad;
     }
+#if defined(CE_EXP256)
+    double lanes[3][4];
+    _mm256_storeu_pd(lanes[0], low), _mm256_storeu_pd(lanes[1], high), _mm256_storeu_pd(lanes[2], nan_seen);
+    for (int k = 0; k < 4; k++) {
+        extremes.low[k] = lanes[0][k] < extremes.low[k] ? lanes[0][k] : extremes.low[k];
+        extremes.high[k] = lanes[1][k] > extremes.high[k] ? lanes[1][k] : extremes.high[k];
+        extremes.nan[k] = lanes[2][k] != 0.0 ? 1.0 : extremes.nan[k]; /* all ones (a NaN) where flagged */
+    }
+#endif
     CE_V(extremes_done)(&extremes, stats);
     stats->denominator = denominator;
     stats->non_finite = non_finite;
@@ -131,6 +163,7 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
         return 0;
     }
     int64_t c[PIECE]; /* the class each row is read at */
+    double m_own[PIECE], lp_own[PIECE]; /* the maxima and log p where the caller keeps neither */
     CeExtremes extremes;
     CE_V(extremes_first)(&extremes);
     double denominator = 0.0;
@@ -157,7 +190,8 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
         CeRows piece = *rows;
         piece.data = rows->data + first * rows->row_stride;
         piece.count = count;
-        double *restrict lp = log_p + first, *restrict out = loss + first, *restrict m = maximum + first;
+        double *restrict lp = log_p ? log_p + first : lp_own, *restrict out = loss + first;
+        double *restrict m = maximum ? maximum + first : m_own;
         unsigned char *restrict top = at_top + first;
         if (crossed) {
             CeRows other = *partner->rows;

@@ -203,7 +203,8 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
 }
 
 /* count rows of two float32 classes side by side: each row's maximum m (NaN for a row holding NaN), the
- * other class's z = lo - m, and the target's z (targets 0 or 1). */
+ * other class's z = lo - m (NaN where m is not finite, so that exp and log1p give such a row a NaN log-sum-exp,
+ * as the general path does), and the target's z (targets 0 or 1). */
 static inline void CE_V(pairs_tile)(const float *restrict p, const int64_t *restrict t, Py_ssize_t count,
                                     double *restrict z, double *restrict m_out, double *restrict tz) {
     for (Py_ssize_t i = 0; i < count; i++) {
@@ -211,7 +212,7 @@ static inline void CE_V(pairs_tile)(const float *restrict p, const int64_t *rest
         int nan = (a != a) | (b != b);
         double hi = b > a ? b : a, lo = b > a ? a : b;
         double m = nan ? CE_NAN : hi;
-        z[i] = lo - m;
+        z[i] = (lo - m) + (m - m);
         m_out[i] = m;
         tz[i] = (t[i] ? b : a) - m;
     }
@@ -230,11 +231,7 @@ static void CE_V(pairs_f32)(const float *x, Py_ssize_t n, const int64_t *targets
         CE_V(pairs_tile)(p, t, count, z, m_out, target_z + first);
         CE_V(exp_array)(z, e, count);
         double *restrict l_out = lse_z + first;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            double m = m_out[i];
-            double l = CE_LOG1P_UNIT(e[i] * 0x1p-512);
-            l_out[i] = m - m == 0.0 ? l : CE_NAN;
-        }
+        for (Py_ssize_t i = 0; i < count; i++) l_out[i] = CE_LOG1P_UNIT(e[i] * 0x1p-512);
         if (argmax) {
             for (Py_ssize_t i = 0; i < count; i++) {
                 float a = p[2 * i], b = p[2 * i + 1];

@@ -54,7 +54,7 @@ class _NativeRun:
         """Rows ``start:stop`` (``x``, already read); ``beside``: the other model's rows with their maxima."""
         part, module = slice(start, stop), self.kernel.module
         assert module is not None
-        maximum = np.empty(stop - start) if self.kept is None else self.kept[0][part]  # else the row checks' only
+        maximum = None if self.kept is None else self.kept[0][part]  # else the row checks take it from x if needed
         partner = () if beside is None or self.cross is None else (beside, beside_max, self.cross[part])
         try:
             denominator, lowest, highest, non_finite, crossed = module.index_losses(
@@ -64,7 +64,7 @@ class _NativeRun:
                 self.inputs.ignore_index,
                 self.weight,
                 self.per_sample[part],
-                np.empty(stop - start) if self.log_prob is None else self.log_prob[part],
+                None if self.log_prob is None else self.log_prob[part],
                 self.is_max[part],
                 maximum,
                 None if self.predicted is None else self.predicted[part],
