@@ -20,9 +20,13 @@ T = TypeVar("T")
 
 # float64 work per block. Measured on 2 cores (benchmarks/bench.py): for the numpy path, below
 # 1 MiB the per-block numpy calls dominate and 2 MiB was the best of 1-8 MiB across the benchmark
-# shapes; the compiled kernel, which holds one row at a time, does best with 8 MiB blocks.
+# shapes; the compiled kernel, which holds one row at a time, does best with 8 MiB blocks of rows
+# read from a file (the block size sets the reader's memory), and with 32 MiB of rows already in
+# memory (fewer blocks, less of each block's own cost: 0.93-0.98 of the time for softmax rows of 10
+# classes or more, AVX2 and AVX-512; the binary family's blocks measured the same either way).
 CHUNK_BYTES = 1 << 21
 NATIVE_CHUNK_BYTES = 1 << 23
+IN_MEMORY_CHUNK_BYTES = 1 << 25
 MAX_CHUNK_ROWS = 1 << 18
 BLOCKS_PER_THREAD = 2  # at least this many blocks per thread when the rows allow, to keep every core busy
 MIN_CHUNK_ROWS = 4096
@@ -42,6 +46,14 @@ def rows_per_chunk(num_classes: int, chunk_bytes: int | None = None) -> int:
     """Rows per block so that a block holds about ``chunk_bytes`` (default ``CHUNK_BYTES``) of float64 values."""
     size = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
     return max(1, min(MAX_CHUNK_ROWS, size // (8 * max(1, num_classes))))
+
+
+def native_chunk_bytes(rows: Any) -> int:
+    """float64 work per block for the compiled kernel: ``IN_MEMORY_CHUNK_BYTES`` for an array in memory,
+    ``NATIVE_CHUNK_BYTES`` for rows read from a file as their blocks are evaluated."""
+    import numpy as np
+
+    return IN_MEMORY_CHUNK_BYTES if isinstance(rows, np.ndarray) else NATIVE_CHUNK_BYTES
 
 
 def chunks(num_rows: int, size: int) -> list[tuple[int, int]]:

@@ -76,6 +76,20 @@ def test_results_come_back_in_row_order_with_progress() -> None:
     assert done == sorted(done)
 
 
+def test_the_kernel_takes_larger_blocks_of_rows_in_memory_than_of_rows_read_from_a_file(tmp_path: Path) -> None:
+    """Rows in memory: fewer, larger blocks (less of each block's own cost); rows read from a file as their
+    blocks come keep the smaller blocks, whose size bounds the reader's memory."""
+    from ce_cli.families.softmax.inputs import validate_inputs
+    from ce_cli.io.sources import load
+
+    np.save(tmp_path / "x.npy", np.zeros((10, 3), dtype=np.float32))
+    from_file = validate_inputs(load(str(tmp_path / "x.npy"), "logits").array, np.zeros(10, dtype=np.int64))
+    assert not isinstance(from_file.rows, np.ndarray)
+    assert blocks.native_chunk_bytes(from_file.rows) == blocks.NATIVE_CHUNK_BYTES
+    assert blocks.native_chunk_bytes(np.zeros((10, 3), dtype=np.float32)) == blocks.IN_MEMORY_CHUNK_BYTES
+    assert blocks.IN_MEMORY_CHUNK_BYTES > blocks.NATIVE_CHUNK_BYTES
+
+
 STREAM_SCRIPT = """
 import resource, sys
 import numpy as np

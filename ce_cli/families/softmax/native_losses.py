@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ce_cli.array_types import Float64Array
-from ce_cli.blocks import NATIVE_CHUNK_BYTES, run_blocks
+from ce_cli.blocks import NATIVE_CHUNK_BYTES, native_chunk_bytes, run_blocks
 from ce_cli.families.softmax.inputs import ValidatedInputs
 from ce_cli.families.softmax.losses import Losses, check_target_range
 from ce_cli.log_sum_exp import nan_ranked
@@ -113,7 +113,8 @@ def native_losses(
     def one_block(start: int, stop: int) -> BlockTotals:
         return run.block(start, stop, inputs.rows[start:stop])
 
-    return run.losses(list(run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=NATIVE_CHUNK_BYTES)))
+    found = run_blocks(inputs.rows, one_block, progress=progress, chunk_bytes=native_chunk_bytes(inputs.rows))
+    return run.losses(list(found))
 
 
 def native_pair(
