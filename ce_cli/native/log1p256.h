@@ -16,10 +16,12 @@ static const double ce_log1p128_poly[6] = {
  * entries of log1p_table.h fetched by one load each (no gathers: see exp_avx2.h) and transposed. */
 static inline __attribute__((always_inline)) __m256d ce_log1p256_unit(__m256d e) {
     __m256i bits = _mm256_castpd_si256(_mm256_fmadd_pd(e, _mm256_set1_pd(127.0), _mm256_set1_pd(CE_EXP_SHIFT)));
-    uint64_t i0 = (uint64_t)_mm256_extract_epi64(bits, 0) & 127u, i1 = (uint64_t)_mm256_extract_epi64(bits, 1) & 127u;
-    uint64_t i2 = (uint64_t)_mm256_extract_epi64(bits, 2) & 127u, i3 = (uint64_t)_mm256_extract_epi64(bits, 3) & 127u;
-    __m256d w0 = _mm256_load_pd(ce_log1p_table128[i0]), w1 = _mm256_load_pd(ce_log1p_table128[i1]);
-    __m256d w2 = _mm256_load_pd(ce_log1p_table128[i2]), w3 = _mm256_load_pd(ce_log1p_table128[i3]);
+    uint64_t at[4];
+    ce_offsets256(bits, 127, 5, at); /* rows of four doubles: 32 bytes */
+    const char *base = (const char *)ce_log1p_table128;
+#define CE_LOG1P_ROW(K) _mm256_load_pd((const double *)(const void *)(base + at[K]))
+    __m256d w0 = CE_LOG1P_ROW(0), w1 = CE_LOG1P_ROW(1), w2 = CE_LOG1P_ROW(2), w3 = CE_LOG1P_ROW(3);
+#undef CE_LOG1P_ROW
     __m256d even = _mm256_unpacklo_pd(w0, w1), odd = _mm256_unpackhi_pd(w0, w1); /* c0 c1 lo0 lo1, hi0 hi1 0 0 */
     __m256d even2 = _mm256_unpacklo_pd(w2, w3), odd2 = _mm256_unpackhi_pd(w2, w3);
     __m256d c = _mm256_permute2f128_pd(even, even2, 0x20), lo = _mm256_permute2f128_pd(even, even2, 0x31);
