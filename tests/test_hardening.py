@@ -270,6 +270,16 @@ def test_the_compiled_kernel_refuses_a_target_outside_the_row(variant: str, monk
         module.softmax_rows(kernel.index, x, np.array([-1]), np.empty(1), np.empty(1), np.empty(1), None, None)
     module.index_losses(kernel.index, x, np.array([-100]), -100, None, *outputs, None, None)  # ignored: fine
     assert outputs[0][0] == 0.0
+    # every row of whole vectors and tails; the class count itself, -1 and the lowest int64 (one unsigned test)
+    rows = np.tile(x, (37, 1))
+    many = [np.empty(37), np.empty(37), np.empty(37, dtype=np.bool_), np.empty(37)]
+    for bad in (3, -1, np.iinfo(np.int64).min):
+        for at in range(37):
+            targets = np.full(37, 2)
+            targets[at] = bad
+            targets[at + 1 :: 3] = -100
+            with pytest.raises(IndexError, match=f"target {bad} at row {at} is out of range for 3 classes"):
+                module.index_losses(kernel.index, rows, targets, -100, None, *many, None, None)
 
 
 @pytest.mark.parametrize("kernel", ["numpy", "native"])

@@ -47,10 +47,10 @@ static inline Py_ssize_t CE_V(pairs_first_loops)(const float *p, const int64_t *
                                                  Py_ssize_t from, Py_ssize_t count, int64_t *c, double *z,
                                                  double *m_out, double *tz, unsigned char *at_top,
                                                  CeExtremes *extremes) {
-    int64_t outside = 0;
+    uint64_t outside = 0;
     for (Py_ssize_t i = from; i < count; i++) {
         c[i] = g[i] == ignore_index ? 0 : g[i];
-        outside |= (c[i] < 0) | (c[i] > 1);
+        outside |= (uint64_t)c[i] > 1u ? 1u : 0u;
     }
     if (outside) {
         for (Py_ssize_t i = from; i < count; i++) {
@@ -164,6 +164,7 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
     }
     int64_t c[PIECE]; /* the class each row is read at */
     double m_own[PIECE], lp_own[PIECE]; /* the maxima and log p where the caller keeps neither */
+    const int64_t classes = rows->classes;
     CeExtremes extremes;
     CE_V(extremes_first)(&extremes);
     double denominator = 0.0;
@@ -173,15 +174,15 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
     for (Py_ssize_t first = 0; first < n; first += PIECE) {
         Py_ssize_t count = n - first < PIECE ? n - first : PIECE;
         const int64_t *restrict g = given + first;
-        int64_t outside = 0;
-        for (Py_ssize_t i = 0; i < count; i++) {
+        uint64_t outside = 0;
+        for (Py_ssize_t i = 0; i < count; i++) { /* one unsigned test for t < 0 or t >= C: the loop vectorises */
             int64_t t = g[i] == ignore_index ? 0 : g[i];
-            outside |= (t < 0) | (t >= rows->classes);
+            outside |= (uint64_t)t >= (uint64_t)classes ? 1u : 0u;
             c[i] = t;
         }
         if (outside) { /* refused before any row is read at its target */
             for (Py_ssize_t i = 0; i < count; i++) {
-                if (c[i] < 0 || c[i] >= rows->classes) {
+                if (c[i] < 0 || c[i] >= classes) {
                     stats->outside = first + i;
                     return 0;
                 }
