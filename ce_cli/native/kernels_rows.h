@@ -141,9 +141,9 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
     double *restrict zeros = key + TILE, *restrict z = zeros + TILE, *restrict e = z + TILE;
     (void)e; /* the portable sums' only */
     const int64_t *target = targets + first;
-    for (Py_ssize_t i = 0; i < count; i++) at[i] = 0.0, sum[i] = 0.0, zeros[i] = 0.0, key[i] = 0.0;
     CE_V(tile_read)(rows, first, count, scratch, m, bad);
     if (argmax || classes == 2) {
+        for (Py_ssize_t i = 0; i < count; i++) at[i] = 0.0;
         for (Py_ssize_t c = classes - 1; c >= 0; c--) { /* the first class at the maximum: the last seen backwards */
             const double *restrict col = scratch + c * TILE;
             double position = (double)c;
@@ -169,6 +169,7 @@ static void CE_V(tile)(const CeRows *rows, Py_ssize_t first, Py_ssize_t count, c
 #elif defined(CE_EXP256)
         ce_tile_sums256(scratch, TILE, classes, count, m, sum, zeros);
 #else
+        for (Py_ssize_t i = 0; i < count; i++) sum[i] = 0.0, zeros[i] = 0.0;
         for (Py_ssize_t c = 0; c < classes; c++) {
             const double *restrict col = scratch + c * TILE;
             for (Py_ssize_t i = 0; i < count; i++) z[i] = col[i] - m[i];
