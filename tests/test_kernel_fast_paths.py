@@ -153,9 +153,9 @@ def test_two_float32_classes_for_every_length(kernel: native.Kernel, keep: bool)
         t = rng.integers(0, 2, n)
         t[rng.random(n) < 0.2] = -100
         loss, top = np.full(n, 7.0), np.zeros(n, dtype=bool)
-        log_p, maximum = (np.empty(n), np.empty(n)) if keep else (None, None)
+        log_p, maximum, lse = (np.empty(n), np.empty(n), np.empty(n)) if keep else (None, None, None)
         denominator, lowest, highest, non_finite, _ = kernel.module.index_losses(
-            kernel.index, x, t, -100, None, loss, log_p, top, maximum, None, None, None
+            kernel.index, x, t, -100, None, loss, log_p, top, maximum, None, None, lse
         )
         wide = x.astype(np.float64)
         row_max = np.where(np.isnan(wide).any(axis=1), np.nan, wide.max(axis=1))
@@ -174,6 +174,15 @@ def test_two_float32_classes_for_every_length(kernel: native.Kernel, keep: bool)
             assert (lowest, highest) == (row_max.min(), row_max.max()), n
         if keep:
             np.testing.assert_array_equal(maximum, row_max, err_msg=f"n = {n}")
+            counted = finite & (t != -100)
+            np.testing.assert_array_equal(log_p[counted], -loss[counted], err_msg=f"n = {n}")
+            mpmath.mp.prec = 120
+            gaps = -np.abs(wide[finite, 0] - wide[finite, 1])  # log(e^a + e^b) - max: log1p(exp(-|a - b|))
+            exact_lse = [float(mpmath.log1p(mpmath.exp(mpmath.mpf(gap)))) for gap in gaps.tolist()]
+            np.testing.assert_allclose(lse[finite], exact_lse, rtol=2e-15, atol=0.0, err_msg=f"n = {n}")
+            # -inf beside a finite maximum: log1p(exp(-inf)) = 0; a maximum that is not finite: NaN
+            assert (lse[~finite & np.isfinite(row_max)] == 0.0).all(), n
+            assert np.isnan(lse[~np.isfinite(row_max)]).all(), n
         for row in range(n):
             for bad in (2, -1):
                 refused = t.copy()

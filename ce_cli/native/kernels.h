@@ -23,7 +23,8 @@
 
 #define LANES 64
 /* log1p on [0, 1] inside the two-class rows' loops: one division where AVX-512 makes that faster (vmath.h).
- * (log1p_unit_array's table, a pass of its own, made those loops 1.05-1.1 times slower.) */
+ * (log1p_unit_array's table, a pass of its own, made those loops 1.04-1.1 times slower; the AVX2 copy's
+ * unweighted index loop has the table inside its own vector loop instead, 0.92 of the time: pairs256.h.) */
 #undef CE_LOG1P_UNIT
 #if defined(CE_EXP512)
 #define CE_LOG1P_UNIT ce_log1p_unit

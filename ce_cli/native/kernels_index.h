@@ -124,7 +124,11 @@ static void CE_V(index_pairs_f32)(const float *x, Py_ssize_t n, const int64_t *g
         if (weights) {
             CE_PAIR_LOSS(weights[counted ? g[i] : 0], weighted += counted ? wt : 0.0)
         } else {
+#if defined(CE_EXP256)
+            ce_pairs256_losses(e, tz, g, ignore_index, count, lp, out, &counted_rows, &bad);
+#else
             CE_PAIR_LOSS(1.0, (void)0)
+#endif
         }
 #undef CE_PAIR_LOSS
         if (lse) memcpy(lse + first, e, sizeof(double) * (size_t)count);

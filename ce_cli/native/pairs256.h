@@ -3,7 +3,8 @@
  *
  * index_pairs_f32's first loops (kernels_index.h) in one pass, four rows at a time: the targets' check, each
  * row's maximum, z and target z, whether the target is a maximum, and the extremes of the maxima. Compiled
- * from the loops as written, these were five passes with the comparisons made in float32 and widened. */
+ * from the loops as written, these were five passes with the comparisons made in float32 and widened.
+ * And its unweighted loss loop, with log1p256.h's log1p in place of fdlibm's two divisions. */
 #ifndef CE_PAIRS256_H
 #define CE_PAIRS256_H
 
@@ -46,6 +47,54 @@ static __attribute__((noinline)) int ce_pairs256_tile(const float *p, const int6
     }
     *low = lo_m, *high = hi_m, *nan_seen = seen;
     return !_mm256_testz_si256(outside, outside);
+}
+
+/* index_pairs_f32's loss loop, unweighted, four rows at a time with log1p256.h's table log1p (the compiled
+ * loop's fdlibm log1p has two divisions): for count rows with e = exp(lo - hi) 2^512 and tz as above,
+ *   l = log1p(e 2^-512), lp = tz - l, out = (g == ignore_index ? 0 : -lp) + 0,
+ * l written back over e; *ignored gets the rows at the ignore index and *bad the non-finite losses. */
+static inline __attribute__((always_inline)) void ce_pairs256_loss4(double *e, const double *tz, __m256i given,
+                                                                    __m256i ignore, __m256i lanes, double *lp,
+                                                                    double *out, __m256i *ignored, __m256i *bad) {
+    const __m256d zero = _mm256_setzero_pd();
+    __m256d l = ce_log1p256_unit(_mm256_mul_pd(_mm256_loadu_pd(e), _mm256_set1_pd(0x1p-512)));
+    __m256d log_prob = _mm256_sub_pd(_mm256_loadu_pd(tz), l);
+    __m256i skip = _mm256_cmpeq_epi64(given, ignore);
+    __m256d value = _mm256_add_pd(_mm256_andnot_pd(_mm256_castsi256_pd(skip), _mm256_xor_pd(log_prob, _mm256_set1_pd(-0.0))), zero);
+    _mm256_storeu_pd(lp, log_prob);
+    _mm256_storeu_pd(out, value);
+    _mm256_storeu_pd(e, l);
+    __m256d non_finite = _mm256_cmp_pd(_mm256_sub_pd(value, value), zero, _CMP_NEQ_UQ);
+    *ignored = _mm256_sub_epi64(*ignored, _mm256_and_si256(skip, lanes));
+    *bad = _mm256_sub_epi64(*bad, _mm256_and_si256(_mm256_castpd_si256(non_finite), lanes));
+}
+
+static inline void ce_pairs256_losses(double *e, const double *tz, const int64_t *g, int64_t ignore_index,
+                                      Py_ssize_t count, double *lp, double *out, int64_t *counted_rows,
+                                      int64_t *bad) {
+    const __m256i ignore = _mm256_set1_epi64x(ignore_index), all = _mm256_set1_epi64x(-1);
+    __m256i ignored = _mm256_setzero_si256(), non_finite = _mm256_setzero_si256();
+    Py_ssize_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        __m256i given = _mm256_loadu_si256((const __m256i *)(const void *)(g + i));
+        ce_pairs256_loss4(e + i, tz + i, given, ignore, all, lp + i, out + i, &ignored, &non_finite);
+    }
+    if (i < count) { /* the last one to three rows, from copies padded with ignored rows */
+        size_t left = (size_t)(count - i);
+        double es[4] = {0.0, 0.0, 0.0, 0.0}, ts[4] = {0.0, 0.0, 0.0, 0.0}, lps[4], outs[4];
+        int64_t gs[4] = {ignore_index, ignore_index, ignore_index, ignore_index};
+        memcpy(es, e + i, left * sizeof(double));
+        memcpy(ts, tz + i, left * sizeof(double));
+        memcpy(gs, g + i, left * sizeof(int64_t));
+        __m256i lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)left), _mm256_set_epi64x(3, 2, 1, 0));
+        __m256i given = _mm256_loadu_si256((const __m256i *)(const void *)gs);
+        ce_pairs256_loss4(es, ts, given, ignore, lanes, lps, outs, &ignored, &non_finite);
+        memcpy(e + i, es, left * sizeof(double));
+        memcpy(lp + i, lps, left * sizeof(double));
+        memcpy(out + i, outs, left * sizeof(double));
+    }
+    *counted_rows = count - ce_sum4_epi64(ignored);
+    *bad = ce_sum4_epi64(non_finite);
 }
 
 #endif
