@@ -173,6 +173,8 @@ def test_two_float32_classes_for_every_length(kernel: native.Kernel, keep: bool)
         else:
             assert (lowest, highest) == (row_max.min(), row_max.max()), n
         if keep:
+            assert log_p is not None
+            assert lse is not None
             np.testing.assert_array_equal(maximum, row_max, err_msg=f"n = {n}")
             counted = finite & (t != -100)
             np.testing.assert_array_equal(log_p[counted], -loss[counted], err_msg=f"n = {n}")
