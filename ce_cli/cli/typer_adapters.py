@@ -1,56 +1,29 @@
 """Typer's per-run costs that a run does not need: converters and commands built for every option.
 
-Typer releases that convert option values with pydantic (0.2x) build a ``TypeAdapter`` for
-every parameter of the command that runs, on every run, whether the option was given or not:
-about 0.3 ms each, and the first costs about 20 ms more (pydantic's plugin loader imports
-``importlib.metadata``). :func:`defer_option_converters` has Typer build an option's converter
-only when a value needs converting:
+Typer releases that convert option values with pydantic (0.2x) build a converter (a pydantic
+``TypeAdapter``) for every parameter of the command that runs, on every run, whether the option was
+given or not, and import pydantic to do it: about 60 ms of a 210 ms run here, most of it the import.
+:func:`defer_option_converters` has Typer build an option's converter, and so import pydantic, only
+when a value needs converting:
 
 - an option left out (``None``) is never converted (Typer returns it as it is);
 - a value already of the option's plain type (``str``, ``int``, ``float``, ``bool``), within
   its bounds, or one of a ``Literal``'s strings (case-sensitive, with no token normaliser),
   is what the converter would return, so it is returned;
 - anything else (text from the command line to turn into a number, a value out of bounds, a
-  list) goes through the converter Typer builds, built once per plain type where neither
-  option has bounds or a parser, and its errors are Typer's.
+  list) goes through the converter Typer builds, and its errors are Typer's.
 
-Any other annotation, and any Typer without that module, is left as Typer does it.
+Any other annotation (a file, a path), and any Typer without that step, is left as Typer does it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin
 
 PLAIN = (str, bool, int, float)
-
-
-class DeferredConverter:
-    """Typer's converter for one option (``build()`` makes it), built the first time a value
-    is not one ``unchanged(value, context)`` says the converter would return as it is."""
-
-    __slots__ = ("_build", "_built", "_unchanged")
-
-    def __init__(self, build: Callable[[], Any], unchanged: Callable[[Any, Any], bool]) -> None:
-        self._build = build
-        self._unchanged = unchanged
-        self._built: Any = None
-
-    def built(self) -> Any:
-        """The converter Typer builds (built now if not yet)."""
-        if self._built is None:
-            self._built = self._build()
-        return self._built
-
-    def validate_python(self, value: Any, *args: Any, context: Any = None, **kwargs: Any) -> Any:
-        """``value`` converted as Typer's converter does (the converter's own call)."""
-        if self._unchanged(value, context):
-            return value
-        return self.built().validate_python(value, *args, context=context, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.built(), name)
 
 
 def unchanged_test(annotation: Any, parameter_info: Any) -> Callable[[Any, Any], bool] | None:
@@ -81,41 +54,59 @@ def unchanged_test(annotation: Any, parameter_info: Any) -> Callable[[Any, Any],
     return None
 
 
+def deferred_class(base: type) -> type:
+    """A subclass of Typer's ``RuntimeParam`` (``base``, a frozen dataclass) that builds Typer's own
+    (``build()``) the first time a value is not one ``unchanged(value, context)`` says it would
+    return as it is, and then hands every such value to it."""
+
+    @dataclasses.dataclass(frozen=True)
+    class DeferredRuntimeParam(base):  # type: ignore[misc,valid-type,unused-ignore]
+        build: Callable[[], Any] = dataclasses.field(default=lambda: None, compare=False, repr=False)
+        unchanged: Callable[[Any, Any], bool] = dataclasses.field(default=lambda value, context: False, compare=False)
+        built: list[Any] = dataclasses.field(default_factory=list, compare=False, repr=False)  # 0 or 1: Typer's
+
+        def typer_s(self) -> Any:
+            """Typer's own runtime parameter (built now if not yet)."""
+            if not self.built:
+                self.built.append(self.build())
+            return self.built[0]
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if self.unchanged(value, {"ctx": ctx, "param": param}):
+                return value
+            return self.typer_s()._coerce_value(value, param=param, ctx=ctx)
+
+    return DeferredRuntimeParam
+
+
 def defer_option_converters() -> None:
     """Have Typer build an option's converter only when a value needs it (idempotent; nothing
     where Typer has no such step). See the module's docstring."""
     try:
-        from typer import _adapters  # type: ignore[attr-defined,unused-ignore]
+        from typer import _coercion, core  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return
-    build, build_leaf = getattr(_adapters, "build_adapter", None), getattr(_adapters, "build_leaf_adapter", None)
-    if build is None or build_leaf is None or getattr(build, "deferred_by_ce_loss", False):
+    build, base = getattr(core, "build_runtime_param", None), getattr(_coercion, "RuntimeParam", None)
+    if build is None or base is None or getattr(build, "deferred_by_ce_loss", False):
         return
-    shared: dict[type, Any] = {}
-
-    @functools.wraps(build_leaf)
-    def leaf(annotation: Any, parameter_info: Any) -> Any:
-        plain = (
-            annotation in PLAIN
-            and all(getattr(parameter_info, name, None) is None for name in ("parser", "min", "max"))
-            and not getattr(parameter_info, "clamp", False)
-        )
-        if not plain:
-            return build_leaf(annotation, parameter_info)
-        if annotation not in shared:
-            shared[annotation] = build_leaf(annotation, parameter_info)
-        return shared[annotation]
+    deferred_param = deferred_class(base)
 
     @functools.wraps(build)
-    def deferred(annotation: Any, parameter_info: Any) -> Any:
-        unchanged = unchanged_test(annotation, parameter_info)
+    def deferred(descriptor: Any) -> Any:
+        unchanged = None
+        if getattr(descriptor, "file_annotation", None) is None:
+            unchanged = unchanged_test(descriptor.annotation, descriptor.parameter_info)
         if unchanged is None:
-            return build(annotation, parameter_info)
-        return DeferredConverter(lambda: build(annotation, parameter_info), unchanged)
+            return build(descriptor)
+        return deferred_param(
+            parameter_info=descriptor.parameter_info,
+            annotation=descriptor.annotation,
+            build=lambda: build(descriptor),
+            unchanged=unchanged,
+        )
 
     deferred.deferred_by_ce_loss = True  # type: ignore[attr-defined]
-    _adapters.build_leaf_adapter = leaf
-    _adapters.build_adapter = deferred
+    core.build_runtime_param = deferred  # type: ignore[attr-defined,unused-ignore]
 
 
 def only_the_command_run(app: Any, argv: list[str]) -> Any:
