@@ -373,6 +373,36 @@ def test_ctrl_c_while_starting_says_interrupted() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (130, "", "ce-loss: interrupted\n")
 
 
+_BLAS_THREADS_SEEN = """
+import os, sys
+seen = []
+class AtNumpy:  # what OpenBLAS would read, as numpy is first imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy" and not seen:
+            seen.append(os.environ.get("OPENBLAS_NUM_THREADS"))
+        return None
+sys.meta_path.insert(0, AtNumpy())
+from ce_cli.entry_point import main
+try:
+    main()
+finally:
+    print(*seen, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("3", "3")])
+def test_the_console_script_asks_for_one_blas_thread_unless_told(given: str | None, seen: str) -> None:
+    """Set before numpy is imported (OpenBLAS reads it once, as it loads); a user's own value is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    command = [sys.executable, "-c", _BLAS_THREADS_SEEN, "compute", "-l", "[[1.0, 2.0]]", "-t", "0", "-q"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() != ""
+    assert result.stderr.splitlines()[-1] == seen
+
+
 def test_a_path_with_a_line_end_is_one_line(run: Run) -> None:
     result = run("compute", "-l", "a\nb.npy", "-t", "0")
     assert result.exit_code == 1
