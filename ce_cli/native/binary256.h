@@ -47,12 +47,6 @@ static inline __attribute__((always_inline)) void ce_binary256_step(__m256d v, _
     *hits = ce_hit_bytes[~_mm256_movemask_pd(right) & 15];
 }
 
-static inline int64_t ce_sum4_epi64(__m256i v) {
-    int64_t lanes[4];
-    memcpy(lanes, &v, sizeof lanes);
-    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
-}
-
 /* CE_V(binary_tile_*)'s contract (kernels_binary.h) over n elements, a tile at a time in two passes. */
 #define CE_BINARY256(TX, LX, TT, LT, SUFFIX)                                                                \
     static void ce_binary256_##SUFFIX(const TX *x, const TT *t, Py_ssize_t n, double *out,                 \

@@ -94,6 +94,13 @@ static inline double ce_row_max256_f64(const double *v, Py_ssize_t n, int *has_n
 
 /* As CE_SUM_EXP512 (exp512.h), NAME_cross with its partner row included: four vector accumulators, the last
  * (n mod 4) values by the scalar function. */
+/* The sum of four int64 lanes. */
+static inline int64_t ce_sum4_epi64(__m256i v) {
+    int64_t lanes[4];
+    memcpy(lanes, &v, sizeof lanes);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
 #define CE_CROSS_ADD256(ACC, E, VB, VX) ACC = _mm256_fmadd_pd(E, _mm256_add_pd(_mm256_sub_pd(VB, VX), gap), ACC)
 #define CE_SUM_EXP256(NAME, T, LOAD)                                                                        \
     static inline __attribute__((always_inline)) double NAME##_cross(const T *b, const T *x, Py_ssize_t n,  \
@@ -101,7 +108,8 @@ static inline double ce_row_max256_f64(const double *v, Py_ssize_t n, int *has_n
                                                                      double *cross) {                       \
         const __m256d shift = _mm256_set1_pd(mb), gap = _mm256_set1_pd(mx - mb), zero = _mm256_setzero_pd(); \
         __m256d a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero;                          \
-        Py_ssize_t count = 0, j = 0;                                                                       \
+        Py_ssize_t count = 0, j = 0; /* the values at the maximum: 16 a pass less those kept, counted in  */ \
+        __m256i kept = _mm256_setzero_si256(); /* integer lanes (no movemask and popcount per pass)         */ \
         for (; j + 16 <= n; j += 16) {                                                                     \
             __m256d b0 = LOAD(b + j), b1 = LOAD(b + j + 4), b2 = LOAD(b + j + 8), b3 = LOAD(b + j + 12);   \
             __m256d z0 = _mm256_sub_pd(b0, shift), z1 = _mm256_sub_pd(b1, shift);                          \
@@ -113,9 +121,10 @@ static inline double ce_row_max256_f64(const double *v, Py_ssize_t n, int *has_n
             a1 = _mm256_add_pd(a1, _mm256_and_pd(k1, x1));                                                 \
             a2 = _mm256_add_pd(a2, _mm256_and_pd(k2, x2));                                                 \
             a3 = _mm256_add_pd(a3, _mm256_and_pd(k3, x3));                                                 \
-            unsigned kept = (unsigned)_mm256_movemask_pd(k0) | ((unsigned)_mm256_movemask_pd(k1) << 4) |  \
-                            ((unsigned)_mm256_movemask_pd(k2) << 8) | ((unsigned)_mm256_movemask_pd(k3) << 12); \
-            count += 16 - __builtin_popcount(kept);                                                        \
+            __m256i pair0 = _mm256_add_epi64(_mm256_castpd_si256(k0), _mm256_castpd_si256(k1));            \
+            __m256i pair1 = _mm256_add_epi64(_mm256_castpd_si256(k2), _mm256_castpd_si256(k3));            \
+            kept = _mm256_sub_epi64(kept, _mm256_add_epi64(pair0, pair1)); /* each kept lane's mask is -1 */ \
+            count += 16;                                                                                   \
             if (x) {                                                                                       \
                 CE_CROSS_ADD256(c0, x0, b0, LOAD(x + j));                                                  \
                 CE_CROSS_ADD256(c1, x1, b1, LOAD(x + j + 4));                                              \
@@ -123,6 +132,7 @@ static inline double ce_row_max256_f64(const double *v, Py_ssize_t n, int *has_n
                 CE_CROSS_ADD256(c1, x3, b3, LOAD(x + j + 12));                                             \
             }                                                                                              \
         }                                                                                                  \
+        count -= (Py_ssize_t)ce_sum4_epi64(kept);                                                          \
         for (; j + 4 <= n; j += 4) {                                                                       \
             __m256d vb = LOAD(b + j), z = _mm256_sub_pd(vb, shift), k = _mm256_cmp_pd(z, zero, _CMP_NEQ_UQ); \
             __m256d ez = ce_exp256(z);                                                                     \
