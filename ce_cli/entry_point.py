@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import MutableMapping
 from types import FrameType
 
 INTERRUPTED = 130
@@ -29,14 +28,9 @@ def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
     os._exit(INTERRUPTED)  # no cleanup owed: nothing has been read or written yet
 
 
-def one_blas_thread(environ: MutableMapping[str, str]) -> None:
-    """Ask numpy's OpenBLAS, before numpy is imported, for no threads of its own (unless the user chose)."""
-    environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-
 def main() -> None:
     """Import the command line with SIGINT handled, then run it with Python's usual handling restored."""
-    one_blas_thread(os.environ)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS (see above)
     previous = signal.signal(signal.SIGINT, _interrupted_while_starting)
     from ce_cli.cli import main as run
 

@@ -61,8 +61,8 @@ def deferred_class(base: type) -> type:
 
     @dataclasses.dataclass(frozen=True)
     class DeferredRuntimeParam(base):  # type: ignore[misc,valid-type,unused-ignore]
-        build: Callable[[], Any] = dataclasses.field(default=lambda: None, compare=False, repr=False)
-        unchanged: Callable[[Any, Any], bool] = dataclasses.field(default=lambda value, context: False, compare=False)
+        build: Callable[[], Any] = dataclasses.field(compare=False, repr=False)
+        unchanged: Callable[[Any, Any], bool] = dataclasses.field(compare=False)
         built: list[Any] = dataclasses.field(default_factory=list, compare=False, repr=False)  # 0 or 1: Typer's
 
         def typer_s(self) -> Any:

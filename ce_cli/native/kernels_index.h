@@ -54,7 +54,7 @@ static inline Py_ssize_t CE_V(pairs_first_loops)(const float *p, const int64_t *
     }
     if (outside) {
         for (Py_ssize_t i = from; i < count; i++) {
-            if (c[i] < 0 || c[i] > 1) return i;
+            if ((uint64_t)c[i] > 1u) return i; /* the test above, row by row */
         }
     }
     CE_V(pairs_tile)(p + 2 * from, c + from, count - from, z + from, m_out + from, tz + from);
@@ -186,7 +186,7 @@ static int CE_V(index_losses)(const CeRows *rows, const int64_t *given, int64_t 
         }
         if (outside) { /* refused before any row is read at its target */
             for (Py_ssize_t i = 0; i < count; i++) {
-                if (c[i] < 0 || c[i] >= classes) {
+                if ((uint64_t)c[i] >= (uint64_t)classes) { /* the test above, row by row */
                     stats->outside = first + i;
                     return 0;
                 }
